@@ -1,0 +1,364 @@
+// Binary encoding of list documents (full states and deltas) and of causal contexts.
+// The grammar is written down in docs/PROTOCOL.md ("List encoding"); the numbers are part of
+// the protocol. Decoding returns a Result: bytes from a peer are validated, never asserted on.
+//
+//   doc      = version:u8 flags:u8 table context [title] [deleted] items removals horizon
+//   flags    = bit0 full · bit1 title present · bit2 deleted present (other bits: malformed)
+//   table    = n:varint (name:string)^n                      replica names, indexed from 0
+//   context  = n:varint (replica counter)^n                  version vector, counters ≥ 1
+//              m:varint (replica counter)^m                  cloud, less the dots in the store
+//   title    = dotfun<string>           deleted = n:varint (replica counter)^n
+//   items    = n:varint (key:string mask:u8 dotfun^popcount(mask))^n
+//              mask bits: 0 display · 1 note · 2 base · 3 wanted · 4 bought
+//   dotfun<T>= n:varint (replica counter value:T)^n   strings: varint length + UTF-8;
+//              base, bought: varint; wanted: zigzag varint
+//   removals = n:varint (replica counter key:string)^n       key '' is the whole list
+//   horizon  = n:varint (replica counter)^n
+//
+// Every dot appears at most once in a doc; every store dot is part of the context (the encoder
+// leaves it out of the cloud and the decoder puts it back).
+
+import { err, ok, TrolleyError, type Result } from '../errors.ts';
+import { isReplicaId } from '../ids.ts';
+import { limits } from '../limits.ts';
+import { CausalContext, ReplicaTable, dot, dotCounter, dotReplica, type Dot } from '../crdt/dots.ts';
+import { ListDoc, itemFields, type DotFun, type ItemStore } from '../crdt/list-doc.ts';
+import { isItemKey } from '../crdt/names.ts';
+import { WHOLE_LIST } from '../crdt/removal-log.ts';
+import { DecodeFailure, Reader, Writer } from './bytes.ts';
+
+export const LIST_ENCODING_VERSION = 1;
+const CONTEXT_ENCODING_VERSION = 1;
+
+const FLAG_FULL = 1;
+const FLAG_TITLE = 2;
+const FLAG_DELETED = 4;
+const MASK_ALL = 0b11111;
+// Control characters are refused in every user string, as in names.ts.
+// eslint-disable-next-line no-control-regex
+const control = /[\u0000-\u001f\u007f-\u009f]/;
+
+// ---- encoding ----------------------------------------------------------------------------------
+
+/** Encodes a full state or a delta. Replicas are renumbered to those the doc uses. */
+export function encodeList(doc: ListDoc): Uint8Array {
+  const renumber = new Renumbering(doc.replicas);
+  const storeDots = new Set<Dot>();
+  const noteStore = (m: Map<Dot, unknown>): void => {
+    for (const d of m.keys()) {
+      storeDots.add(d);
+      renumber.use(d);
+    }
+  };
+  if (doc.title !== undefined) noteStore(doc.title);
+  if (doc.deleted !== undefined) noteStore(doc.deleted);
+  for (const item of doc.items.values()) for (const f of itemFields) noteStore(item[f]);
+  for (const d of doc.removals.records.keys()) renumber.use(d);
+  for (let r = 0; r < doc.ctx.vv.length; r++) if ((doc.ctx.vv[r] ?? 0) > 0) renumber.useReplica(r);
+  const cloud: Dot[] = [];
+  for (const d of doc.ctx.cloud) {
+    if (storeDots.has(d)) continue;
+    cloud.push(d);
+    renumber.use(d);
+  }
+  for (let r = 0; r < doc.removals.horizon.length; r++)
+    if ((doc.removals.horizon[r] ?? 0) > 0) renumber.useReplica(r);
+
+  const w = new Writer(128);
+  w.u8(LIST_ENCODING_VERSION);
+  w.u8(
+    (doc.full ? FLAG_FULL : 0) |
+      (doc.title !== undefined ? FLAG_TITLE : 0) |
+      (doc.deleted !== undefined ? FLAG_DELETED : 0),
+  );
+  renumber.writeTable(w);
+  writeVector(w, doc.ctx.vv, renumber);
+  w.varint(cloud.length);
+  for (const d of cloud) writeDot(w, d, renumber);
+  if (doc.title !== undefined) writeDotFun(w, doc.title, renumber, (v) => w.string(v));
+  if (doc.deleted !== undefined) {
+    w.varint(doc.deleted.size);
+    for (const d of doc.deleted.keys()) writeDot(w, d, renumber);
+  }
+  w.varint(doc.items.size);
+  for (const [key, item] of doc.items) writeItem(w, key, item, renumber);
+  w.varint(doc.removals.records.size);
+  for (const [d, key] of doc.removals.records) {
+    writeDot(w, d, renumber);
+    w.string(key);
+  }
+  writeVector(w, doc.removals.horizon, renumber);
+  return w.finish();
+}
+
+function writeItem(w: Writer, key: string, item: ItemStore, renumber: Renumbering): void {
+  w.string(key);
+  let mask = 0;
+  itemFields.forEach((f, i) => {
+    if (item[f].size > 0) mask |= 1 << i;
+  });
+  w.u8(mask);
+  if (item.display.size > 0) writeDotFun(w, item.display, renumber, (v) => w.string(v));
+  if (item.note.size > 0) writeDotFun(w, item.note, renumber, (v) => w.string(v));
+  if (item.base.size > 0) writeDotFun(w, item.base, renumber, (v) => w.varint(v));
+  if (item.wanted.size > 0) writeDotFun(w, item.wanted, renumber, (v) => w.svarint(v));
+  if (item.bought.size > 0) writeDotFun(w, item.bought, renumber, (v) => w.varint(v));
+}
+
+function writeDotFun<V>(w: Writer, f: DotFun<V>, renumber: Renumbering, value: (v: V) => void): void {
+  w.varint(f.size);
+  for (const [d, v] of f) {
+    writeDot(w, d, renumber);
+    value(v);
+  }
+}
+
+function writeDot(w: Writer, d: Dot, renumber: Renumbering): void {
+  w.varint(renumber.of(dotReplica(d)));
+  w.varint(dotCounter(d));
+}
+
+function writeVector(w: Writer, vv: readonly number[], renumber: Renumbering): void {
+  let n = 0;
+  for (const c of vv) if ((c ?? 0) > 0) n++;
+  w.varint(n);
+  for (let r = 0; r < vv.length; r++) {
+    const c = vv[r] ?? 0;
+    if (c === 0) continue;
+    w.varint(renumber.of(r));
+    w.varint(c);
+  }
+}
+
+/** Maps a document's replica indices to dense indices over just the replicas it uses. */
+class Renumbering {
+  private readonly map: number[] = [];
+  private readonly used: number[] = [];
+
+  constructor(private readonly table: ReplicaTable) {}
+
+  useReplica(r: number): void {
+    if (this.map[r] === undefined) {
+      this.map[r] = this.used.length;
+      this.used.push(r);
+    }
+  }
+
+  use(d: Dot): void {
+    this.useReplica(dotReplica(d));
+  }
+
+  of(r: number): number {
+    return this.map[r] as number;
+  }
+
+  writeTable(w: Writer): void {
+    w.varint(this.used.length);
+    for (const r of this.used) w.string(this.table.name(r));
+  }
+}
+
+// ---- decoding ----------------------------------------------------------------------------------
+
+/** Decodes a full state or a delta; any malformed, truncated or oversized input is an error. */
+export function decodeList(bytes: Uint8Array): Result<ListDoc> {
+  if (bytes.length > limits.encodedListBytesMax)
+    return err(
+      new TrolleyError(
+        'limit_exceeded',
+        `encoded list of ${bytes.length} bytes; the limit is ${limits.encodedListBytesMax}`,
+      ),
+    );
+  try {
+    return ok(readList(new Reader(bytes)));
+  } catch (e) {
+    if (e instanceof DecodeFailure) return err(new TrolleyError(e.code, `cannot decode list: ${e.message}`));
+    throw e;
+  }
+}
+
+function readList(r: Reader): ListDoc {
+  const version = r.u8();
+  if (version !== LIST_ENCODING_VERSION)
+    throw new DecodeFailure(
+      'decode_version',
+      `list encoding version ${version}; this build reads ${LIST_ENCODING_VERSION}`,
+    );
+  const flags = r.u8();
+  if ((flags & ~(FLAG_FULL | FLAG_TITLE | FLAG_DELETED)) !== 0) r.fail('unknown flags');
+  const full = (flags & FLAG_FULL) !== 0;
+  if (full && (flags & (FLAG_TITLE | FLAG_DELETED)) !== (FLAG_TITLE | FLAG_DELETED))
+    r.fail('a full state must hold title and flag');
+  const table = readTable(r);
+  const doc = new ListDoc(full, table);
+  const seen = new Set<Dot>();
+  const readDot = (): Dot => {
+    const rep = r.varint();
+    if (rep >= table.size) r.fail('replica index outside the table');
+    const c = r.varint();
+    if (c < 1 || c > limits.dotCounterMax) r.fail('dot counter out of range');
+    return dot(rep, c);
+  };
+  const readStoreDot = (): Dot => {
+    const d = readDot();
+    if (seen.has(d)) r.fail('a dot appears twice');
+    seen.add(d);
+    return d;
+  };
+
+  readVectorInto(r, table, doc.ctx.vv);
+  const cloudSize = r.count(limits.contextCloudMax, 'cloud dots', 2);
+  for (let i = 0; i < cloudSize; i++) doc.ctx.add(readDot());
+
+  if ((flags & FLAG_TITLE) !== 0) {
+    doc.title = new Map();
+    readDotFun(r, doc.title, readStoreDot, () => readText(r, limits.titleLengthMax, false), true);
+  }
+  if ((flags & FLAG_DELETED) !== 0) {
+    doc.deleted = new Map();
+    const n = r.count(limits.replicasPerListMax, 'deleted-flag dots', 2);
+    for (let i = 0; i < n; i++) doc.deleted.set(readStoreDot(), true);
+  }
+
+  const itemCount = r.count(limits.itemsPerListMax, 'items', 2);
+  for (let i = 0; i < itemCount; i++) {
+    const key = r.string(limits.itemNameLengthMax * 4);
+    if (!isItemKey(key)) r.fail('an item key that is not a normalised name');
+    if (doc.items.has(key)) r.fail('an item appears twice');
+    const mask = r.u8();
+    if ((mask & ~MASK_ALL) !== 0) r.fail('unknown item fields');
+    if (full && mask === 0) r.fail('an empty item in a full state');
+    const item = doc.mention(key);
+    if (mask & 1)
+      readDotFun(r, item.display, readStoreDot, () => readText(r, limits.itemNameLengthMax, false));
+    if (mask & 2) readDotFun(r, item.note, readStoreDot, () => readText(r, limits.noteLengthMax, false));
+    if (mask & 4) readDotFun(r, item.base, readStoreDot, () => readAmount(r, 0));
+    if (mask & 8)
+      readDotFun(r, item.wanted, readStoreDot, () => {
+        const v = r.svarint();
+        if (v === 0 || Math.abs(v) > limits.counterValueMax) r.fail('wanted contribution out of range');
+        return v;
+      });
+    if (mask & 16) readDotFun(r, item.bought, readStoreDot, () => readAmount(r, 1));
+  }
+
+  const removalCount = r.count(limits.removalRecordsMax, 'removal records', 3);
+  for (let i = 0; i < removalCount; i++) {
+    const d = readStoreDot();
+    const key = r.string(limits.itemNameLengthMax * 4);
+    if (key !== WHOLE_LIST && !isItemKey(key))
+      r.fail('a removal record for a key that is not a normalised name');
+    doc.ctx.add(d);
+    doc.removals.add(d, key);
+  }
+  readVectorInto(r, table, doc.removals.horizon);
+  if (r.left !== 0) r.fail(`${r.left} bytes after the end`);
+  for (const d of seen) doc.ctx.add(d);
+  return doc;
+}
+
+function readTable(r: Reader): ReplicaTable {
+  const n = r.count(limits.replicasPerListMax, 'replicas', 2);
+  const table = new ReplicaTable();
+  for (let i = 0; i < n; i++) {
+    const name = r.string(limits.replicaIdLengthMax);
+    if (!isReplicaId(name)) r.fail('an invalid replica ID');
+    if (table.lookup(name) !== undefined) r.fail('a replica appears twice in the table');
+    table.intern(name);
+  }
+  return table;
+}
+
+function readVectorInto(r: Reader, table: ReplicaTable, vv: number[]): void {
+  const n = r.count(table.size, 'version-vector entries', 2);
+  for (let i = 0; i < n; i++) {
+    const rep = r.varint();
+    if (rep >= table.size) r.fail('replica index outside the table');
+    if ((vv[rep] ?? 0) > 0) r.fail('a replica appears twice in a vector');
+    const c = r.varint();
+    if (c < 1 || c > limits.dotCounterMax) r.fail('vector counter out of range');
+    vv[rep] = c;
+  }
+}
+
+function readDotFun<V>(
+  r: Reader,
+  into: DotFun<V>,
+  readDot: () => Dot,
+  value: () => V,
+  allowEmpty = false,
+): void {
+  const n = r.count(limits.contextCloudMax, 'dots', 3);
+  if (n === 0 && !allowEmpty) r.fail('an empty field');
+  for (let i = 0; i < n; i++) {
+    const d = readDot();
+    into.set(d, value());
+  }
+}
+
+function readText(r: Reader, lengthMax: number, allowEmpty: boolean): string {
+  const s = r.string(lengthMax * 4);
+  if (s.length > lengthMax)
+    throw new DecodeFailure('limit_exceeded', `text of ${s.length} characters; the limit is ${lengthMax}`);
+  if (!allowEmpty && s.length === 0) r.fail('empty text');
+  if (control.test(s)) r.fail('control characters in text');
+  return s;
+}
+
+function readAmount(r: Reader, min: number): number {
+  const v = r.varint();
+  if (v < min || v > limits.counterValueMax) r.fail('quantity out of range');
+  return v;
+}
+
+// ---- causal contexts ---------------------------------------------------------------------------
+
+/** A causal context on its own, as a peer sends it to ask "what am I missing?". */
+export interface ContextWithTable {
+  ctx: CausalContext;
+  replicas: ReplicaTable;
+}
+
+export function encodeContext(ctx: CausalContext, replicas: ReplicaTable): Uint8Array {
+  const renumber = new Renumbering(replicas);
+  for (let r = 0; r < ctx.vv.length; r++) if ((ctx.vv[r] ?? 0) > 0) renumber.useReplica(r);
+  for (const d of ctx.cloud) renumber.use(d);
+  const w = new Writer(32);
+  w.u8(CONTEXT_ENCODING_VERSION);
+  renumber.writeTable(w);
+  writeVector(w, ctx.vv, renumber);
+  w.varint(ctx.cloud.size);
+  for (const d of ctx.cloud) writeDot(w, d, renumber);
+  return w.finish();
+}
+
+export function decodeContext(bytes: Uint8Array): Result<ContextWithTable> {
+  if (bytes.length > limits.encodedListBytesMax)
+    return err(new TrolleyError('limit_exceeded', `encoded context of ${bytes.length} bytes is too large`));
+  try {
+    const r = new Reader(bytes);
+    const version = r.u8();
+    if (version !== CONTEXT_ENCODING_VERSION)
+      throw new DecodeFailure(
+        'decode_version',
+        `context encoding version ${version}; this build reads ${CONTEXT_ENCODING_VERSION}`,
+      );
+    const replicas = readTable(r);
+    const ctx = new CausalContext();
+    readVectorInto(r, replicas, ctx.vv);
+    const n = r.count(limits.contextCloudMax, 'cloud dots', 2);
+    for (let i = 0; i < n; i++) {
+      const rep = r.varint();
+      if (rep >= replicas.size) r.fail('replica index outside the table');
+      const c = r.varint();
+      if (c < 1 || c > limits.dotCounterMax) r.fail('dot counter out of range');
+      ctx.add(dot(rep, c));
+    }
+    if (r.left !== 0) r.fail(`${r.left} bytes after the end`);
+    return ok({ ctx, replicas });
+  } catch (e) {
+    if (e instanceof DecodeFailure)
+      return err(new TrolleyError(e.code, `cannot decode context: ${e.message}`));
+    throw e;
+  }
+}

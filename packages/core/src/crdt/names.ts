@@ -1,0 +1,69 @@
+// Item names. Items are keyed by a normalised name so that "Milk", " milk " and "MILK" are one item;
+// the name as typed is kept for display.
+
+import { TrolleyError } from '../errors.ts';
+import { limits } from '../limits.ts';
+
+export type ItemKey = string & { readonly __itemKey: true };
+
+// Control characters (C0, DEL, C1) are never part of a name.
+// eslint-disable-next-line no-control-regex
+const control = /[\u0000-\u001f\u007f-\u009f]/;
+
+/** Trimmed, Unicode-normalised (NFKC), case-folded, inner whitespace collapsed. */
+export function normaliseName(name: string): string {
+  // NFKC and case folding do not commute for a few characters (U+210C folds to "H" under NFKC),
+  // so apply both until nothing changes: the result is a fixpoint, so keys are stable on the wire.
+  let key = name;
+  for (let round = 0; round < 4; round++) {
+    const next = key.normalize('NFKC').toLowerCase().replace(/\s+/g, ' ').trim();
+    if (next === key) break;
+    key = next;
+  }
+  return key;
+}
+
+/** The display form: NFC, trimmed, inner whitespace collapsed, case kept. */
+export function displayName(name: string): string {
+  return name.normalize('NFC').trim().replace(/\s+/g, ' ');
+}
+
+export function checkText(what: string, text: string, lengthMax: number, allowEmpty: boolean): string {
+  if (control.test(text))
+    throw new TrolleyError('invalid_argument', `${what} may not contain control characters`);
+  if (!allowEmpty && text.length === 0)
+    throw new TrolleyError('invalid_argument', `${what} may not be empty`);
+  if (text.length > lengthMax)
+    throw new TrolleyError(
+      'limit_exceeded',
+      `${what} is ${text.length} characters; the limit is ${lengthMax}`,
+    );
+  return text;
+}
+
+/** Validates a user-typed item name and returns its key and display form. */
+export function itemName(name: string): { key: ItemKey; display: string } {
+  const display = checkText('an item name', displayName(name), limits.itemNameLengthMax, false);
+  const key = normaliseName(display);
+  checkText('an item name', key, limits.itemNameLengthMax, false);
+  return { key: key as ItemKey, display };
+}
+
+/** True when `key` is already in normal form: what the decoder demands of keys from the wire. */
+export function isItemKey(key: string): key is ItemKey {
+  return (
+    key.length > 0 &&
+    key.length <= limits.itemNameLengthMax &&
+    !control.test(key) &&
+    normaliseName(key) === key
+  );
+}
+
+export function checkQuantity(what: string, n: number, min: number): number {
+  if (!Number.isSafeInteger(n) || n < min || n > limits.quantityMax)
+    throw new TrolleyError(
+      'invalid_argument',
+      `${what} must be a whole number from ${min} to ${limits.quantityMax}, not ${n}`,
+    );
+  return n;
+}

@@ -1,0 +1,16 @@
+// @trolley/core: the pure heart of Trolley. No I/O, no clocks, no randomness of its own.
+
+export * from './errors.ts';
+export * from './limits.ts';
+export * from './ports.ts';
+export * from './ids.ts';
+export * from './crdt/dots.ts';
+export * from './crdt/names.ts';
+export * from './crdt/list-doc.ts';
+export * from './crdt/read-model.ts';
+export * from './crdt/list-replica.ts';
+export { RemovalLog, WHOLE_LIST } from './crdt/removal-log.ts';
+export * from './codec/list-codec.ts';
+
+/** Version of the list encoding; the codec's first byte. */
+export const PROTOCOL_VERSION = 1;
