@@ -77,7 +77,7 @@ export class ListReplica {
     const d = this.delta();
     const item = d.mention(key);
     // Adding re-asserts the name as typed, so an add that races a removal keeps its spelling.
-    if (present !== undefined) this.coverAll(d, present.display);
+    if (present !== undefined) this.supersede(d, key, present.display);
     item.display.set(d.next(), display);
     item.wanted.set(d.next(), quantity);
     if (checkedNote !== undefined) this.writeNote(d, key, item, present, checkedNote);
@@ -90,8 +90,7 @@ export class ListReplica {
     const [key, present] = this.existing(name);
     const d = this.delta();
     const item = d.mention(key);
-    this.coverAll(d, present.base);
-    this.coverAll(d, present.wanted);
+    this.supersede(d, key, present.base, present.wanted);
     item.base.set(d.next(), quantity);
     return this.commit(d);
   }
@@ -136,11 +135,8 @@ export class ListReplica {
   uncheck(name: string): ListDoc {
     const [key, present] = this.existing(name);
     const d = this.delta();
-    if (present.bought.size > 0) {
-      d.mention(key);
-      this.coverAll(d, present.bought);
-      d.removals.add(d.next(), key);
-    }
+    d.mention(key);
+    this.supersede(d, key, present.bought);
     return this.commit(d);
   }
 
@@ -203,8 +199,22 @@ export class ListReplica {
 
   private removeInto(d: Delta, key: string, item: ItemStore): void {
     d.mention(key);
-    forEachItemDot(item, (x) => d.ctx.add(x));
-    d.removals.add(d.next(), key);
+    this.supersede(d, key, item.display, item.note, item.base, item.wanted, item.bought);
+  }
+
+  /**
+   * Covers the dots of an item's stores in the delta's context and, if there were any, records
+   * the removal under a fresh dot of its own. Every removal inside an item needs that record: a
+   * peer can have the covered dots in its context (through a later delta's context) without ever
+   * having applied this delta, and only the unseen record tells sync to send the item again.
+   */
+  private supersede(d: Delta, key: string, ...stores: Map<Dot, unknown>[]): void {
+    let covered = 0;
+    for (const store of stores) {
+      for (const x of store.keys()) d.ctx.add(x);
+      covered += store.size;
+    }
+    if (covered > 0) d.removals.add(d.next(), key);
   }
 
   private writeNote(
@@ -214,9 +224,8 @@ export class ListReplica {
     present: ItemStore | undefined,
     text: string,
   ): void {
-    if (present !== undefined) this.coverAll(d, present.note);
+    if (present !== undefined) this.supersede(d, key, present.note);
     if (text.length > 0) item.note.set(d.next(), text);
-    else if (present !== undefined && present.note.size > 0) d.removals.add(d.next(), key);
   }
 
   private checkNote(note: string): string {
