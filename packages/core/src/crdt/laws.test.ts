@@ -6,7 +6,6 @@ import { describe, expect, it } from 'vitest';
 import { ListDoc, ListReplica, merge, type ReplicaId } from '../index.ts';
 import { chooseSeed, opArb } from '../testing/arbitraries.ts';
 import { canonical } from '../testing/canonical.ts';
-import type { Op } from '../testing/intent-model.ts';
 import { performOp } from '../testing/subjects.ts';
 
 const seed = chooseSeed(process.env['FC_SEED'], Date.now() % 2 ** 31);
