@@ -4,7 +4,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
-const purePackages = ['packages/core/src/**/*.ts'];
+const purePackages = ['packages/core/src/**/*.ts', 'packages/cloud/src/**/*.ts'];
 
 export default tseslint.config(
   { ignores: ['**/node_modules/**', '**/dist/**', 'bin/**', 'artifacts/**', 'data/**'] },

@@ -4,4 +4,6 @@ import { register } from 'tsx/esm/api';
 
 register();
 const { main } = await import('../apps/cli/src/main.ts');
-process.exitCode = await main(process.argv.slice(2));
+const code = await main(process.argv.slice(2));
+// Exit at once: a closed ZeroMQ context or a logger must not keep a finished command alive.
+process.exit(code);

@@ -1,14 +1,23 @@
-// The `trolley` command. This issue gives it a help text and a version; the client, cloud and
-// cluster commands arrive with their issues and hang off the same program.
+// The `trolley` command: one program, subcommands registered from ./commands. Errors are one
+// clear line on stderr and a non-zero exit code; --help everywhere.
+
 import { Command, CommanderError } from 'commander';
-import { PROTOCOL_VERSION } from '@trolley/core';
+import { PROTOCOL_VERSION, TrolleyError } from '@trolley/core';
+import { registerCloud } from './commands/cloud.ts';
+import { registerCluster } from './commands/cluster.ts';
+import { exitCodeOf } from './commands/common.ts';
+import { registerServers } from './commands/servers.ts';
 
 export function buildProgram(): Command {
   const program = new Command('trolley')
     .description('Local-first shopping lists with a Dynamo-style cloud')
     .version(`0.1.0 (format ${PROTOCOL_VERSION})`, '-v, --version')
     .exitOverride()
+    .showHelpAfterError('(run trolley --help for usage)')
     .configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) });
+  registerCluster(program);
+  registerServers(program);
+  registerCloud(program);
   return program;
 }
 
@@ -24,6 +33,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 0;
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode;
+    if (error instanceof TrolleyError) {
+      process.stderr.write(`trolley: ${error.message}\n`);
+      return exitCodeOf(error);
+    }
     throw error;
   }
 }

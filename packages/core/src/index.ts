@@ -14,3 +14,6 @@ export * from './codec/list-codec.ts';
 
 /** Version of the list encoding; the codec's first byte. */
 export const PROTOCOL_VERSION = 1;
+export * from './hash.ts';
+export * from './protocol/messages.ts';
+export * from './ring/index.ts';

@@ -26,13 +26,24 @@ export const limits = {
    * Removal records a list keeps so that a peer that missed a removal can be sent a small delta.
    * Older records are pruned; a peer behind the pruned horizon gets the full state instead.
    */
-  removalRecordsMax: 1_024,
+  removalRecordsMax: 256,
   /** Counter per replica: dots are packed into a float64 as replicaIndex·2^32 + counter. */
   dotCounterMax: 2 ** 32 - 1,
   /** Bytes of one encoded list state or delta that the decoder will read. */
   encodedListBytesMax: 16 * 1024 * 1024,
   /** Dots in the causal context's cloud (dots beyond the version vector) after decoding. */
   contextCloudMax: 1_000_000,
+  // ---- the cloud ----
+  /** Coordinator requests (puts and gets) a storage node keeps in flight; past it: overloaded. */
+  pendingRequestsMax: 20_000,
+  /** Decoded list states a storage node keeps in memory (least recently used go first). */
+  cachedListsMax: 4_096,
+  /** Operation IDs a coordinator remembers as acknowledged, to answer retries at once. */
+  recentOperationsMax: 100_000,
+  /** Frames queued for sending on one socket before new ones are dropped (and counted). */
+  socketQueueMax: 10_000,
+  /** Longest deadline a request may ask for, in milliseconds from now. */
+  deadlineMsMax: 60_000,
 } as const;
 
 export type Limits = typeof limits;

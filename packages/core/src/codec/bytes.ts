@@ -141,9 +141,20 @@ export class Reader {
 
   string(maxBytes: number): string {
     const b = this.bytes(maxBytes);
-    let ascii = true;
-    for (let i = 0; ascii && i < b.length; i++) if ((b[i] as number) > 0x7f) ascii = false;
-    if (ascii) return String.fromCharCode(...b);
+    if (b.length <= 32) {
+      // Short ASCII, the common case: build the string directly (TextDecoder costs more here).
+      let s = '';
+      for (let i = 0; i < b.length; i++) {
+        const c = b[i] as number;
+        if (c > 0x7f) {
+          s = '';
+          break;
+        }
+        s += String.fromCharCode(c);
+        if (i === b.length - 1) return s;
+      }
+      if (b.length === 0) return '';
+    }
     try {
       return decoder.decode(b);
     } catch {

@@ -24,6 +24,7 @@ import { limits } from '../limits.ts';
 import { CausalContext, ReplicaTable, dot, dotCounter, dotReplica, type Dot } from '../crdt/dots.ts';
 import { ListDoc, itemFields, type DotFun, type ItemStore } from '../crdt/list-doc.ts';
 import { isItemKey } from '../crdt/names.ts';
+import { compareKeys } from '../crdt/read-model.ts';
 import { WHOLE_LIST } from '../crdt/removal-log.ts';
 import { DecodeFailure, Reader, Writer } from './bytes.ts';
 
@@ -40,29 +41,33 @@ const control = /[\u0000-\u001f\u007f-\u009f]/;
 
 // ---- encoding ----------------------------------------------------------------------------------
 
-/** Encodes a full state or a delta. Replicas are renumbered to those the doc uses. */
+/**
+ * Encodes a full state or a delta. The encoding is canonical: replicas are renumbered to those
+ * the doc uses, in name order, and everything else is sorted, so equal docs encode to equal bytes
+ * (and a state's hash names its content).
+ */
 export function encodeList(doc: ListDoc): Uint8Array {
-  const renumber = new Renumbering(doc.replicas);
   const storeDots = new Set<Dot>();
+  const used = new Set<number>();
   const noteStore = (m: Map<Dot, unknown>): void => {
     for (const d of m.keys()) {
       storeDots.add(d);
-      renumber.use(d);
+      used.add(dotReplica(d));
     }
   };
   if (doc.title !== undefined) noteStore(doc.title);
   if (doc.deleted !== undefined) noteStore(doc.deleted);
   for (const item of doc.items.values()) for (const f of itemFields) noteStore(item[f]);
-  for (const d of doc.removals.records.keys()) renumber.use(d);
-  for (let r = 0; r < doc.ctx.vv.length; r++) if ((doc.ctx.vv[r] ?? 0) > 0) renumber.useReplica(r);
+  for (const d of doc.removals.records.keys()) used.add(dotReplica(d));
+  for (let r = 0; r < doc.ctx.vv.length; r++) if ((doc.ctx.vv[r] ?? 0) > 0) used.add(r);
   const cloud: Dot[] = [];
   for (const d of doc.ctx.cloud) {
     if (storeDots.has(d)) continue;
     cloud.push(d);
-    renumber.use(d);
+    used.add(dotReplica(d));
   }
-  for (let r = 0; r < doc.removals.horizon.length; r++)
-    if ((doc.removals.horizon[r] ?? 0) > 0) renumber.useReplica(r);
+  for (let r = 0; r < doc.removals.horizon.length; r++) if ((doc.removals.horizon[r] ?? 0) > 0) used.add(r);
+  const renumber = new Renumbering(doc.replicas, used);
 
   const w = new Writer(128);
   w.u8(LIST_ENCODING_VERSION);
@@ -73,19 +78,17 @@ export function encodeList(doc: ListDoc): Uint8Array {
   );
   renumber.writeTable(w);
   writeVector(w, doc.ctx.vv, renumber);
-  w.varint(cloud.length);
-  for (const d of cloud) writeDot(w, d, renumber);
+  writeDots(w, cloud, renumber);
   if (doc.title !== undefined) writeDotFun(w, doc.title, renumber, (v) => w.string(v));
-  if (doc.deleted !== undefined) {
-    w.varint(doc.deleted.size);
-    for (const d of doc.deleted.keys()) writeDot(w, d, renumber);
-  }
+  if (doc.deleted !== undefined) writeDots(w, [...doc.deleted.keys()], renumber);
   w.varint(doc.items.size);
-  for (const [key, item] of doc.items) writeItem(w, key, item, renumber);
-  w.varint(doc.removals.records.size);
-  for (const [d, key] of doc.removals.records) {
+  const keys = doc.items.size === 1 ? [...doc.items.keys()] : [...doc.items.keys()].sort(compareKeys);
+  for (const key of keys) writeItem(w, key, doc.items.get(key) as ItemStore, renumber);
+  const records = renumber.sorted([...doc.removals.records.keys()]);
+  w.varint(records.length);
+  for (const d of records) {
     writeDot(w, d, renumber);
-    w.string(key);
+    w.string(doc.removals.records.get(d) as string);
   }
   writeVector(w, doc.removals.horizon, renumber);
   return w.finish();
@@ -107,10 +110,15 @@ function writeItem(w: Writer, key: string, item: ItemStore, renumber: Renumberin
 
 function writeDotFun<V>(w: Writer, f: DotFun<V>, renumber: Renumbering, value: (v: V) => void): void {
   w.varint(f.size);
-  for (const [d, v] of f) {
+  for (const d of f.size === 1 ? f.keys() : renumber.sorted([...f.keys()])) {
     writeDot(w, d, renumber);
-    value(v);
+    value(f.get(d) as V);
   }
+}
+
+function writeDots(w: Writer, dots: Dot[], renumber: Renumbering): void {
+  w.varint(dots.length);
+  for (const d of renumber.sorted(dots)) writeDot(w, d, renumber);
 }
 
 function writeDot(w: Writer, d: Dot, renumber: Renumbering): void {
@@ -119,42 +127,44 @@ function writeDot(w: Writer, d: Dot, renumber: Renumbering): void {
 }
 
 function writeVector(w: Writer, vv: readonly number[], renumber: Renumbering): void {
-  let n = 0;
-  for (const c of vv) if ((c ?? 0) > 0) n++;
-  w.varint(n);
+  const entries: [number, number][] = [];
   for (let r = 0; r < vv.length; r++) {
     const c = vv[r] ?? 0;
-    if (c === 0) continue;
-    w.varint(renumber.of(r));
+    if (c > 0) entries.push([renumber.of(r), c]);
+  }
+  entries.sort((a, b) => a[0] - b[0]);
+  w.varint(entries.length);
+  for (const [r, c] of entries) {
+    w.varint(r);
     w.varint(c);
   }
 }
 
-/** Maps a document's replica indices to dense indices over just the replicas it uses. */
+/** Maps a document's replica indices to dense indices over the replicas it uses, in name order. */
 class Renumbering {
   private readonly map: number[] = [];
-  private readonly used: number[] = [];
+  private readonly names: string[];
 
-  constructor(private readonly table: ReplicaTable) {}
-
-  useReplica(r: number): void {
-    if (this.map[r] === undefined) {
-      this.map[r] = this.used.length;
-      this.used.push(r);
-    }
-  }
-
-  use(d: Dot): void {
-    this.useReplica(dotReplica(d));
+  constructor(table: ReplicaTable, used: Set<number>) {
+    const order = [...used].sort((a, b) => compareKeys(table.name(a), table.name(b)));
+    order.forEach((r, i) => (this.map[r] = i));
+    this.names = order.map((r) => table.name(r));
   }
 
   of(r: number): number {
     return this.map[r] as number;
   }
 
+  /** Dots in encoding order: by new replica index, then counter. */
+  sorted(dots: Dot[]): Dot[] {
+    return dots.sort(
+      (a, b) => this.of(dotReplica(a)) - this.of(dotReplica(b)) || dotCounter(a) - dotCounter(b),
+    );
+  }
+
   writeTable(w: Writer): void {
-    w.varint(this.used.length);
-    for (const r of this.used) w.string(this.table.name(r));
+    w.varint(this.names.length);
+    for (const n of this.names) w.string(n);
   }
 }
 
@@ -320,15 +330,15 @@ export interface ContextWithTable {
 }
 
 export function encodeContext(ctx: CausalContext, replicas: ReplicaTable): Uint8Array {
-  const renumber = new Renumbering(replicas);
-  for (let r = 0; r < ctx.vv.length; r++) if ((ctx.vv[r] ?? 0) > 0) renumber.useReplica(r);
-  for (const d of ctx.cloud) renumber.use(d);
+  const used = new Set<number>();
+  for (let r = 0; r < ctx.vv.length; r++) if ((ctx.vv[r] ?? 0) > 0) used.add(r);
+  for (const d of ctx.cloud) used.add(dotReplica(d));
+  const renumber = new Renumbering(replicas, used);
   const w = new Writer(32);
   w.u8(CONTEXT_ENCODING_VERSION);
   renumber.writeTable(w);
   writeVector(w, ctx.vv, renumber);
-  w.varint(ctx.cloud.size);
-  for (const d of ctx.cloud) writeDot(w, d, renumber);
+  writeDots(w, [...ctx.cloud], renumber);
   return w.finish();
 }
 

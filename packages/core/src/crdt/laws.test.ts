@@ -3,7 +3,7 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ListDoc, ListReplica, merge, type ReplicaId } from '../index.ts';
+import { ListDoc, ListReplica, encodeList, merge, type ReplicaId } from '../index.ts';
 import { chooseSeed, opArb } from '../testing/arbitraries.ts';
 import { canonical } from '../testing/canonical.ts';
 import { performOp } from '../testing/subjects.ts';
@@ -45,6 +45,8 @@ describe('CRDT laws on states', () => {
         if (a === undefined || b === undefined || c === undefined) return;
         histories++;
         expect(canonical(join(a, b))).toBe(canonical(join(b, a)));
+        // The encoding is canonical too: equal states, equal bytes (so a state hash names content).
+        expect(Buffer.from(encodeList(join(a, b))).equals(Buffer.from(encodeList(join(b, a))))).toBe(true);
         expect(canonical(join(join(a, b), c))).toBe(canonical(join(a, join(b, c))));
         expect(canonical(join(a, a))).toBe(canonical(a));
         // What b is missing from a, shipped alone, brings b to a ⊔ b.

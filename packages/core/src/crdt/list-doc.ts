@@ -214,7 +214,6 @@ export function missingFor(state: ListDoc, peer: CausalContext, peerTable: Repli
     });
     if (missing) keys.add(key);
   }
-  if (keys.size * 2 > state.items.size + 16) return state.clone();
 
   const out = new ListDoc(false, state.replicas);
   out.ctx.join(state.ctx, undefined);

@@ -11,7 +11,20 @@ export type ItemKey = string & { readonly __itemKey: true };
 const control = /[\u0000-\u001f\u007f-\u009f]/;
 
 /** Trimmed, Unicode-normalised (NFKC), case-folded, inner whitespace collapsed. */
+/** Printable ASCII with no upper case, no leading, trailing or doubled spaces: already a key. */
+function isPlainKey(name: string): boolean {
+  const n = name.length;
+  if (n === 0 || name.charCodeAt(0) === 32 || name.charCodeAt(n - 1) === 32) return false;
+  for (let i = 0; i < n; i++) {
+    const c = name.charCodeAt(i);
+    if (c < 32 || c > 126 || (c >= 65 && c <= 90)) return false;
+    if (c === 32 && name.charCodeAt(i + 1) === 32) return false;
+  }
+  return true;
+}
+
 export function normaliseName(name: string): string {
+  if (isPlainKey(name)) return name; // the common case, without NFKC
   // NFKC and case folding do not commute for a few characters (U+210C folds to "H" under NFKC),
   // so apply both until nothing changes: the result is a fixpoint, so keys are stable on the wire.
   let key = name;

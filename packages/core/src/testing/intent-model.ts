@@ -123,7 +123,7 @@ export function specView(effects: Iterable<Effect>): PlainView {
     items.push({
       key,
       name: greatest(of('display') as string[]) ?? key,
-      wanted: Math.max(0, ((greatest(of('base') as number[]) ?? 0)) + sum('wanted')),
+      wanted: Math.max(0, (greatest(of('base') as number[]) ?? 0) + sum('wanted')),
       bought: Math.max(0, sum('bought')),
       note: greatest(of('note') as string[]),
     });
@@ -238,6 +238,10 @@ export function intentViolations(view: PlainView, seen: Iterable<Effect>): strin
     if (h.wanted !== w.wanted)
       out.push(`counter: ${key} wanted ${h.wanted}, the changes add up to ${w.wanted}`);
     if (w.bought > w.wanted && !(h.bought > h.wanted)) out.push(`over-bought hidden: ${key}`);
+    if (h.name !== w.name)
+      out.push(`name: ${key} shows ${JSON.stringify(h.name)}, meant ${JSON.stringify(w.name)}`);
+    if (h.note !== w.note)
+      out.push(`note: ${key} shows ${JSON.stringify(h.note)}, meant ${JSON.stringify(w.note)}`);
   }
   for (const key of have.keys()) if (!want.has(key)) out.push(`resurrection: ${key} was removed`);
   if (view.title !== expected.title)

@@ -1,0 +1,105 @@
+// `trolley cluster`: a whole local cloud (proxy + N nodes) as child processes; and
+// `trolley cluster status`: nodes, partitions and keys per node, as the proxy and each node see it.
+
+import type { Command } from 'commander';
+import { defaultQuorum } from '@trolley/cloud';
+import { CloudClient, nodeStats } from '@trolley/node';
+import { LocalCluster } from '../local-cluster.ts';
+import { defaultCloud, endpoints, intOption, quorumFrom, untilSignal } from './common.ts';
+
+export function registerCluster(program: Command): void {
+  const cluster = program
+    .command('cluster')
+    .description('run a local cloud: one proxy and N storage nodes as child processes (Ctrl-C stops all)')
+    .option('--nodes <n>', 'storage nodes', intOption('nodes', 1, 64), 3)
+    .option('--data <dir>', 'folder for all data (reused on restart)', './data')
+    .option(
+      '--proxy-port <port>',
+      'client port of the proxy (node port is the next one)',
+      intOption('port', 1, 65_534),
+    )
+    .option('--n <n>', 'replicas per list (N)', intOption('N', 1, 16), defaultQuorum.n)
+    .option('--r <r>', 'read quorum (R)', intOption('R', 1, 16), defaultQuorum.r)
+    .option('--w <w>', 'write quorum (W)', intOption('W', 1, 16), defaultQuorum.w)
+    .option('--weak-quorum', 'allow R + W ≤ N')
+    .option('--json', 'print the ready line as a JSON object with the endpoints')
+    .action(async (o: ClusterCommandOptions) => {
+      const quorum = quorumFrom({ ...o, n: Math.min(o.n, o.nodes) }, o.nodes);
+      const local = await LocalCluster.plan({
+        nodes: o.nodes,
+        dataDir: o.data,
+        quorum,
+        ...(o.proxyPort === undefined ? {} : { proxyPort: o.proxyPort }),
+        progress: (line) => process.stderr.write(`${line}\n`),
+      });
+      const stopped = untilSignal();
+      try {
+        await local.start();
+      } catch (e) {
+        await local.stop();
+        throw e;
+      }
+      const info = {
+        ready: true,
+        cloud: local.clientEndpoint,
+        nodePort: `tcp://${local.layout.host}:${local.layout.nodePort}`,
+        nodes: local.layout.nodes.map((n, i) => ({ id: n.id, endpoint: local.nodeEndpoint(i) })),
+        data: o.data,
+      };
+      process.stdout.write(
+        o.json === true
+          ? `${JSON.stringify(info)}\n`
+          : `ready: cloud at ${local.clientEndpoint}, ${o.nodes} nodes, data in ${o.data}\n`,
+      );
+      await stopped;
+      process.stderr.write('stopping…\n');
+      await local.stop();
+    });
+
+  cluster
+    .command('status')
+    .description('nodes, partitions and keys per node')
+    .option('--cloud <endpoints>', 'proxy endpoints', endpoints, [defaultCloud])
+    .option('--json', 'print JSON')
+    .action(async (o: { cloud: string[]; json?: boolean }) => {
+      const client = new CloudClient(o.cloud);
+      try {
+        const view = await client.proxyStats();
+        const nodes = view['nodes'] as { id: string; address: string; live: boolean; partitions: number }[];
+        const rows = await Promise.all(
+          nodes.map(async (n) => {
+            const stats = n.live ? await nodeStats(n.address).catch(() => undefined) : undefined;
+            const num = (k: string): number | null => (typeof stats?.[k] === 'number' ? stats[k] : null);
+            return { ...n, keys: num('keys'), hints: num('hints'), ringVersion: num('ringVersion') };
+          }),
+        );
+        if (o.json === true) {
+          process.stdout.write(
+            `${JSON.stringify({ proxy: view['proxy'], ringVersion: view['ringVersion'], nodes: rows })}\n`,
+          );
+          return;
+        }
+        process.stdout.write(
+          `ring version ${String(view['ringVersion'])}, ${String(view['partitions'])} partitions\n`,
+        );
+        process.stdout.write('node        live  partitions  keys      endpoint\n');
+        for (const r of rows)
+          process.stdout.write(
+            `${r.id.padEnd(12)}${(r.live ? 'yes' : 'no').padEnd(6)}${String(r.partitions).padEnd(12)}${String(r.keys ?? '-').padEnd(10)}${r.address}\n`,
+          );
+      } finally {
+        client.close();
+      }
+    });
+}
+
+interface ClusterCommandOptions {
+  nodes: number;
+  data: string;
+  proxyPort?: number;
+  n: number;
+  r: number;
+  w: number;
+  weakQuorum?: boolean;
+  json?: boolean;
+}

@@ -1,0 +1,76 @@
+// Shared pieces of the CLI: option parsing, errors as one clear line, waiting for a signal.
+
+import { InvalidArgumentError } from 'commander';
+import type { TrolleyError } from '@trolley/core';
+import { parseNodeId, type NodeId } from '@trolley/core';
+import { checkQuorum, type Quorum } from '@trolley/cloud';
+
+export const defaultCloud = 'tcp://127.0.0.1:5555';
+
+export function intOption(name: string, min: number, max: number): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!Number.isSafeInteger(n) || n < min || n > max)
+      throw new InvalidArgumentError(`${name} must be a whole number from ${min} to ${max}`);
+    return n;
+  };
+}
+
+export function endpoints(value: string): string[] {
+  const list = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+  for (const e of list)
+    if (!/^tcp:\/\/[^:]+:\d+$/.test(e))
+      throw new InvalidArgumentError(`not an endpoint (tcp://host:port): ${e}`);
+  return list;
+}
+
+export function members(value: string): { id: NodeId; address: string }[] {
+  return value.split(',').map((entry) => {
+    const [id, address] = entry.split('=');
+    if (id === undefined || address === undefined)
+      throw new InvalidArgumentError(`a member is id=tcp://host:port, not ${entry}`);
+    return { id: parseNodeId(id.trim()), address: endpoints(address)[0] as string };
+  });
+}
+
+export function quorumFrom(
+  o: { n: number; r: number; w: number; weakQuorum?: boolean },
+  nodes?: number,
+): Quorum {
+  return checkQuorum(
+    { n: o.n, r: o.r, w: o.w },
+    { allowWeak: o.weakQuorum === true, ...(nodes === undefined ? {} : { nodes }) },
+  );
+}
+
+/** Resolves on the first SIGINT or SIGTERM. */
+export function untilSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const on = (signal: NodeJS.Signals): void => {
+      process.off('SIGINT', on);
+      process.off('SIGTERM', on);
+      resolve(signal);
+    };
+    process.on('SIGINT', on);
+    process.on('SIGTERM', on);
+  });
+}
+
+/** Exit codes: 2 bad input, 3 not found or unreachable, 4 limit, 1 anything else. */
+export function exitCodeOf(e: TrolleyError): number {
+  switch (e.code) {
+    case 'invalid_argument':
+      return 2;
+    case 'not_found':
+      return 3;
+    case 'limit_exceeded':
+      return 4;
+    case 'decode_truncated':
+    case 'decode_version':
+    case 'decode_malformed':
+      return 1;
+  }
+}

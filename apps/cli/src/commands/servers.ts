@@ -1,0 +1,98 @@
+// `trolley node` and `trolley proxy`: one storage node or one proxy in this process. Each prints
+// one line containing "ready" (with its endpoints as JSON) once it is bound, and stops cleanly
+// on SIGINT or SIGTERM.
+
+import type { Command } from 'commander';
+import { parseNodeId } from '@trolley/core';
+import { processLogger, startNode, startProxy } from '@trolley/node';
+import { defaultQuorum } from '@trolley/cloud';
+import { endpoints, intOption, members, quorumFrom, untilSignal } from './common.ts';
+
+export function registerServers(program: Command): void {
+  program
+    .command('node')
+    .description('run one storage node')
+    .requiredOption('--id <id>', "this node's ID (unique in the cluster)")
+    .requiredOption('--listen <endpoint>', 'where peers reach this node, as bound (tcp://0.0.0.0:6001)')
+    .option('--advertise <endpoint>', 'where peers should dial this node (default: --listen)')
+    .requiredOption('--data <dir>', "folder for this node's SQLite database")
+    .requiredOption('--proxy <endpoints>', 'node ports of the proxies (tcp://host:5556,…)', endpoints)
+    .requiredOption('--members <list>', 'every node of the cluster: id=tcp://host:port,…', members)
+    .option('--n <n>', 'replicas per list (N)', intOption('N', 1, 16), defaultQuorum.n)
+    .option('--r <r>', 'read quorum (R)', intOption('R', 1, 16), defaultQuorum.r)
+    .option('--w <w>', 'write quorum (W)', intOption('W', 1, 16), defaultQuorum.w)
+    .option('--weak-quorum', 'allow R + W ≤ N')
+    .option(
+      '--partitions <q>',
+      'ring partitions (Q), the same on every node',
+      intOption('Q', 1, 65_536),
+      1024,
+    )
+    .action(async (o: NodeCommandOptions) => {
+      const id = parseNodeId(o.id);
+      const quorum = quorumFrom(o, o.members.length);
+      const running = await startNode({
+        id,
+        listen: o.listen,
+        advertise: o.advertise ?? o.listen,
+        dataDir: o.data,
+        proxies: o.proxy,
+        members: o.members,
+        quorum,
+        partitionCount: o.partitions,
+        logger: processLogger('node', { node: id }),
+      });
+      process.stdout.write(
+        `ready ${JSON.stringify({ node: id, listen: o.listen, keys: running.store.count() })}\n`,
+      );
+      await untilSignal();
+      await running.stop();
+    });
+
+  program
+    .command('proxy')
+    .description('run one proxy (stateless; run several for failover)')
+    .option('--bind <host>', 'address to bind', '127.0.0.1')
+    .option('--client-port <port>', 'port for clients', intOption('port', 1, 65_535), 5555)
+    .option('--node-port <port>', 'port for storage nodes', intOption('port', 1, 65_535), 5556)
+    .option('--n <n>', 'replicas per list (N), to find coordinators', intOption('N', 1, 16), defaultQuorum.n)
+    .option('--name <name>', 'a name for logs and status', 'proxy')
+    .action(async (o: ProxyCommandOptions) => {
+      const clientEndpoint = `tcp://${o.bind}:${o.clientPort}`;
+      const nodeEndpoint = `tcp://${o.bind}:${o.nodePort}`;
+      const running = await startProxy({
+        name: o.name,
+        clientEndpoint,
+        nodeEndpoint,
+        replicas: o.n,
+        logger: processLogger('proxy', { proxy: o.name }),
+      });
+      process.stdout.write(
+        `ready ${JSON.stringify({ proxy: o.name, clients: clientEndpoint, nodes: nodeEndpoint })}\n`,
+      );
+      await untilSignal();
+      await running.stop();
+    });
+}
+
+interface NodeCommandOptions {
+  id: string;
+  listen: string;
+  advertise?: string;
+  data: string;
+  proxy: string[];
+  members: ReturnType<typeof members>;
+  n: number;
+  r: number;
+  w: number;
+  weakQuorum?: boolean;
+  partitions: number;
+}
+
+interface ProxyCommandOptions {
+  bind: string;
+  clientPort: number;
+  nodePort: number;
+  n: number;
+  name: string;
+}

@@ -1,0 +1,9 @@
+// @trolley/cloud: Trolley's cloud as sans-IO state machines (Dynamo, DeCandia et al. 2007).
+
+export * from './bounded-map.ts';
+export * from './memory-network.ts';
+export * from './ports.ts';
+export * from './proxy.ts';
+export * from './quorum.ts';
+export * from './storage-node.ts';
+export * from './memory-list-store.ts';

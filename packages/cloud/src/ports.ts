@@ -1,0 +1,87 @@
+// The ports through which the cloud's state machines meet the world (DESIGN.md §4). The storage
+// node, coordinator and proxy logic take these through their constructors; the Node adapters
+// (ZeroMQ, better-sqlite3) and the in-memory doubles implement them, and each port has one
+// contract test suite that every implementation passes.
+
+/** One list's state as a storage node keeps it. */
+export interface StoredList {
+  /** The list ID (a UUID v4 string). */
+  key: string;
+  /** The ring partition the key hashes to (for anti-entropy and transfers). */
+  partition: number;
+  /** The list's full CRDT state, encoded (encodeList of a full ListDoc). */
+  state: Uint8Array;
+  /** MD5 of `state` (16 bytes): equal hashes mean equal states. */
+  hash: Uint8Array;
+}
+
+/** A write held for a node that could not take it (Dynamo §4.6). Used by hinted handoff. */
+export interface StoredHint {
+  /** Store-assigned, increasing. */
+  id: number;
+  /** The node the write was meant for. */
+  target: string;
+  key: string;
+  partition: number;
+  /** An encoded ListDoc (delta or state) to deliver to `target`. */
+  doc: Uint8Array;
+  createdMs: number;
+}
+
+/**
+ * The storage node's durable store. Reads are synchronous and see every write already made,
+ * committed or not. Writes are group-committed: `put` returns a promise that resolves once the
+ * write is durable (synchronous=FULL), shared by all writes of the same commit, and rejects if the
+ * commit fails (for example SQLITE_FULL), in which case that write must not be acknowledged.
+ */
+export interface ListStore {
+  get(key: string): StoredList | undefined;
+  put(list: StoredList): Promise<void>;
+  /** Removes a list (after it has been transferred away). */
+  delete(key: string): Promise<void>;
+  /** Keys and hashes of one partition, in key order (for Merkle trees). */
+  partitionEntries(partition: number): { key: string; hash: Uint8Array }[];
+  /** Number of lists held. */
+  count(): number;
+  /** Number of lists per partition (only partitions holding any). */
+  countByPartition(): Map<number, number>;
+
+  addHint(hint: Omit<StoredHint, 'id'>): Promise<number>;
+  /** Up to `max` hints for `target`, oldest first. */
+  hintsFor(target: string, max: number): StoredHint[];
+  deleteHint(id: number): Promise<void>;
+  hintCount(): number;
+
+  close(): void;
+}
+
+/** Where a reply goes: opaque to the logic, defined by the transport that delivered the request. */
+export interface ReplyTo {
+  readonly replyToBrand: never;
+}
+
+/**
+ * Message transport for a storage node. Delivery is best effort: a message may be lost, and a
+ * peer may be down; timeouts are the logic's business. Messages are encoded frames (protocol.ts).
+ */
+export interface NodeTransport {
+  /** Sends a request (or a one-way message) to a peer node. */
+  send(to: string, frame: Uint8Array): void;
+  /** Answers a request through the route it came by (a client via a proxy, or a peer). */
+  reply(to: ReplyTo, frame: Uint8Array): void;
+}
+
+/** Structured, quiet logging: a component namespace and fields, never string concatenation. */
+export interface Logger {
+  debug(event: string, fields?: Record<string, unknown>): void;
+  info(event: string, fields?: Record<string, unknown>): void;
+  warn(event: string, fields?: Record<string, unknown>): void;
+  error(event: string, fields?: Record<string, unknown>): void;
+}
+
+export const silentLogger: Logger = {
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+};

@@ -1,0 +1,2 @@
+// Test support shared by implementations of the cloud's ports: contract suites.
+export * from './list-store-contract.ts';

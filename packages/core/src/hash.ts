@@ -1,0 +1,15 @@
+// MD5, for ring positions (Dynamo §4.2) and state digests. Not for security: list IDs are
+// unguessable because they are random, not because of this hash.
+
+import { md5 as md5lib } from 'js-md5';
+
+export function md5(bytes: Uint8Array | string): Uint8Array {
+  return new Uint8Array(md5lib.arrayBuffer(bytes));
+}
+
+export function hashEquals(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

@@ -1,0 +1,407 @@
+// The wire protocol between clients, proxies and storage nodes: one ZeroMQ frame per message
+// (after the routing frames), written down in docs/PROTOCOL.md. Messages are a union keyed on
+// `type`; each has a numeric tag on the wire. The numbers are part of the protocol: append only.
+//
+//   frame   = version:u8 tag:u8 requestId:varint body
+//   listId  = 16 bytes (a UUID v4)      opId = 16 bytes      deadlineMs = varint (Unix ms)
+//   bytes   = varint length + raw       string = varint length + UTF-8
+//
+// Decoding is bounded and total: any byte sequence gives a message or a typed error.
+
+import { err, ok, TrolleyError, type Result } from '../errors.ts';
+import { parseListId, type ListId } from '../ids.ts';
+import { limits } from '../limits.ts';
+import { DecodeFailure, Reader, Writer } from '../codec/bytes.ts';
+
+export const WIRE_VERSION = 1;
+export const SUPPORTED_WIRE_VERSIONS: readonly number[] = [1];
+
+/** Numeric tags. Append only. */
+export const Tag = {
+  hello: 1,
+  'hello-reply': 2,
+  put: 3,
+  'put-reply': 4,
+  get: 5,
+  'get-reply': 6,
+  error: 7,
+  'replica-put': 8,
+  'replica-put-reply': 9,
+  'replica-get': 10,
+  'replica-get-reply': 11,
+  'admin-read': 12,
+  'admin-read-reply': 13,
+  stats: 14,
+  'stats-reply': 15,
+  'node-hello': 16,
+} as const;
+
+/** Error codes carried by `error` messages. Append only. */
+export const WireError = {
+  malformed: 1,
+  unsupported_version: 2,
+  deadline_exceeded: 3,
+  unavailable: 4,
+  too_large: 5,
+  internal: 6,
+  overloaded: 7,
+  unknown_type: 8,
+  storage_failed: 9,
+} as const;
+export type WireErrorName = keyof typeof WireError;
+
+export type OpId = string & { readonly __opId: true };
+
+export type Message =
+  | { type: 'hello'; requestId: number; client: string }
+  | { type: 'hello-reply'; requestId: number; version: number; server: string; messageBytesMax: number }
+  | { type: 'put'; requestId: number; listId: ListId; opId: OpId; deadlineMs: number; delta: Uint8Array }
+  | { type: 'put-reply'; requestId: number; outcome: 'ok' | 'unknown'; acks: number; replicas: number }
+  | { type: 'get'; requestId: number; listId: ListId; deadlineMs: number; context: Uint8Array }
+  | {
+      type: 'get-reply';
+      requestId: number;
+      /** What the caller is missing (an encoded ListDoc carrying the merged context). */
+      delta: Uint8Array;
+      /** Replicas that answered, and how many of them already held the merged state. */
+      answered: number;
+      inSync: number;
+      replicas: number;
+    }
+  | { type: 'error'; requestId: number; code: WireErrorName; message: string }
+  | {
+      type: 'replica-put';
+      requestId: number;
+      listId: ListId;
+      opId: OpId;
+      deadlineMs: number;
+      doc: Uint8Array;
+    }
+  | { type: 'replica-put-reply'; requestId: number; hash: Uint8Array }
+  | { type: 'replica-get'; requestId: number; listId: ListId; deadlineMs: number }
+  | {
+      type: 'replica-get-reply';
+      requestId: number;
+      state: Uint8Array | undefined;
+      hash: Uint8Array | undefined;
+    }
+  | { type: 'admin-read'; requestId: number; listId: ListId }
+  | {
+      type: 'admin-read-reply';
+      requestId: number;
+      state: Uint8Array | undefined;
+      hash: Uint8Array | undefined;
+    }
+  | { type: 'stats'; requestId: number }
+  | { type: 'stats-reply'; requestId: number; json: string }
+  | { type: 'node-hello'; requestId: number; nodeId: string; address: string; ring: Uint8Array };
+
+export type MessageType = Message['type'];
+export type MessageOf<T extends MessageType> = Extract<Message, { type: T }>;
+
+const tagNames = new Map<number, MessageType>(Object.entries(Tag).map(([k, v]) => [v, k as MessageType]));
+const errorNames = new Map<number, WireErrorName>(
+  Object.entries(WireError).map(([k, v]) => [v, k as WireErrorName]),
+);
+
+/** Largest frame any socket accepts: one full list plus headroom for the envelope. */
+export const messageBytesMax = limits.encodedListBytesMax + 64 * 1024;
+const shortStringMax = 4096;
+const hashBytes = 16;
+
+// ---- encoding ----------------------------------------------------------------------------------
+
+export function encodeMessage(m: Message): Uint8Array {
+  const w = new Writer(64 + payloadSize(m));
+  w.u8(WIRE_VERSION);
+  w.u8(Tag[m.type]);
+  w.varint(m.requestId);
+  switch (m.type) {
+    case 'hello':
+      w.string(m.client);
+      break;
+    case 'hello-reply':
+      w.varint(m.version);
+      w.string(m.server);
+      w.varint(m.messageBytesMax);
+      break;
+    case 'put':
+      writeId(w, listIdBytes(m.listId));
+      writeId(w, hexBytes(m.opId));
+      w.varint(m.deadlineMs);
+      w.bytes(m.delta);
+      break;
+    case 'put-reply':
+      w.u8(m.outcome === 'ok' ? 0 : 1);
+      w.varint(m.acks);
+      w.varint(m.replicas);
+      break;
+    case 'get':
+      writeId(w, listIdBytes(m.listId));
+      w.varint(m.deadlineMs);
+      w.bytes(m.context);
+      break;
+    case 'get-reply':
+      w.bytes(m.delta);
+      w.varint(m.answered);
+      w.varint(m.inSync);
+      w.varint(m.replicas);
+      break;
+    case 'error':
+      w.varint(WireError[m.code]);
+      w.string(m.message.slice(0, 1000));
+      break;
+    case 'replica-put':
+      writeId(w, listIdBytes(m.listId));
+      writeId(w, hexBytes(m.opId));
+      w.varint(m.deadlineMs);
+      w.bytes(m.doc);
+      break;
+    case 'replica-put-reply':
+      writeId(w, m.hash);
+      break;
+    case 'replica-get':
+      writeId(w, listIdBytes(m.listId));
+      w.varint(m.deadlineMs);
+      break;
+    case 'replica-get-reply':
+    case 'admin-read-reply':
+      writeOptionalState(w, m.state, m.hash);
+      break;
+    case 'admin-read':
+      writeId(w, listIdBytes(m.listId));
+      break;
+    case 'stats':
+      break;
+    case 'stats-reply':
+      w.string(m.json);
+      break;
+    case 'node-hello':
+      w.string(m.nodeId);
+      w.string(m.address);
+      w.bytes(m.ring);
+      break;
+  }
+  return w.finish();
+}
+
+function payloadSize(m: Message): number {
+  switch (m.type) {
+    case 'put':
+      return m.delta.length;
+    case 'get':
+      return m.context.length;
+    case 'get-reply':
+      return m.delta.length;
+    case 'replica-put':
+      return m.doc.length;
+    case 'replica-get-reply':
+    case 'admin-read-reply':
+      return m.state?.length ?? 0;
+    case 'node-hello':
+      return m.ring.length;
+    case 'hello':
+    case 'hello-reply':
+    case 'put-reply':
+    case 'error':
+    case 'replica-put-reply':
+    case 'replica-get':
+    case 'admin-read':
+    case 'stats':
+    case 'stats-reply':
+      return 0;
+  }
+}
+
+function writeId(w: Writer, b: Uint8Array): void {
+  for (const x of b) w.u8(x);
+}
+
+function writeOptionalState(w: Writer, state: Uint8Array | undefined, hash: Uint8Array | undefined): void {
+  if (state === undefined || hash === undefined) {
+    w.u8(0);
+    return;
+  }
+  w.u8(1);
+  writeId(w, hash);
+  w.bytes(state);
+}
+
+function listIdBytes(id: ListId): Uint8Array {
+  return hexBytes(id.replaceAll('-', ''));
+}
+
+function hexBytes(hex: string): Uint8Array {
+  const b = new Uint8Array(16);
+  for (let i = 0; i < 16; i++) b[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  return b;
+}
+
+const hex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+
+// ---- decoding ----------------------------------------------------------------------------------
+
+/** The header alone, for routing and for error replies to a message whose body is bad. */
+export interface Header {
+  version: number;
+  type: MessageType | undefined;
+  requestId: number;
+}
+
+export function decodeHeader(frame: Uint8Array): Result<Header> {
+  try {
+    const r = new Reader(frame);
+    const version = r.u8();
+    const tag = r.u8();
+    const requestId = r.varint();
+    return ok({ version, type: tagNames.get(tag), requestId });
+  } catch (e) {
+    if (e instanceof DecodeFailure) return err(new TrolleyError(e.code, `bad frame header: ${e.message}`));
+    throw e;
+  }
+}
+
+export function decodeMessage(frame: Uint8Array): Result<Message> {
+  if (frame.length > messageBytesMax)
+    return err(
+      new TrolleyError('limit_exceeded', `frame of ${frame.length} bytes; the limit is ${messageBytesMax}`),
+    );
+  try {
+    const r = new Reader(frame);
+    const version = r.u8();
+    if (!SUPPORTED_WIRE_VERSIONS.includes(version))
+      throw new DecodeFailure(
+        'decode_version',
+        `wire version ${version}; supported: ${SUPPORTED_WIRE_VERSIONS.join(', ')}`,
+      );
+    const tag = r.u8();
+    const type = tagNames.get(tag);
+    if (type === undefined) return r.fail(`unknown message tag ${tag}`);
+    const requestId = r.varint();
+    const m = readBody(r, type, requestId);
+    if (r.left !== 0) r.fail(`${r.left} bytes after the end`);
+    return ok(m);
+  } catch (e) {
+    if (e instanceof DecodeFailure)
+      return err(new TrolleyError(e.code, `cannot decode message: ${e.message}`));
+    throw e;
+  }
+}
+
+function readBody(r: Reader, type: MessageType, requestId: number): Message {
+  switch (type) {
+    case 'hello':
+      return { type, requestId, client: r.string(shortStringMax) };
+    case 'hello-reply':
+      return {
+        type,
+        requestId,
+        version: r.varint(),
+        server: r.string(shortStringMax),
+        messageBytesMax: r.varint(),
+      };
+    case 'put':
+      return {
+        type,
+        requestId,
+        listId: readListId(r),
+        opId: readOpId(r),
+        deadlineMs: r.varint(),
+        delta: r.bytes(limits.encodedListBytesMax),
+      };
+    case 'put-reply': {
+      const outcome = r.u8();
+      if (outcome > 1) r.fail('unknown put outcome');
+      return {
+        type,
+        requestId,
+        outcome: outcome === 0 ? 'ok' : 'unknown',
+        acks: r.varint(),
+        replicas: r.varint(),
+      };
+    }
+    case 'get':
+      return {
+        type,
+        requestId,
+        listId: readListId(r),
+        deadlineMs: r.varint(),
+        context: r.bytes(limits.encodedListBytesMax),
+      };
+    case 'get-reply':
+      return {
+        type,
+        requestId,
+        delta: r.bytes(limits.encodedListBytesMax),
+        answered: r.varint(),
+        inSync: r.varint(),
+        replicas: r.varint(),
+      };
+    case 'error': {
+      const code = errorNames.get(r.varint()) ?? 'internal';
+      return { type, requestId, code, message: r.string(shortStringMax) };
+    }
+    case 'replica-put':
+      return {
+        type,
+        requestId,
+        listId: readListId(r),
+        opId: readOpId(r),
+        deadlineMs: r.varint(),
+        doc: r.bytes(limits.encodedListBytesMax),
+      };
+    case 'replica-put-reply':
+      return { type, requestId, hash: readFixed(r, hashBytes) };
+    case 'replica-get':
+      return { type, requestId, listId: readListId(r), deadlineMs: r.varint() };
+    case 'replica-get-reply':
+    case 'admin-read-reply': {
+      const present = r.u8();
+      if (present > 1) r.fail('bad presence byte');
+      if (present === 0) return { type, requestId, state: undefined, hash: undefined };
+      const hash = readFixed(r, hashBytes);
+      return { type, requestId, hash, state: r.bytes(limits.encodedListBytesMax) };
+    }
+    case 'admin-read':
+      return { type, requestId, listId: readListId(r) };
+    case 'stats':
+      return { type, requestId };
+    case 'stats-reply':
+      return { type, requestId, json: r.string(limits.encodedListBytesMax) };
+    case 'node-hello':
+      return {
+        type,
+        requestId,
+        nodeId: r.string(shortStringMax),
+        address: r.string(shortStringMax),
+        ring: r.bytes(limits.encodedListBytesMax),
+      };
+  }
+}
+
+function readFixed(r: Reader, n: number): Uint8Array {
+  const b = new Uint8Array(n);
+  for (let i = 0; i < n; i++) b[i] = r.u8();
+  return b;
+}
+
+function readListId(r: Reader): ListId {
+  const h = hex(readFixed(r, 16));
+  try {
+    return parseListId(
+      `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`,
+    );
+  } catch {
+    return r.fail('a list ID that is not a UUID v4');
+  }
+}
+
+function readOpId(r: Reader): OpId {
+  return hex(readFixed(r, 16)) as OpId;
+}
+
+/** A fresh operation ID from 16 random bytes. */
+export function opIdFrom(bytes: Uint8Array): OpId {
+  if (bytes.length !== 16) throw new TrolleyError('invalid_argument', 'an operation ID is 16 bytes');
+  return hex(bytes) as OpId;
+}

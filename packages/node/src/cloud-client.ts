@@ -1,0 +1,181 @@
+// A minimal client of the cloud: puts and gets list deltas through one of several proxies.
+// Requests carry a request ID (to match replies), an operation ID (so a retry is harmless) and
+// an absolute deadline. A proxy that does not answer within its share of the time is passed
+// over for the next one; a put whose every attempt timed out is "unknown", never "failed".
+
+import type * as zmq from 'zeromq';
+import {
+  TrolleyError,
+  decodeMessage,
+  encodeMessage,
+  opIdFrom,
+  type Clock,
+  type ListId,
+  type Message,
+  type OpId,
+  type Random,
+} from '@trolley/core';
+import { silentLogger, type Logger } from '@trolley/cloud';
+import { cryptoRandom, systemClock } from './clock.ts';
+import { Sender, dealer, receiveLoop } from './zmq.ts';
+
+export interface PutResult {
+  outcome: 'ok' | 'unknown';
+  acks: number;
+  replicas: number;
+}
+
+export interface GetResult {
+  delta: Uint8Array;
+  answered: number;
+  inSync: number;
+  replicas: number;
+}
+
+export interface CloudClientOptions {
+  /** Per-attempt share of a request's time before trying the next proxy. */
+  attemptMs?: number;
+  clock?: Clock;
+  random?: Random;
+  logger?: Logger;
+}
+
+interface Waiter {
+  resolve: (m: Message | undefined) => void;
+  timer: NodeJS.Timeout;
+}
+
+interface Endpoint {
+  address: string;
+  socket: zmq.Dealer;
+  sender: Sender;
+}
+
+export class CloudClient {
+  private readonly endpoints: Endpoint[];
+  private readonly waiting = new Map<number, Waiter>();
+  private current = 0;
+  private nextRequestId = 1;
+  private readonly clock: Clock;
+  private readonly random: Random;
+  private readonly attemptMs: number;
+
+  constructor(addresses: readonly string[], options: CloudClientOptions = {}) {
+    if (addresses.length === 0)
+      throw new TrolleyError('invalid_argument', 'give at least one cloud endpoint');
+    const log = options.logger ?? silentLogger;
+    this.clock = options.clock ?? systemClock;
+    this.random = options.random ?? cryptoRandom;
+    this.attemptMs = options.attemptMs ?? 2_000;
+    this.endpoints = addresses.map((address) => {
+      const socket = dealer();
+      socket.connect(address);
+      const endpoint = { address, socket, sender: new Sender(socket, log) };
+      void receiveLoop(
+        socket,
+        (frames) => {
+          if (frames.length !== 1) return;
+          const m = decodeMessage(frames[0] as Buffer);
+          if (!m.ok) return;
+          const w = this.waiting.get(m.value.requestId);
+          if (w === undefined) return; // a late reply to a request given up on
+          this.waiting.delete(m.value.requestId);
+          clearTimeout(w.timer);
+          w.resolve(m.value);
+        },
+        log,
+      );
+      return endpoint;
+    });
+  }
+
+  newOpId(): OpId {
+    return opIdFrom(this.random.fill(new Uint8Array(16)));
+  }
+
+  async put(
+    listId: ListId,
+    delta: Uint8Array,
+    options: { timeoutMs?: number; opId?: OpId } = {},
+  ): Promise<PutResult> {
+    const opId = options.opId ?? this.newOpId();
+    const reply = await this.request(options.timeoutMs ?? 5_000, (requestId, deadlineMs) => ({
+      type: 'put',
+      requestId,
+      listId,
+      opId,
+      deadlineMs,
+      delta,
+    }));
+    if (reply === undefined) return { outcome: 'unknown', acks: 0, replicas: 0 };
+    if (reply.type === 'put-reply')
+      return { outcome: reply.outcome, acks: reply.acks, replicas: reply.replicas };
+    if (reply.type === 'error' && (reply.code === 'deadline_exceeded' || reply.code === 'unavailable'))
+      return { outcome: 'unknown', acks: 0, replicas: 0 };
+    throw unexpected(reply);
+  }
+
+  async get(listId: ListId, context: Uint8Array, options: { timeoutMs?: number } = {}): Promise<GetResult> {
+    const reply = await this.request(options.timeoutMs ?? 5_000, (requestId, deadlineMs) => ({
+      type: 'get',
+      requestId,
+      listId,
+      deadlineMs,
+      context,
+    }));
+    if (reply === undefined)
+      throw new TrolleyError('not_found', 'no proxy answered in time; is the cloud running?');
+    if (reply.type === 'get-reply') return reply;
+    throw unexpected(reply);
+  }
+
+  /** The proxy's own view of the cluster (nodes, ring), as JSON. */
+  async proxyStats(timeoutMs = 2_000): Promise<Record<string, unknown>> {
+    const reply = await this.request(timeoutMs, (requestId) => ({ type: 'stats', requestId }));
+    if (reply?.type !== 'stats-reply')
+      throw new TrolleyError('not_found', 'the proxy did not answer; is the cloud running?');
+    return JSON.parse(reply.json) as Record<string, unknown>;
+  }
+
+  close(): void {
+    for (const w of this.waiting.values()) {
+      clearTimeout(w.timer);
+      w.resolve(undefined);
+    }
+    this.waiting.clear();
+    for (const e of this.endpoints) e.socket.close();
+  }
+
+  /** Tries proxies in turn until one answers or the deadline passes. */
+  private async request(
+    timeoutMs: number,
+    make: (requestId: number, deadlineMs: number) => Message,
+  ): Promise<Message | undefined> {
+    const deadlineMs = this.clock.wallMs() + timeoutMs;
+    for (;;) {
+      const left = deadlineMs - this.clock.wallMs();
+      if (left <= 0) return undefined;
+      const endpoint = this.endpoints[this.current % this.endpoints.length] as Endpoint;
+      const requestId = this.nextRequestId++;
+      const reply = await new Promise<Message | undefined>((resolve) => {
+        const timer = setTimeout(
+          () => {
+            this.waiting.delete(requestId);
+            resolve(undefined);
+          },
+          Math.min(left, this.attemptMs),
+        );
+        this.waiting.set(requestId, { resolve, timer });
+        endpoint.sender.send([encodeMessage(make(requestId, deadlineMs))]);
+      });
+      if (reply !== undefined) return reply;
+      this.current++; // this proxy did not answer: use the next one from now on
+    }
+  }
+}
+
+function unexpected(m: Message): TrolleyError {
+  if (m.type === 'error')
+    return new TrolleyError('invalid_argument', `the cloud refused: ${m.code}: ${m.message}`);
+  return new TrolleyError('invalid_argument', `unexpected reply ${m.type}`);
+}

@@ -1,0 +1,10 @@
+// @trolley/node: the Node adapters and process wiring. Only apps import this.
+
+export * from './admin.ts';
+export * from './clock.ts';
+export * from './cloud-client.ts';
+export * from './logger.ts';
+export * from './node-server.ts';
+export * from './proxy-server.ts';
+export * from './sqlite-list-store.ts';
+export * from './zmq.ts';

@@ -1,0 +1,460 @@
+// The storage node's durable ListStore (ports.ts) on one SQLite database file, via better-sqlite3.
+//
+// Why synchronous=FULL: a storage node acknowledges a write as part of a quorum ("cloud-ok",
+// RELIABILITY.md), so the write must survive not only a kill -9 (which every synchronous level
+// survives in WAL mode) but a power loss or kernel crash. With synchronous=NORMAL a WAL commit is
+// not fsynced, so the last transactions can vanish on power loss; FULL fsyncs the WAL on every
+// commit. That fsync is what makes a single-row commit about 13× slower on this machine.
+//
+// Group commit pays for it: writes do not commit one by one. `put`, `delete`, `addHint` and
+// `deleteHint` add to a pending batch and return a promise. The first write of a batch schedules a
+// flush (setImmediate, or `groupCommitDelayMs` later); meanwhile every other write the event loop
+// delivers joins the batch. The flush runs ONE transaction with every pending write (several puts of
+// one key coalesce: the last wins), so one fsync acknowledges them all, then resolves their
+// promises. If the transaction throws (SQLITE_FULL, say), it is rolled back and every promise of the
+// batch rejects with that error: none of those writes may be acknowledged. The store stays usable
+// and the next batch tries again. A batch reaching `batchMax` writes is flushed at once.
+//
+// Reads are synchronous and see every write made, committed or not (the port's rule): a pending
+// overlay (key → list, or null for a delete; pending hints; pending hint deletes) is consulted
+// before the database, and a failed batch is dropped from it so reads no longer show it.
+//
+// Hint ids are handed out here, at addHint, so that an uncommitted hint can be read and deleted
+// like any other; they continue from SQLite's AUTOINCREMENT high-water mark (sqlite_sequence), so an
+// id is never reused across restarts even when the newest hint was deleted.
+//
+// Schema: PRAGMA user_version is the schema version; MIGRATIONS[i] takes version i to i + 1 inside
+// one transaction. A database newer than this code, not a Trolley list store, or failing
+// PRAGMA integrity_check is refused with a SqliteStoreError saying what to do.
+
+import Database from 'better-sqlite3';
+import { assert } from '@trolley/core';
+import type { ListStore, StoredHint, StoredList } from '@trolley/cloud';
+
+export interface SqliteListStoreOptions {
+  /**
+   * How long the first write of a batch waits for company before the batch commits. 0 (default)
+   * commits on the next turn of the event loop (setImmediate), which already gathers every write
+   * that arrived meanwhile; a few ms more trades each write's latency for bigger batches.
+   */
+  groupCommitDelayMs?: number;
+  /** Writes in one batch at most; the write that reaches it commits the batch at once. Default 1000. */
+  batchMax?: number;
+  /** How long a statement waits for another connection's lock before SQLITE_BUSY. Default 5000. */
+  busyTimeoutMs?: number;
+  /** Run PRAGMA integrity_check on open; it reads the whole file, O(size). Default true. */
+  integrityCheckOnOpen?: boolean;
+}
+
+export type SqliteStoreErrorCode =
+  | 'store_corrupt' // the file fails PRAGMA integrity_check or is not a SQLite database
+  | 'store_schema_newer' // written by a newer build: this code does not know its schema
+  | 'store_foreign'; // a SQLite database, but not a Trolley list store
+
+/** Why a store refused to open. `message` says what to do about it. */
+export class SqliteStoreError extends Error {
+  override readonly name = 'SqliteStoreError';
+  readonly code: SqliteStoreErrorCode;
+
+  constructor(code: SqliteStoreErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
+/** PRAGMA application_id of a list store ('TRLS'), so another database is never mistaken for one. */
+const APPLICATION_ID = 0x54524c53;
+
+/** MIGRATIONS[i] takes the schema from version i to i + 1. Append only: never edit a shipped one. */
+const MIGRATIONS: readonly string[] = [
+  `
+  PRAGMA application_id = ${APPLICATION_ID};
+  CREATE TABLE lists (
+    key TEXT PRIMARY KEY,
+    partition INTEGER NOT NULL,
+    state BLOB NOT NULL,
+    hash BLOB NOT NULL
+  );
+  CREATE INDEX lists_by_partition ON lists (partition, key);
+  CREATE TABLE hints (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    target TEXT NOT NULL,
+    key TEXT NOT NULL,
+    partition INTEGER NOT NULL,
+    doc BLOB NOT NULL,
+    created_ms INTEGER NOT NULL
+  );
+  CREATE INDEX hints_by_target ON hints (target, id);
+  `,
+];
+
+/** The schema version this code writes. */
+export const LIST_STORE_SCHEMA_VERSION = MIGRATIONS.length;
+
+const defaults = { groupCommitDelayMs: 0, batchMax: 1_000, busyTimeoutMs: 5_000 };
+
+interface ListRow {
+  partition: number;
+  state: Buffer;
+  hash: Buffer;
+}
+interface HintRow {
+  id: number;
+  target: string;
+  key: string;
+  partition: number;
+  doc: Buffer;
+  created_ms: number;
+}
+interface Waiter {
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+/** Writes not yet committed: what the next flush writes and what reads consult first. */
+interface Batch {
+  /** key → the list to upsert, or null to delete it. */
+  lists: Map<string, StoredList | null>;
+  /** Hints added in this batch, in id order. */
+  hints: Map<number, StoredHint>;
+  /** Committed hints to delete. */
+  hintDeletes: Set<number>;
+  waiters: Waiter[];
+}
+
+const emptyBatch = (): Batch => ({ lists: new Map(), hints: new Map(), hintDeletes: new Set(), waiters: [] });
+
+/** A view, not a copy: better-sqlite3 returns a fresh Buffer per read; callers see a plain Uint8Array. */
+const bytes = (buffer: Buffer): Uint8Array =>
+  new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+
+/** Key order of merged partition listings: code-unit order, which equals SQLite's BINARY order for ASCII keys. */
+const compareKeys = (a: { key: string }, b: { key: string }): number =>
+  a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
+
+export class SqliteListStore implements ListStore {
+  /** Opens (creating if needed) the store at `path`, migrating its schema; refuses a bad file. */
+  static open(path: string, options: SqliteListStoreOptions = {}): SqliteListStore {
+    const db = new Database(path, { timeout: options.busyTimeoutMs ?? defaults.busyTimeoutMs });
+    try {
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = FULL');
+      if (options.integrityCheckOnOpen ?? true) {
+        const report = integrityReport(db);
+        if (report !== 'ok') throw corrupt(path, report);
+      }
+      migrate(db, path);
+      return new SqliteListStore(db, options);
+    } catch (error) {
+      db.close();
+      if (error instanceof SqliteStoreError) throw error;
+      const code = (error as { code?: unknown }).code;
+      if (code === 'SQLITE_NOTADB' || (typeof code === 'string' && code.startsWith('SQLITE_CORRUPT'))) {
+        throw corrupt(path, String(error), error);
+      }
+      throw error;
+    }
+  }
+
+  private readonly db: Database.Database;
+  private readonly groupCommitDelayMs: number;
+  private readonly batchMax: number;
+  private pending: Batch = emptyBatch();
+  private cancelScheduledFlush: (() => void) | undefined;
+  private nextHintId: number;
+  private closed = false;
+  private counters = { batches: 0, writes: 0, failedBatches: 0 };
+
+  private readonly selectList;
+  private readonly selectPartitionOf;
+  private readonly upsertList;
+  private readonly deleteList;
+  private readonly selectPartitionEntries;
+  private readonly countLists;
+  private readonly countListsByPartition;
+  private readonly insertHint;
+  private readonly deleteHintById;
+  private readonly selectHints;
+  private readonly hintExists;
+  private readonly countHints;
+  private readonly commitBatch: (batch: Batch) => void;
+
+  private constructor(db: Database.Database, options: SqliteListStoreOptions) {
+    this.db = db;
+    this.groupCommitDelayMs = options.groupCommitDelayMs ?? defaults.groupCommitDelayMs;
+    this.batchMax = options.batchMax ?? defaults.batchMax;
+    assert(this.groupCommitDelayMs >= 0, 'groupCommitDelayMs must not be negative');
+    assert(Number.isInteger(this.batchMax) && this.batchMax >= 1, 'batchMax must be a positive integer');
+
+    this.selectList = db.prepare<[string], ListRow>('SELECT partition, state, hash FROM lists WHERE key = ?');
+    this.selectPartitionOf = db.prepare<[string], { partition: number }>(
+      'SELECT partition FROM lists WHERE key = ?',
+    );
+    this.upsertList = db.prepare<[string, number, Uint8Array, Uint8Array]>(
+      `INSERT INTO lists (key, partition, state, hash) VALUES (?, ?, ?, ?)
+       ON CONFLICT (key) DO UPDATE SET partition = excluded.partition, state = excluded.state, hash = excluded.hash`,
+    );
+    this.deleteList = db.prepare<[string]>('DELETE FROM lists WHERE key = ?');
+    this.selectPartitionEntries = db.prepare<[number], { key: string; hash: Buffer }>(
+      'SELECT key, hash FROM lists WHERE partition = ? ORDER BY key',
+    );
+    this.countLists = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM lists');
+    this.countListsByPartition = db.prepare<[], { partition: number; n: number }>(
+      'SELECT partition, count(*) AS n FROM lists GROUP BY partition',
+    );
+    this.insertHint = db.prepare<[number, string, string, number, Uint8Array, number]>(
+      'INSERT INTO hints (id, target, key, partition, doc, created_ms) VALUES (?, ?, ?, ?, ?, ?)',
+    );
+    this.deleteHintById = db.prepare<[number]>('DELETE FROM hints WHERE id = ?');
+    this.selectHints = db.prepare<[string, number], HintRow>(
+      'SELECT id, target, key, partition, doc, created_ms FROM hints WHERE target = ? ORDER BY id LIMIT ?',
+    );
+    this.hintExists = db.prepare<[number], { id: number }>('SELECT id FROM hints WHERE id = ?');
+    this.countHints = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM hints');
+
+    const highWater = db
+      .prepare<[], { n: number }>(
+        `SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'hints'), 0),
+                    coalesce((SELECT max(id) FROM hints), 0)) AS n`,
+      )
+      .get();
+    this.nextHintId = (highWater?.n ?? 0) + 1;
+
+    this.commitBatch = db.transaction((batch: Batch) => {
+      for (const [key, list] of batch.lists) {
+        if (list === null) this.deleteList.run(key);
+        else this.upsertList.run(key, list.partition, list.state, list.hash);
+      }
+      for (const h of batch.hints.values()) {
+        this.insertHint.run(h.id, h.target, h.key, h.partition, h.doc, h.createdMs);
+      }
+      for (const id of batch.hintDeletes) this.deleteHintById.run(id);
+    });
+  }
+
+  get(key: string): StoredList | undefined {
+    const pending = this.pending.lists.get(key);
+    if (pending !== undefined) return pending === null ? undefined : { ...pending };
+    const row = this.selectList.get(key);
+    return row === undefined
+      ? undefined
+      : { key, partition: row.partition, state: bytes(row.state), hash: bytes(row.hash) };
+  }
+
+  put(list: StoredList): Promise<void> {
+    this.assertOpen();
+    const copy = {
+      key: list.key,
+      partition: list.partition,
+      state: new Uint8Array(list.state),
+      hash: new Uint8Array(list.hash),
+    };
+    this.pending.lists.set(list.key, copy);
+    return this.enqueue();
+  }
+
+  delete(key: string): Promise<void> {
+    this.assertOpen();
+    this.pending.lists.set(key, null);
+    return this.enqueue();
+  }
+
+  partitionEntries(partition: number): { key: string; hash: Uint8Array }[] {
+    const pending = this.pending.lists;
+    const entries = this.selectPartitionEntries
+      .all(partition)
+      .filter((row) => !pending.has(row.key))
+      .map((row) => ({ key: row.key, hash: bytes(row.hash) }));
+    let added = false;
+    for (const [key, list] of pending) {
+      if (list !== null && list.partition === partition) {
+        entries.push({ key, hash: list.hash });
+        added = true;
+      }
+    }
+    return added ? entries.sort(compareKeys) : entries;
+  }
+
+  count(): number {
+    let n = this.countLists.get()?.n ?? 0;
+    for (const [key, list] of this.pending.lists) {
+      n += (list === null ? 0 : 1) - (this.selectPartitionOf.get(key) === undefined ? 0 : 1);
+    }
+    return n;
+  }
+
+  countByPartition(): Map<number, number> {
+    const counts = new Map(this.countListsByPartition.all().map((row) => [row.partition, row.n]));
+    const add = (partition: number, delta: number): void => {
+      const n = (counts.get(partition) ?? 0) + delta;
+      if (n === 0) counts.delete(partition);
+      else counts.set(partition, n);
+    };
+    for (const [key, list] of this.pending.lists) {
+      const committed = this.selectPartitionOf.get(key);
+      if (committed !== undefined) add(committed.partition, -1);
+      if (list !== null) add(list.partition, +1);
+    }
+    return counts;
+  }
+
+  addHint(hint: Omit<StoredHint, 'id'>): Promise<number> {
+    this.assertOpen();
+    const id = this.nextHintId++;
+    this.pending.hints.set(id, { ...hint, id, doc: new Uint8Array(hint.doc) });
+    return this.enqueue().then(() => id);
+  }
+
+  hintsFor(target: string, max: number): StoredHint[] {
+    if (max <= 0) return [];
+    const { hints: added, hintDeletes } = this.pending;
+    const hints: StoredHint[] = this.selectHints
+      .all(target, max + hintDeletes.size)
+      .filter((row) => !hintDeletes.has(row.id))
+      .map((row) => ({
+        id: row.id,
+        target: row.target,
+        key: row.key,
+        partition: row.partition,
+        doc: bytes(row.doc),
+        createdMs: row.created_ms,
+      }));
+    // Pending hints have ids above every committed one, so they come after, in id order.
+    for (const hint of added.values()) {
+      if (hints.length >= max) break;
+      if (hint.target === target) hints.push({ ...hint });
+    }
+    return hints.slice(0, max);
+  }
+
+  deleteHint(id: number): Promise<void> {
+    this.assertOpen();
+    // A hint added in this batch is simply never written; a committed one is deleted at the flush.
+    if (!this.pending.hints.delete(id)) this.pending.hintDeletes.add(id);
+    return this.enqueue();
+  }
+
+  hintCount(): number {
+    let n = (this.countHints.get()?.n ?? 0) + this.pending.hints.size;
+    for (const id of this.pending.hintDeletes) if (this.hintExists.get(id) !== undefined) n -= 1;
+    return n;
+  }
+
+  /**
+   * Commits every pending write in one transaction now, then settles their promises: all resolve,
+   * or, if the transaction fails, all reject with its error and the writes are forgotten.
+   */
+  flush(): void {
+    this.cancelScheduledFlush?.();
+    this.cancelScheduledFlush = undefined;
+    const batch = this.pending;
+    if (batch.waiters.length === 0) return;
+    this.pending = emptyBatch();
+    try {
+      this.commitBatch(batch); // better-sqlite3 rolls the transaction back if it throws
+    } catch (error) {
+      this.counters.failedBatches += 1;
+      for (const waiter of batch.waiters) waiter.reject(error);
+      return;
+    }
+    this.counters.batches += 1;
+    this.counters.writes += batch.waiters.length;
+    for (const waiter of batch.waiters) waiter.resolve();
+  }
+
+  /** Committed batches, the writes they acknowledged, and batches that failed (mean batch = writes ÷ batches). */
+  stats(): { batches: number; writes: number; failedBatches: number } {
+    return { ...this.counters };
+  }
+
+  /** The output of PRAGMA integrity_check: 'ok' when the file is sound. */
+  integrityCheck(): string {
+    return integrityReport(this.db);
+  }
+
+  /** Settings in force, for logs and tests. */
+  info(): { path: string; journalMode: string; synchronous: number; schemaVersion: number } {
+    return {
+      path: this.db.name,
+      journalMode: String(this.db.pragma('journal_mode', { simple: true })),
+      synchronous: Number(this.db.pragma('synchronous', { simple: true })),
+      schemaVersion: Number(this.db.pragma('user_version', { simple: true })),
+    };
+  }
+
+  /** Commits what is pending (settling its promises), then closes the database. Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.flush();
+    this.closed = true;
+    this.db.close();
+  }
+
+  private enqueue(): Promise<void> {
+    const batch = this.pending;
+    const done = new Promise<void>((resolve, reject) => batch.waiters.push({ resolve, reject }));
+    if (batch.waiters.length >= this.batchMax) this.flush();
+    else if (batch.waiters.length === 1) this.scheduleFlush();
+    return done;
+  }
+
+  private scheduleFlush(): void {
+    if (this.groupCommitDelayMs > 0) {
+      const timer = setTimeout(() => this.flush(), this.groupCommitDelayMs);
+      this.cancelScheduledFlush = () => clearTimeout(timer);
+    } else {
+      const immediate = setImmediate(() => this.flush());
+      this.cancelScheduledFlush = () => clearImmediate(immediate);
+    }
+  }
+
+  private assertOpen(): void {
+    assert(!this.closed, 'SqliteListStore written after close()');
+  }
+}
+
+function integrityReport(db: Database.Database): string {
+  const rows = db.pragma('integrity_check') as { integrity_check: string }[];
+  return rows.map((row) => row.integrity_check).join('\n');
+}
+
+function corrupt(path: string, detail: string, cause?: unknown): SqliteStoreError {
+  return new SqliteStoreError(
+    'store_corrupt',
+    `The list store at ${path} is damaged (${detail.split('\n').slice(0, 5).join('; ')}). ` +
+      'Refusing to open it. Stop the node, move the file and its -wal and -shm files aside (keep them ' +
+      'for inspection), and start the node again with an empty store: anti-entropy and hinted handoff ' +
+      'will copy its lists back from the other replicas.',
+    { cause },
+  );
+}
+
+/** Brings the schema to LIST_STORE_SCHEMA_VERSION, in one IMMEDIATE transaction so that two openers cannot race. */
+function migrate(db: Database.Database, path: string): void {
+  db.transaction(() => {
+    const version = Number(db.pragma('user_version', { simple: true }));
+    if (version > MIGRATIONS.length) {
+      throw new SqliteStoreError(
+        'store_schema_newer',
+        `The list store at ${path} has schema version ${version}, but this build knows versions up to ` +
+          `${MIGRATIONS.length}. It was written by a newer Trolley: run that version (or newer) on it. ` +
+          'Downgrading is not supported.',
+      );
+    }
+    const applicationId = Number(db.pragma('application_id', { simple: true }));
+    const tables = db
+      .prepare<[], { n: number }>("SELECT count(*) AS n FROM sqlite_schema WHERE type = 'table'")
+      .get();
+    const foreign = version === 0 ? (tables?.n ?? 0) > 0 : applicationId !== APPLICATION_ID;
+    if (foreign) {
+      throw new SqliteStoreError(
+        'store_foreign',
+        `${path} is a SQLite database but not a Trolley list store (application_id ${applicationId}, ` +
+          `schema version ${version}). Point the node at its own data file.`,
+      );
+    }
+    for (let v = version; v < MIGRATIONS.length; v++) {
+      db.exec(MIGRATIONS[v] ?? '');
+      db.pragma(`user_version = ${v + 1}`);
+    }
+  }).immediate();
+}
