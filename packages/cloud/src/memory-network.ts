@@ -57,6 +57,14 @@ export class MemoryNetwork {
     this.queue.push(e);
   }
 
+  /** Queues a second copy of the frame at `index` (a network duplicate). */
+  duplicate(index = 0): boolean {
+    const e = this.queue[index];
+    if (e === undefined) return false;
+    this.queue.push({ ...e, frame: e.frame.slice() });
+    return true;
+  }
+
   /** Delivers the queued frame at `index` (default: the oldest). Returns false if none. */
   deliver(index = 0): boolean {
     const [e] = this.queue.splice(index, 1);

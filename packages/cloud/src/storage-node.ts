@@ -45,6 +45,8 @@ export interface StorageNodeOptions {
   transport: NodeTransport;
   clock: Clock;
   logger: Logger;
+  /** Counters kept by the transport (frames refused before they reach us), for stats. */
+  transportStats?: () => Record<string, number>;
 }
 
 export interface NodeCounters {
@@ -120,6 +122,7 @@ export class StorageNode {
   private readonly transport: NodeTransport;
   private readonly clock: Clock;
   private readonly log: Logger;
+  private readonly transportStats: (() => Record<string, number>) | undefined;
   private readonly cache = new BoundedMap<string, ListDoc>(limits.cachedListsMax);
   private readonly acknowledged = new BoundedMap<OpId, number>(limits.recentOperationsMax);
   /** Coordinator requests in flight, by our own ID. */
@@ -136,6 +139,7 @@ export class StorageNode {
     this.transport = options.transport;
     this.clock = options.clock;
     this.log = options.logger;
+    this.transportStats = options.transportStats;
   }
 
   /** Every inbound frame: client requests via a proxy, peer requests, and peers' replies. */
@@ -242,6 +246,7 @@ export class StorageNode {
       hints: this.store.hintCount(),
       pending: this.pending.size,
       counters: this.counters,
+      transport: this.transportStats?.() ?? {},
     };
   }
 

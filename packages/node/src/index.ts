@@ -8,3 +8,4 @@ export * from './node-server.ts';
 export * from './proxy-server.ts';
 export * from './sqlite-list-store.ts';
 export * from './zmq.ts';
+export * from './zmq-node-transport.ts';

@@ -1,19 +1,13 @@
-// A storage node process: the StorageNode state machine wired to ZeroMQ and SQLite.
-//
-//   peers ──DEALER──► ROUTER (listen)        replica reads/writes, admin reads, stats
-//   this  ──DEALER──► each peer's ROUTER     our requests to replicas (replies come back here)
-//   this  ──DEALER──► each proxy's node port client requests forwarded by the proxy; hello every second
-//
-// Frame counts are validated on every socket; a bad message is counted and dropped, never thrown.
+// A storage node process: the StorageNode state machine wired to ZeroMQ (ZmqNodeTransport) and
+// SQLite (SqliteListStore), with the real clock; it says hello to each proxy every second.
 
-import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
-import type * as zmq from 'zeromq';
+import { join } from 'node:path';
 import { createRing, encodeMessage, encodeRing, type NodeId, type RingState } from '@trolley/core';
-import { StorageNode, type Logger, type NodeTransport, type Quorum, type ReplyTo } from '@trolley/cloud';
+import { StorageNode, type Logger, type Quorum } from '@trolley/cloud';
 import { systemClock } from './clock.ts';
 import { SqliteListStore } from './sqlite-list-store.ts';
-import { Sender, dealer, receiveLoop, router } from './zmq.ts';
+import { ZmqNodeTransport } from './zmq-node-transport.ts';
 
 export interface Member {
   id: NodeId;
@@ -37,11 +31,6 @@ export interface NodeServerOptions {
   helloIntervalMs?: number;
 }
 
-type Route =
-  | { via: 'router'; identity: Uint8Array }
-  | { via: 'proxy'; sender: Sender; client: Uint8Array }
-  | { via: 'dealer'; sender: Sender };
-
 export interface RunningNode {
   node: StorageNode;
   store: SqliteListStore;
@@ -56,59 +45,13 @@ export async function startNode(o: NodeServerOptions): Promise<RunningNode> {
     o.members.map((m) => ({ id: m.id, weight: 1 })),
     { partitionCount: o.partitionCount },
   );
-  const addresses = new Map(o.members.map((m) => [m.id as string, m.address]));
-  const sockets: zmq.Socket[] = [];
-  const log = o.logger;
-
-  const peerRouter = router();
-  sockets.push(peerRouter);
-  await peerRouter.bind(o.listen);
-  const routerSender = new Sender(peerRouter, log);
-
-  const peers = new Map<string, Sender>();
-  const peerSender = (id: string): Sender | undefined => {
-    let s = peers.get(id);
-    if (s !== undefined) return s;
-    const address = addresses.get(id);
-    if (address === undefined) return undefined;
-    const socket = dealer();
-    sockets.push(socket);
-    socket.connect(address);
-    s = new Sender(socket, log);
-    peers.set(id, s);
-    const sender = s;
-    void receiveLoop(
-      socket,
-      (frames) => {
-        if (frames.length !== 1) return reject('peer reply with wrong frame count', frames.length);
-        node.handle(frames[0] as Buffer, asReplyTo({ via: 'dealer', sender }));
-      },
-      log,
-    );
-    return s;
-  };
-
-  const transport: NodeTransport = {
-    send: (to, frame) => {
-      const s = peerSender(to);
-      if (s === undefined) log.warn('send to an unknown node', { to });
-      else s.send([frame]);
-    },
-    reply: (replyTo, frame) => {
-      const r = replyTo as unknown as Route;
-      switch (r.via) {
-        case 'router':
-          routerSender.send([r.identity, frame]);
-          return;
-        case 'proxy':
-          r.sender.send([r.client, frame]);
-          return;
-        case 'dealer':
-          r.sender.send([frame]);
-          return;
-      }
-    },
-  };
+  const transport = await ZmqNodeTransport.start({
+    id: o.id,
+    listen: o.listen,
+    peers: new Map(o.members.map((m) => [m.id as string, m.address])),
+    proxies: o.proxies,
+    logger: o.logger,
+  });
   const node = new StorageNode({
     id: o.id,
     ring,
@@ -116,51 +59,22 @@ export async function startNode(o: NodeServerOptions): Promise<RunningNode> {
     store,
     transport,
     clock: systemClock,
-    logger: log,
+    logger: o.logger,
+    transportStats: () => ({ rejected: transport.rejected, dropped: transport.dropped }),
   });
-  const reject = (reason: string, frames: number): void => {
-    node.counters.rejected++;
-    log.warn('frame rejected', { reason, frames });
-  };
+  transport.onFrame((frame, replyTo) => node.handle(frame, replyTo));
 
-  void receiveLoop(
-    peerRouter,
-    (frames) => {
-      if (frames.length !== 2) return reject('peer request with wrong frame count', frames.length);
-      node.handle(frames[1] as Buffer, asReplyTo({ via: 'router', identity: frames[0] as Buffer }));
-    },
-    log,
-  );
-
-  const proxySenders: Sender[] = [];
-  for (const address of o.proxies) {
-    const socket = dealer(o.id);
-    sockets.push(socket);
-    socket.connect(address);
-    const sender = new Sender(socket, log);
-    proxySenders.push(sender);
-    void receiveLoop(
-      socket,
-      (frames) => {
-        if (frames.length !== 2) return reject('proxy frame with wrong frame count', frames.length);
-        node.handle(frames[1] as Buffer, asReplyTo({ via: 'proxy', sender, client: frames[0] as Buffer }));
-      },
-      log,
-    );
-  }
-  // Connect to every peer now, so that the first replica request does not wait for a handshake.
-  for (const m of o.members) if (m.id !== o.id) peerSender(m.id);
   const ringBytes = encodeRing(ring);
-  const hello = (): void => {
-    const frame = encodeMessage({
-      type: 'node-hello',
-      requestId: 0,
-      nodeId: o.id,
-      address: o.advertise,
-      ring: ringBytes,
-    });
-    for (const s of proxySenders) s.send([new Uint8Array(0), frame]);
-  };
+  const hello = (): void =>
+    transport.toProxies(
+      encodeMessage({
+        type: 'node-hello',
+        requestId: 0,
+        nodeId: o.id,
+        address: o.advertise,
+        ring: ringBytes,
+      }),
+    );
   hello();
   const helloTimer = setInterval(hello, o.helloIntervalMs ?? 1_000);
   const tickTimer = setInterval(() => node.tick(), 10);
@@ -172,13 +86,9 @@ export async function startNode(o: NodeServerOptions): Promise<RunningNode> {
     stop: async () => {
       clearInterval(helloTimer);
       clearInterval(tickTimer);
-      for (const s of sockets) s.close();
+      transport.close();
       await Promise.resolve();
       store.close();
     },
   };
-}
-
-function asReplyTo(route: Route): ReplyTo {
-  return route as unknown as ReplyTo;
 }

@@ -1,0 +1,169 @@
+// The storage node's replica and coordinator logic over the in-memory network: quorum writes and
+// reads, unknown at the deadline, never applying late, read repair, retries, bad frames.
+
+import { describe, expect, it } from 'vitest';
+import { ListReplica, decodeList, hashEquals, listView, type ReplicaId } from '@trolley/core';
+import { MemoryCluster } from './testing/cluster-fixture.ts';
+
+const alice = (): ListReplica => new ListReplica('alice' as ReplicaId);
+
+describe('storage node: quorum writes and reads', () => {
+  it('a put is cloud-ok after W commits and lands on all N replicas', async () => {
+    const c = new MemoryCluster();
+    const listId = c.newListId();
+    const r = alice();
+    const id = c.put(c.ids[0] as never, listId, r.addItem('Milk', 2));
+    await c.settle();
+    expect(c.reply(id)).toMatchObject({ type: 'put-reply', outcome: 'ok', replicas: 3 });
+    const hashes = c.stores.map((s) => s.get(listId)?.hash);
+    expect(hashes.every((h) => h !== undefined && hashEquals(h, hashes[0]))).toBe(true);
+  });
+
+  it('a get answers what the caller misses, with the merged context', async () => {
+    const c = new MemoryCluster();
+    const listId = c.newListId();
+    const writer = alice();
+    c.put(c.ids[1] as never, listId, writer.rename('Party'));
+    c.put(c.ids[2] as never, listId, writer.addItem('Chips', 3));
+    await c.settle();
+    const reader = new ListReplica('bob' as ReplicaId);
+    const id = c.get(c.ids[0] as never, listId, reader);
+    await c.settle();
+    const reply = c.reply(id);
+    if (reply?.type !== 'get-reply') throw new Error(`expected get-reply, got ${JSON.stringify(reply)}`);
+    const delta = decodeList(reply.delta);
+    if (!delta.ok) throw delta.error;
+    reader.apply(delta.value);
+    expect(reader.view()).toEqual(writer.view());
+    expect(reply.answered).toBeGreaterThanOrEqual(2);
+  });
+
+  it('with one replica down, writes and reads still succeed (W=2, R=2)', async () => {
+    const c = new MemoryCluster();
+    c.network.setDown('n3', true);
+    const listId = c.newListId();
+    const r = alice();
+    const put = c.put(c.ids[0] as never, listId, r.addItem('Eggs', 6));
+    await c.settle();
+    expect(c.reply(put)).toMatchObject({ outcome: 'ok', acks: 2 });
+    const get = c.get(c.ids[1] as never, listId);
+    await c.settle();
+    expect(c.reply(get)).toMatchObject({ type: 'get-reply', answered: 2 });
+  });
+
+  it('read repair: a replica that missed a write receives it when the list is read', async () => {
+    const c = new MemoryCluster();
+    const listId = c.newListId();
+    c.network.setDown('n3', true);
+    c.put(c.ids[0] as never, listId, alice().addItem('Tea', 1));
+    await c.settle();
+    expect(c.stored(2, listId)).toBeUndefined();
+    c.network.setDown('n3', false);
+    c.get(c.ids[0] as never, listId);
+    await c.settle();
+    const repaired = c.stored(2, listId);
+    expect(repaired && listView(repaired).items.map((i) => i.key)).toEqual(['tea']);
+    expect(c.nodes.reduce((n, node) => n + node.counters.readRepairs, 0)).toBeGreaterThan(0);
+  });
+
+  it('with too few replicas the outcome is unknown at the deadline, never failed', async () => {
+    const c = new MemoryCluster();
+    c.network.setDown('n2', true);
+    c.network.setDown('n3', true);
+    const listId = c.newListId();
+    const put = c.put(c.ids[0] as never, listId, alice().addItem('Salt', 1));
+    await c.settle();
+    expect(c.reply(put)).toBeUndefined();
+    c.clock.advance(2_000);
+    c.nodes[0]?.tick();
+    await c.settle();
+    expect(c.reply(put)).toMatchObject({ type: 'put-reply', outcome: 'unknown', acks: 1 });
+  });
+
+  it('a request past its deadline is refused and not applied', async () => {
+    const c = new MemoryCluster();
+    const listId = c.newListId();
+    const put = c.put(c.ids[0] as never, listId, alice().addItem('Late', 1), {
+      deadlineMs: c.clock.wallMs() - 1,
+    });
+    await c.settle();
+    expect(c.reply(put)).toMatchObject({ type: 'error', code: 'deadline_exceeded' });
+    expect(c.stores.every((s) => s.get(listId) === undefined)).toBe(true);
+  });
+
+  it('a replica write that arrives after its deadline is not applied late', async () => {
+    const c = new MemoryCluster();
+    const listId = c.newListId();
+    c.put(c.ids[0] as never, listId, alice().addItem('Bread', 1));
+    // Deliver only the client's request, then let time pass before the replica writes arrive.
+    c.network.deliver();
+    await Promise.resolve();
+    c.clock.advance(5_000);
+    await c.settle();
+    const late = c.nodes.reduce((n, node) => n + node.counters.lateRejected, 0);
+    expect(late).toBe(2);
+    expect(c.stores.filter((s) => s.get(listId) !== undefined)).toHaveLength(1); // the coordinator's own
+  });
+
+  it('an operation sent twice is applied once and acknowledged twice', async () => {
+    const c = new MemoryCluster();
+    const listId = c.newListId();
+    const r = alice();
+    r.addItem('Milk', 1);
+    const delta = r.buy('milk', 1);
+    const opId = c.opId();
+    const first = c.put(c.ids[0] as never, listId, delta, { opId });
+    await c.settle();
+    const hash = c.stores[0]?.get(listId)?.hash;
+    const second = c.put(c.ids[0] as never, listId, delta, { opId });
+    const third = c.put(c.ids[1] as never, listId, delta, { opId }); // through another coordinator
+    await c.settle();
+    for (const id of [first, second, third]) expect(c.reply(id)).toMatchObject({ outcome: 'ok' });
+    expect(hashEquals(c.stores[0]?.get(listId)?.hash, hash)).toBe(true);
+    const stored = c.stored(0, listId);
+    expect(stored && listView(stored).items[0]?.bought).toBe(1);
+    expect(c.nodes[0]?.counters.duplicateOps).toBe(1);
+  });
+
+  it('duplicated replica acknowledgements count once', async () => {
+    const c = new MemoryCluster(undefined, { n: 3, r: 1, w: 3 });
+    c.network.setDown('n3', true);
+    const listId = c.newListId();
+    const put = c.put(c.ids[0] as never, listId, alice().addItem('Oil', 1));
+    const tick = async (): Promise<void> => {
+      for (let i = 0; i < 5; i++) await Promise.resolve();
+    };
+    c.network.deliver(); // the client's put reaches n1, which writes locally and asks n2 and n3
+    await tick();
+    expect(c.network.inFlight).toBe(2); // replica writes to n2 and to n3 (down: lost on delivery)
+    c.network.deliver();
+    c.network.deliver();
+    await tick(); // n2 commits and acknowledges
+    expect(c.reply(put)).toBeUndefined();
+    expect(c.network.inFlight).toBe(1); // n2's acknowledgement
+    c.network.duplicate(0);
+    await c.settle();
+    expect(c.reply(put)).toBeUndefined(); // 2 distinct acknowledgements of W=3, however often repeated
+    c.clock.advance(2_000);
+    c.nodes[0]?.tick();
+    await c.settle();
+    expect(c.reply(put)).toMatchObject({ outcome: 'unknown', acks: 2 });
+  });
+
+  it('malformed frames are counted and dropped; the node keeps serving', async () => {
+    const c = new MemoryCluster();
+    for (const junk of [
+      new Uint8Array(0),
+      Uint8Array.from([1]),
+      Uint8Array.from([9, 9, 9]),
+      Uint8Array.from([1, 3, 1, 0]),
+    ])
+      c.sendRaw(c.ids[0] as never, junk);
+    await c.settle();
+    expect(c.nodes[0]?.counters.rejected).toBe(4);
+    const listId = c.newListId();
+    const put = c.put(c.ids[0] as never, listId, alice().addItem('Rice', 1));
+    await c.settle();
+    expect(c.reply(put)).toMatchObject({ outcome: 'ok' });
+  });
+});

@@ -1,0 +1,153 @@
+// An in-memory cluster for unit tests of the cloud's state machines: storage nodes over the
+// memory network and memory stores, a manual clock, and a client endpoint that sends requests and
+// collects replies. No sockets, no timers: the test decides when frames move and time passes.
+
+import type {
+  ListReplica} from '@trolley/core';
+import {
+  createRing,
+  decodeList,
+  decodeMessage,
+  encodeContext,
+  encodeList,
+  encodeMessage,
+  newListId,
+  opIdFrom,
+  parseNodeId,
+  type Clock,
+  type ListDoc,
+  type ListId,
+  type Message,
+  type NodeId,
+  type OpId,
+  type RingState,
+} from '@trolley/core';
+import { MemoryListStore } from '../memory-list-store.ts';
+import { MemoryNetwork } from '../memory-network.ts';
+import { silentLogger } from '../ports.ts';
+import type { Quorum } from '../quorum.ts';
+import { StorageNode } from '../storage-node.ts';
+
+export class ManualClock implements Clock {
+  constructor(public nowMs = 1_700_000_000_000) {}
+  monotonicMs(): number {
+    return this.nowMs;
+  }
+  wallMs(): number {
+    return this.nowMs;
+  }
+  advance(ms: number): void {
+    this.nowMs += ms;
+  }
+}
+
+let seq = 0;
+/** Deterministic pseudo-random bytes for IDs in tests. */
+export function testBytes(n: number): Uint8Array {
+  const b = new Uint8Array(n);
+  for (let i = 0; i < n; i++) b[i] = (Math.imul(++seq, 2654435761) >>> 24) & 255;
+  return b;
+}
+
+export class MemoryCluster {
+  readonly network = new MemoryNetwork();
+  readonly clock = new ManualClock();
+  readonly ring: RingState;
+  readonly nodes: StorageNode[];
+  readonly stores: MemoryListStore[];
+  readonly replies: Message[] = [];
+  private readonly client;
+  private requestId = 1;
+
+  constructor(
+    readonly ids: NodeId[] = ['n1', 'n2', 'n3'].map(parseNodeId),
+    readonly quorum: Quorum = { n: 3, r: 2, w: 2 },
+  ) {
+    this.ring = createRing(
+      ids.map((id) => ({ id, weight: 1 })),
+      { partitionCount: 64 },
+    );
+    this.stores = ids.map(() => new MemoryListStore());
+    this.nodes = ids.map((id, i) => {
+      // The handler runs only on delivery, after `node` is initialised.
+      const transport = this.network.endpoint(id, (frame, replyTo) => node.handle(frame, replyTo));
+      const node: StorageNode = new StorageNode({
+        id,
+        ring: this.ring,
+        quorum,
+        store: this.stores[i] as MemoryListStore,
+        transport,
+        clock: this.clock,
+        logger: silentLogger,
+      });
+      return node;
+    });
+    this.client = this.network.endpoint('client', (frame) => {
+      const m = decodeMessage(frame);
+      if (m.ok) this.replies.push(m.value);
+    });
+  }
+
+  newListId(): ListId {
+    return newListId({ fill: (b) => b.set(testBytes(b.length)) ?? b });
+  }
+
+  opId(): OpId {
+    return opIdFrom(testBytes(16));
+  }
+
+  /** Sends a raw frame from the client to node `to`. */
+  sendRaw(to: NodeId, frame: Uint8Array): void {
+    this.client.send(to, frame);
+  }
+
+  send(to: NodeId, m: Message): void {
+    this.sendRaw(to, encodeMessage(m));
+  }
+
+  put(
+    to: NodeId,
+    listId: ListId,
+    delta: ListDoc,
+    options: { opId?: OpId; deadlineMs?: number } = {},
+  ): number {
+    const requestId = this.requestId++;
+    this.send(to, {
+      type: 'put',
+      requestId,
+      listId,
+      opId: options.opId ?? this.opId(),
+      deadlineMs: options.deadlineMs ?? this.clock.wallMs() + 1_000,
+      delta: encodeList(delta),
+    });
+    return requestId;
+  }
+
+  get(to: NodeId, listId: ListId, context?: ListReplica): number {
+    const requestId = this.requestId++;
+    const ctx =
+      context === undefined ? new Uint8Array(0) : encodeContext(context.state.ctx, context.state.replicas);
+    this.send(to, { type: 'get', requestId, listId, deadlineMs: this.clock.wallMs() + 1_000, context: ctx });
+    return requestId;
+  }
+
+  /** Delivers every frame, letting store commits run in between. */
+  async settle(): Promise<void> {
+    await this.network.deliverAll(async () => {
+      for (let i = 0; i < 5; i++) await Promise.resolve();
+    });
+  }
+
+  reply(requestId: number): Message | undefined {
+    return this.replies.find((m) => m.requestId === requestId);
+  }
+
+  /** The list as node i's store holds it (undefined if absent). */
+  stored(i: number, listId: ListId): ListDoc | undefined {
+    const s = this.stores[i]?.get(listId);
+    if (s === undefined) return undefined;
+    const d = decodeList(s.state);
+    if (!d.ok) throw d.error;
+    return d.value;
+  }
+}
