@@ -2,8 +2,7 @@
 // memory network and memory stores, a manual clock, and a client endpoint that sends requests and
 // collects replies. No sockets, no timers: the test decides when frames move and time passes.
 
-import type {
-  ListReplica} from '@trolley/core';
+import type { ListReplica } from '@trolley/core';
 import {
   createRing,
   decodeList,
