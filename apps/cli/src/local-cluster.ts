@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { TrolleyError } from '@trolley/core';
-import { CloudClient } from '@trolley/node';
+import { CloudClient, ringChange } from '@trolley/node';
 import type { Quorum } from '@trolley/cloud';
 
 export const trolleyBin = fileURLToPath(new URL('../../../bin/trolley.js', import.meta.url));
@@ -89,8 +89,17 @@ export class LocalCluster {
       ],
       process: undefined,
     };
-    const memberList = layout.nodes.map((x) => `${x.id}=tcp://${layout.host}:${x.port}`).join(',');
-    this.nodes = layout.nodes.map((x) => ({
+    this.nodes = layout.nodes.map((x) => this.nodeChildFor(x, true));
+  }
+
+  private nodeChildFor(x: { id: string; port: number }, initial: boolean): Child {
+    const layout = this.layout;
+    const n = layout.quorum;
+    const memberList = layout.nodes
+      .filter((m) => initial || m.id !== x.id)
+      .map((m) => `${m.id}=tcp://${layout.host}:${m.port}`)
+      .join(',');
+    return {
       name: x.id,
       args: [
         'node',
@@ -99,11 +108,13 @@ export class LocalCluster {
         '--listen',
         `tcp://${layout.host}:${x.port}`,
         '--data',
-        join(dataDir, x.id),
+        join(this.dataDir, x.id),
         '--proxy',
         `tcp://${layout.host}:${layout.nodePort}`,
-        '--members',
+        '--seeds',
         memberList,
+        // A node of the first ring starts it; a node added later learns the ring by gossip.
+        ...(initial ? ['--members', memberList] : []),
         '--n',
         `${n.n}`,
         '--r',
@@ -115,7 +126,7 @@ export class LocalCluster {
         ...(n.r + n.w <= n.n ? ['--weak-quorum'] : []),
       ],
       process: undefined,
-    }));
+    };
   }
 
   /** Plans (or reloads) the layout under `dataDir`. Ports already taken are replaced. */
@@ -211,6 +222,36 @@ export class LocalCluster {
     } finally {
       client.close();
     }
+  }
+
+  /** Starts one more node process and asks the cluster to put it in the ring. */
+  async addNode(weight = 1): Promise<number> {
+    const port = await freePort(this.layout.host);
+    const id = `n${this.layout.nodes.length + 1}`;
+    const entry = { id, port };
+    this.layout.nodes.push(entry);
+    const child = this.nodeChildFor(entry, false);
+    this.nodes.push(child);
+    this.saveLayout();
+    await this.spawn(child, 30_000);
+    const i = this.nodes.length - 1;
+    await ringChange(this.nodeEndpoint(0), { add: [{ id, address: this.nodeEndpoint(i), weight }] });
+    return i;
+  }
+
+  /** Asks the cluster to take node i out of the ring; it hands its lists over, then may stop. */
+  async removeNode(i: number, via = 0): Promise<number> {
+    const n = this.layout.nodes[i];
+    if (n === undefined) throw new TrolleyError('not_found', `no node ${i}`);
+    return ringChange(this.nodeEndpoint(via), { remove: [n.id] });
+  }
+
+  get nodeCount(): number {
+    return this.nodes.length;
+  }
+
+  private saveLayout(): void {
+    writeFileSync(join(this.dataDir, 'cluster.json'), `${JSON.stringify(this.layout, null, 2)}\n`);
   }
 
   async stop(): Promise<void> {

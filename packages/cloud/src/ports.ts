@@ -69,6 +69,8 @@ export interface NodeTransport {
   send(to: string, frame: Uint8Array): void;
   /** Answers a request through the route it came by (a client via a proxy, or a peer). */
   reply(to: ReplyTo, frame: Uint8Array): void;
+  /** Tells the transport where a node can be reached (learned by gossip). */
+  learnAddress?(node: string, address: string): void;
 }
 
 /** Structured, quiet logging: a component namespace and fields, never string concatenation. */

@@ -125,6 +125,15 @@ export class Proxy {
       case 'admin-read-reply':
       case 'stats-reply':
       case 'node-hello':
+      case 'gossip':
+      case 'gossip-reply':
+      case 'hinted-put':
+      case 'ae-root':
+      case 'ae-buckets':
+      case 'ae-keys':
+      case 'ae-keys-reply':
+      case 'ring-change':
+      case 'ring-change-reply':
         this.counters.rejected++;
         return this.answer(client, requestId, 'unknown_type', `a client may not send ${m.type} to a proxy`);
     }

@@ -1,50 +1,98 @@
-// A storage node: replica and coordinator in one state machine (Dynamo §4, §5). Sans-IO: frames
-// come in through handle(), go out through the NodeTransport; time comes from the Clock; state
-// lives in the ListStore. The same code runs over ZeroMQ and SQLite in production and over the
-// in-memory doubles in tests and the simulator.
+// A storage node: replica, coordinator and the background mechanisms of Dynamo in one state
+// machine (DeCandia et al. 2007). Sans-IO: frames come in through handle(), go out through the
+// NodeTransport; time comes from the Clock, chance from the Random; state lives in the ListStore.
+// The same code runs over ZeroMQ and SQLite in production and in the deterministic simulator.
 //
-// As a replica it joins what it is sent into its copy of a list (a CRDT join: applying the same
-// delta twice is applying it once) and answers only after the store has committed.
-// As a coordinator (any node may be one) it writes to the N nodes of the key's preference list
-// and answers cloud-ok after W commits, or "unknown" at the deadline; it reads from the N nodes,
-// answers after R with what the caller is missing, and sends the merged state to the replicas
-// that answered with less (read repair).
+//   replica       joins what it is sent into its copy (a CRDT join: twice is once); answers after commit
+//   coordinator   §4.5  N/R/W quorums; cloud-ok after W commits, "unknown" at the deadline
+//   sloppy quorum §4.6  a down owner is replaced by the next healthy node, with a hint naming it
+//   handoff       §4.6  hints are persisted, replayed when the owner is alive, deleted once it has them
+//   read repair   §5    replicas that answered a read with less get the difference
+//   membership    §4.8  gossip of members and ring every gossipIntervalMs; local failure detection
+//   anti-entropy  §4.7  Merkle comparison of one partition per round with one other replica, throttled
+//   transfer      §4.9  lists this node holds but no longer replicates (ring change, fallback copies)
+//                       are pushed to their owners and deleted once all of them have acknowledged
 
 import {
   ListDoc,
   decodeContext,
   decodeList,
   decodeMessage,
+  decodeRing,
   encodeList,
   encodeMessage,
+  encodeRing,
+  extendedPreferenceList,
   hashEquals,
   limits,
   md5,
   merge,
   missingFor,
+  parseNodeId,
   partitionOf,
   preferenceList,
+  rebalance,
   type Clock,
   type ListId,
   type Message,
   type MessageOf,
   type NodeId,
   type OpId,
+  type Random,
   type RingState,
   type WireErrorName,
 } from '@trolley/core';
 import { BoundedMap } from './bounded-map.ts';
+import { Membership } from './membership.ts';
+import { bucketOf, differingBuckets, merkleTree, same } from './merkle.ts';
 import type { Logger, ListStore, NodeTransport, ReplyTo } from './ports.ts';
 import type { Quorum } from './quorum.ts';
 
+/** Timing of the background mechanisms. Every knob: meaning, trade-off, default. */
+export interface NodeConfig {
+  /** Gossip to one random member this often. Faster: quicker convergence, more traffic. */
+  gossipIntervalMs: number;
+  /** No heartbeat rise for this long: suspect. */
+  suspectAfterMs: number;
+  /** No heartbeat rise for this long: down (skipped by sloppy quorum). Shorter: faster failover, more false downs. */
+  downAfterMs: number;
+  /** Try to deliver hints this often. */
+  handoffIntervalMs: number;
+  /** Start one anti-entropy exchange (one partition, one peer) this often. */
+  antiEntropyIntervalMs: number;
+  /** Push lists this node should not hold this often. */
+  transferIntervalMs: number;
+  /** Deadline for background writes (repairs, hints, transfers). */
+  backgroundDeadlineMs: number;
+}
+
+export const defaultNodeConfig: NodeConfig = {
+  gossipIntervalMs: 1_000,
+  suspectAfterMs: 2_500,
+  downAfterMs: 5_000,
+  handoffIntervalMs: 500,
+  antiEntropyIntervalMs: 1_000,
+  transferIntervalMs: 1_000,
+  backgroundDeadlineMs: 5_000,
+};
+
 export interface StorageNodeOptions {
   id: NodeId;
-  ring: RingState;
+  /** Where peers reach this node (gossiped). */
+  address: string;
+  /** The ring to start with; undefined: wait to learn one by gossip. */
+  ring: RingState | undefined;
   quorum: Quorum;
   store: ListStore;
   transport: NodeTransport;
   clock: Clock;
+  random: Random;
   logger: Logger;
+  /** Other nodes to gossip with at first (IDs and addresses). */
+  seeds?: readonly { id: string; address: string }[];
+  config?: Partial<NodeConfig>;
+  /** Called when this node adopts a newer ring (to persist it). */
+  onRingChange?: (ring: RingState) => void;
   /** Counters kept by the transport (frames refused before they reach us), for stats. */
   transportStats?: () => Record<string, number>;
 }
@@ -62,6 +110,22 @@ export interface NodeCounters {
   storeFailures: number;
   duplicateOps: number;
   overloaded: number;
+  hintedWrites: number;
+  hintsStored: number;
+  hintsDelivered: number;
+  antiEntropyRounds: number;
+  antiEntropyAgreed: number;
+  antiEntropyRepairs: number;
+  transfersSent: number;
+  transferredAway: number;
+  ringChanges: number;
+  gossipIn: number;
+}
+
+interface Target {
+  node: NodeId;
+  /** Set when `node` stands in for a down owner (sloppy quorum). */
+  hintFor?: NodeId;
 }
 
 interface PendingPut {
@@ -100,9 +164,18 @@ interface PendingGet {
 
 type Pending = PendingPut | PendingGet;
 
+/** A background write in flight (hint delivery or transfer), by our request ID. */
+interface Background {
+  kind: 'hint' | 'transfer';
+  node: NodeId;
+  key: ListId;
+  hintId?: number;
+  hash?: Uint8Array;
+  untilMs: number;
+}
+
 export class StorageNode {
   readonly id: NodeId;
-  ring: RingState;
   readonly counters: NodeCounters = {
     framesIn: 0,
     rejected: 0,
@@ -116,12 +189,28 @@ export class StorageNode {
     storeFailures: 0,
     duplicateOps: 0,
     overloaded: 0,
+    hintedWrites: 0,
+    hintsStored: 0,
+    hintsDelivered: 0,
+    antiEntropyRounds: 0,
+    antiEntropyAgreed: 0,
+    antiEntropyRepairs: 0,
+    transfersSent: 0,
+    transferredAway: 0,
+    ringChanges: 0,
+    gossipIn: 0,
   };
+  readonly membership: Membership;
+  private ringState: RingState | undefined;
+  private ringBytes: Uint8Array | undefined;
+  private readonly config: NodeConfig;
   private readonly quorum: Quorum;
   private readonly store: ListStore;
   private readonly transport: NodeTransport;
   private readonly clock: Clock;
+  private readonly random: Random;
   private readonly log: Logger;
+  private readonly onRingChange: ((ring: RingState) => void) | undefined;
   private readonly transportStats: (() => Record<string, number>) | undefined;
   private readonly cache = new BoundedMap<string, ListDoc>(limits.cachedListsMax);
   private readonly acknowledged = new BoundedMap<OpId, number>(limits.recentOperationsMax);
@@ -129,17 +218,41 @@ export class StorageNode {
   private readonly pending = new Map<number, Pending>();
   /** Requests sent to peers (one ID per peer, so a reply names its replica and counts once). */
   private readonly peerRequests = new Map<number, { pending: number; node: NodeId }>();
+  private readonly background = new Map<number, Background>();
+  /** Transfers: per key, the owners that have acknowledged the pushed state. */
+  private readonly transferAcks = new Map<string, { hash: Uint8Array; acked: Set<string> }>();
+  private antiEntropy: { requestId: number; peer: NodeId; partition: number; untilMs: number } | undefined;
+  private antiEntropyCursor = 0;
   private nextRequestId = 1;
+  private next = { gossip: 0, handoff: 0, antiEntropy: 0, transfer: 0 };
 
   constructor(options: StorageNodeOptions) {
     this.id = options.id;
-    this.ring = options.ring;
+    this.config = { ...defaultNodeConfig, ...options.config };
     this.quorum = options.quorum;
     this.store = options.store;
     this.transport = options.transport;
     this.clock = options.clock;
+    this.random = options.random;
     this.log = options.logger;
+    this.onRingChange = options.onRingChange;
     this.transportStats = options.transportStats;
+    const now = this.clock.monotonicMs();
+    // Start the heartbeat from the wall clock, so that a restarted node is seen as newer at once.
+    this.membership = new Membership(
+      { id: this.id, address: options.address, heartbeat: this.clock.wallMs() },
+      this.config,
+      now,
+    );
+    for (const s of options.seeds ?? []) if (s.id !== this.id) this.learn(s.id, s.address, now);
+    if (options.ring !== undefined) this.setRing(options.ring);
+    // Spread the background work of different nodes over time.
+    const jitter = this.randomInt(1000);
+    this.next = { gossip: now, handoff: now + jitter, antiEntropy: now + 2 * jitter, transfer: now + jitter };
+  }
+
+  get ring(): RingState | undefined {
+    return this.ringState;
   }
 
   /** Every inbound frame: client requests via a proxy, peer requests, and peers' replies. */
@@ -158,43 +271,49 @@ export class StorageNode {
     const m = decoded.value;
     switch (m.type) {
       case 'put':
-        this.coordinatePut(m, replyTo);
-        return;
+        return this.coordinatePut(m, replyTo);
       case 'get':
-        this.coordinateGet(m, replyTo);
-        return;
+        return this.coordinateGet(m, replyTo);
       case 'replica-put':
-        this.replicaPut(m, replyTo);
-        return;
+        return this.replicaPut(m, replyTo, undefined);
+      case 'hinted-put':
+        return this.replicaPut(m, replyTo, m.target);
       case 'replica-get':
-        this.replicaGet(m, replyTo);
-        return;
+        return this.replicaGet(m, replyTo);
       case 'admin-read': {
         const stored = this.store.get(m.listId);
-        this.send(replyTo, {
+        return this.send(replyTo, {
           type: 'admin-read-reply',
           requestId: m.requestId,
           state: stored?.state,
           hash: stored?.hash,
         });
-        return;
       }
       case 'stats':
-        this.send(replyTo, {
+        return this.send(replyTo, {
           type: 'stats-reply',
           requestId: m.requestId,
           json: JSON.stringify(this.stats()),
         });
-        return;
       case 'replica-put-reply':
-        this.onReplicaPutReply(m);
-        return;
+        return this.onReplicaPutReply(m);
       case 'replica-get-reply':
-        this.onReplicaGetReply(m);
-        return;
+        return this.onReplicaGetReply(m);
       case 'error':
-        this.onPeerError(m);
-        return;
+        return this.onPeerError(m);
+      case 'gossip':
+      case 'gossip-reply':
+        return this.onGossip(m, replyTo);
+      case 'ae-root':
+        return this.onAntiEntropyRoot(m, replyTo);
+      case 'ae-buckets':
+        return this.onAntiEntropyBuckets(m, replyTo);
+      case 'ae-keys':
+        return this.onAntiEntropyKeys(m, replyTo);
+      case 'ae-keys-reply':
+        return this.onAntiEntropyKeysReply(m, replyTo);
+      case 'ring-change':
+        return this.onRingChangeRequest(m, replyTo);
       case 'hello':
       case 'hello-reply':
       case 'put-reply':
@@ -202,17 +321,19 @@ export class StorageNode {
       case 'admin-read-reply':
       case 'stats-reply':
       case 'node-hello':
+      case 'ring-change-reply':
         this.counters.rejected++;
         this.log.warn('unexpected message', { type: m.type });
         return;
     }
   }
 
-  /** Answers "unknown" for coordinator requests whose deadline has passed. Call often. */
+  /** Deadlines and the periodic mechanisms. Call often (every 10 ms or so). */
   tick(): void {
-    const now = this.clock.wallMs();
+    const wall = this.clock.wallMs();
+    const now = this.clock.monotonicMs();
     for (const [id, p] of this.pending) {
-      if (now < p.deadlineMs) continue;
+      if (wall < p.deadlineMs) continue;
       this.finish(id);
       if (p.replied) continue;
       if (p.kind === 'put') {
@@ -233,21 +354,81 @@ export class StorageNode {
         );
       }
     }
+    for (const [id, b] of this.background) if (now >= b.untilMs) this.background.delete(id);
+    if (this.antiEntropy !== undefined && now >= this.antiEntropy.untilMs) this.antiEntropy = undefined;
+    if (now >= this.next.gossip) {
+      this.next.gossip = now + this.config.gossipIntervalMs;
+      this.gossip();
+    }
+    if (now >= this.next.handoff) {
+      this.next.handoff = now + this.config.handoffIntervalMs;
+      this.handOff();
+    }
+    if (now >= this.next.transfer) {
+      this.next.transfer = now + this.config.transferIntervalMs;
+      this.transferAway();
+    }
+    if (now >= this.next.antiEntropy) {
+      this.next.antiEntropy = now + this.config.antiEntropyIntervalMs;
+      this.startAntiEntropy();
+    }
   }
 
   stats(): Record<string, unknown> {
-    const owned = this.ring.owners.filter((o) => o === this.id).length;
+    const ring = this.ringState;
+    const now = this.clock.monotonicMs();
     return {
       nodeId: this.id,
-      ringVersion: this.ring.version,
-      partitionsOwned: owned,
+      ringVersion: ring?.version ?? 0,
+      ringNodes: ring?.nodes.map((n) => n.id) ?? [],
+      partitionsOwned: ring === undefined ? 0 : ring.owners.filter((o) => o === this.id).length,
       partitionsHeld: this.store.countByPartition().size,
       keys: this.store.count(),
       hints: this.store.hintCount(),
       pending: this.pending.size,
+      members: this.membership
+        .view()
+        .map((m) => ({ id: m.id, address: m.address, liveness: this.membership.liveness(m.id, now) })),
       counters: this.counters,
       transport: this.transportStats?.() ?? {},
     };
+  }
+
+  // ---- placement -------------------------------------------------------------------------------
+
+  private partition(listId: string): number {
+    return partitionOf(listId, (this.ringState as RingState).partitionCount);
+  }
+
+  /** The key's N owners, each down one replaced by the next healthy node with a hint (§4.6). */
+  private targets(listId: string): Target[] {
+    const ring = this.ringState as RingState;
+    const p = this.partition(listId);
+    const owners = preferenceList(ring, p, this.quorum.n);
+    const now = this.clock.monotonicMs();
+    const out: Target[] = [];
+    const missing: NodeId[] = [];
+    for (const o of owners) {
+      if (this.membership.isDown(o, now)) missing.push(o);
+      else out.push({ node: o });
+    }
+    if (missing.length > 0) {
+      for (const candidate of extendedPreferenceList(ring, p)) {
+        const hintFor = missing[0];
+        if (hintFor === undefined) break;
+        if (owners.includes(candidate) || this.membership.isDown(candidate, now)) continue;
+        out.push({ node: candidate, hintFor });
+        missing.shift();
+      }
+    }
+    return out;
+  }
+
+  private owns(listId: string): boolean {
+    const ring = this.ringState;
+    return (
+      ring !== undefined && preferenceList(ring, this.partition(listId), this.quorum.n).includes(this.id)
+    );
   }
 
   // ---- coordinator -----------------------------------------------------------------------------
@@ -258,23 +439,21 @@ export class StorageNode {
     const doc = decodeList(m.delta);
     if (!doc.ok) {
       this.counters.rejected++;
-      this.sendError(replyTo, m.requestId, 'malformed', doc.error.message);
-      return;
+      return this.sendError(replyTo, m.requestId, 'malformed', doc.error.message);
     }
     if (this.acknowledged.has(m.opId)) {
       // A retry of an operation already acknowledged: W replicas have it; say so again.
       this.counters.duplicateOps++;
       this.counters.putsOk++;
-      this.send(replyTo, {
+      return this.send(replyTo, {
         type: 'put-reply',
         requestId: m.requestId,
         outcome: 'ok',
         acks: this.quorum.w,
         replicas: this.quorum.n,
       });
-      return;
     }
-    const replicas = this.replicasFor(m.listId);
+    const targets = this.targets(m.listId);
     const id = this.nextRequestId++;
     const p: PendingPut = {
       kind: 'put',
@@ -283,30 +462,33 @@ export class StorageNode {
       opId: m.opId,
       deadlineMs: m.deadlineMs,
       acks: 0,
-      replicas: replicas.length,
+      replicas: this.quorum.n,
       replied: false,
-      outstanding: replicas.length,
+      outstanding: targets.length,
       peerRequests: [],
     };
     this.pending.set(id, p);
-    for (const node of replicas) {
-      if (node === this.id) {
-        this.applyLocal(m.listId, doc.value).then(
+    if (targets.length < this.quorum.w)
+      this.log.info('too few healthy nodes for W', { listId: m.listId, healthy: targets.length });
+    for (const t of targets) {
+      if (t.hintFor !== undefined) this.counters.hintedWrites++;
+      if (t.node === this.id) {
+        this.storeWrite(m.listId, doc.value, m.delta, t.hintFor).then(
           () => this.onAck(id),
           (e: unknown) => this.onNack(id, e),
         );
-      } else {
-        const requestId = this.peerRequest(p, id, node);
-        this.sendTo(node, {
-          type: 'replica-put',
-          requestId,
-          listId: m.listId,
-          opId: m.opId,
-          deadlineMs: m.deadlineMs,
-          doc: m.delta,
-        });
+        continue;
       }
+      const requestId = this.peerRequest(p, id, t.node);
+      const common = { requestId, listId: m.listId, opId: m.opId, deadlineMs: m.deadlineMs, doc: m.delta };
+      this.sendTo(
+        t.node,
+        t.hintFor === undefined
+          ? { type: 'replica-put', ...common }
+          : { type: 'hinted-put', ...common, target: t.hintFor },
+      );
     }
+    if (targets.length === 0) this.onNack(id, 'no healthy node');
   }
 
   private peerRequest(p: Pending, pending: number, node: NodeId): number {
@@ -347,16 +529,16 @@ export class StorageNode {
         replicas: p.replicas,
       });
     }
-    if (p.outstanding === 0) this.finish(id);
+    if (p.outstanding <= 0) this.finish(id);
   }
 
   private onNack(id: number, cause: unknown): void {
-    this.log.warn('replica write failed', { requestId: id, cause: String(cause) });
+    this.log.info('replica write failed', { requestId: id, cause: String(cause) });
     const p = this.pending.get(id);
     if (p === undefined || p.kind !== 'put') return;
     p.outstanding--;
     // Not enough replicas left to reach W: the outcome stays unknown (some may have applied it).
-    if (!p.replied && p.acks + p.outstanding < this.quorum.w) {
+    if (!p.replied && p.acks + Math.max(0, p.outstanding) < this.quorum.w) {
       p.replied = true;
       this.counters.putsUnknown++;
       this.send(p.replyTo, {
@@ -367,15 +549,18 @@ export class StorageNode {
         replicas: p.replicas,
       });
     }
-    if (p.outstanding === 0) this.finish(id);
+    if (p.outstanding <= 0) this.finish(id);
   }
 
   private onReplicaPutReply(m: MessageOf<'replica-put-reply'>): void {
+    const bg = this.background.get(m.requestId);
+    if (bg !== undefined) return this.onBackgroundAck(m.requestId, bg);
     const r = this.takePeerRequest(m.requestId);
     if (r !== undefined) this.onAck(r.pending);
   }
 
   private onPeerError(m: MessageOf<'error'>): void {
+    if (this.background.delete(m.requestId)) return;
     const r = this.takePeerRequest(m.requestId);
     const p = r === undefined ? undefined : this.pending.get(r.pending);
     if (r === undefined || p === undefined) return;
@@ -388,10 +573,9 @@ export class StorageNode {
     if (!this.admit(m, replyTo)) return;
     if (m.context.length > 0 && !decodeContext(m.context).ok) {
       this.counters.rejected++;
-      this.sendError(replyTo, m.requestId, 'malformed', 'the context does not decode');
-      return;
+      return this.sendError(replyTo, m.requestId, 'malformed', 'the context does not decode');
     }
-    const replicas = this.replicasFor(m.listId);
+    const replicas = this.targets(m.listId).map((t) => t.node);
     const id = this.nextRequestId++;
     const p: PendingGet = {
       kind: 'get',
@@ -446,12 +630,13 @@ export class StorageNode {
       doc = decoded.value;
     }
     p.replies.push({ node, doc, hash });
-    if (!p.replied && p.replies.length >= this.quorum.r) this.answerGet(p);
+    if (!p.replied && p.replies.length >= Math.min(this.quorum.r, p.replicas.length)) this.answerGet(p);
     else if (p.replied) this.repair(p, p.replies[p.replies.length - 1] as Reply);
     if (p.replies.length === p.replicas.length) this.finish(id);
   }
 
   private answerGet(p: PendingGet): void {
+    if (p.replies.length < this.quorum.r) return; // fewer healthy replicas than R: wait for the deadline
     const merged = ListDoc.empty();
     for (const r of p.replies) if (r.doc !== undefined) merge(merged, r.doc);
     const mergedHash = md5(encodeList(merged));
@@ -473,12 +658,12 @@ export class StorageNode {
       delta: encodeList(delta),
       answered: p.replies.length,
       inSync,
-      replicas: p.replicas.length,
+      replicas: this.quorum.n,
     });
     for (const r of p.replies) this.repair(p, r);
   }
 
-  /** Read repair (Dynamo §5): a replica that answered with less gets what it lacks. */
+  /** Read repair (§5): a replica that answered with less gets what it lacks. */
   private repair(p: PendingGet, r: Reply): void {
     const merged = p.merged;
     if (merged === undefined || merged.ctx.dotCount === 0) return;
@@ -491,34 +676,42 @@ export class StorageNode {
       );
       return;
     }
-    const opId = `00000000000000000000000000000000` as OpId;
-    this.sendTo(r.node, {
-      type: 'replica-put',
-      requestId: 0,
-      listId: p.listId,
-      opId,
-      deadlineMs: this.clock.wallMs() + 5_000,
-      doc: encodeList(doc),
-    });
+    this.sendTo(r.node, this.backgroundPut(0, p.listId, encodeList(doc)));
   }
 
   // ---- replica ---------------------------------------------------------------------------------
 
-  private replicaPut(m: MessageOf<'replica-put'>, replyTo: ReplyTo): void {
+  private replicaPut(
+    m: MessageOf<'replica-put'> | MessageOf<'hinted-put'>,
+    replyTo: ReplyTo,
+    hintFor: string | undefined,
+  ): void {
     if (this.clock.wallMs() >= m.deadlineMs) {
       // Never apply a write late: its coordinator has already answered without us.
       this.counters.lateRejected++;
-      this.sendError(replyTo, m.requestId, 'deadline_exceeded', 'the write arrived after its deadline');
-      return;
+      return this.sendError(
+        replyTo,
+        m.requestId,
+        'deadline_exceeded',
+        'the write arrived after its deadline',
+      );
     }
     const doc = decodeList(m.doc);
     if (!doc.ok) {
       this.counters.rejected++;
-      this.sendError(replyTo, m.requestId, 'malformed', doc.error.message);
-      return;
+      return this.sendError(replyTo, m.requestId, 'malformed', doc.error.message);
+    }
+    if (hintFor !== undefined && this.store.hintCount() >= limits.hintsPerNodeMax) {
+      this.counters.overloaded++;
+      return this.sendError(replyTo, m.requestId, 'overloaded', 'this node holds too many hints');
     }
     this.counters.replicaWrites++;
-    this.applyLocal(m.listId, doc.value).then(
+    this.storeWrite(
+      m.listId,
+      doc.value,
+      m.doc,
+      hintFor === undefined ? undefined : parseNodeId(hintFor),
+    ).then(
       (hash) => {
         if (m.requestId !== 0)
           this.send(replyTo, { type: 'replica-put-reply', requestId: m.requestId, hash });
@@ -527,6 +720,28 @@ export class StorageNode {
         if (m.requestId !== 0) this.sendError(replyTo, m.requestId, 'storage_failed', String(e));
       },
     );
+  }
+
+  /** A replica write, plus a durable hint when this node stands in for `hintFor`. */
+  private async storeWrite(
+    listId: ListId,
+    doc: ListDoc,
+    bytes: Uint8Array,
+    hintFor: NodeId | undefined,
+  ): Promise<Uint8Array> {
+    if (hintFor === undefined) return this.applyLocal(listId, doc);
+    this.counters.hintsStored++;
+    const [hash] = await Promise.all([
+      this.applyLocal(listId, doc),
+      this.store.addHint({
+        target: hintFor,
+        key: listId,
+        partition: this.partition(listId),
+        doc: bytes,
+        createdMs: this.clock.wallMs(),
+      }),
+    ]);
+    return hash;
   }
 
   private replicaGet(m: MessageOf<'replica-get'>, replyTo: ReplyTo): void {
@@ -550,12 +765,7 @@ export class StorageNode {
     const bytes = encodeList(state);
     const hash = md5(bytes);
     try {
-      await this.store.put({
-        key: listId,
-        partition: partitionOf(listId, this.ring.partitionCount),
-        state: bytes,
-        hash,
-      });
+      await this.store.put({ key: listId, partition: this.partition(listId), state: bytes, hash });
     } catch (e) {
       this.counters.storeFailures++;
       this.cache.delete(listId); // re-read what is durable next time
@@ -578,14 +788,326 @@ export class StorageNode {
     return doc;
   }
 
-  // ---- helpers ---------------------------------------------------------------------------------
+  // ---- membership and the ring (§4.8) ----------------------------------------------------------
 
-  private replicasFor(listId: ListId): NodeId[] {
-    return preferenceList(this.ring, partitionOf(listId, this.ring.partitionCount), this.quorum.n);
+  private gossip(): void {
+    const now = this.clock.monotonicMs();
+    this.membership.beat(now);
+    const others = this.membership.others();
+    const peer = others[this.randomInt(others.length)];
+    if (peer !== undefined) this.sendGossip(peer, 'gossip');
   }
 
-  /** Checks the deadline and the in-flight limit; answers and returns false when refused. */
+  private sendGossip(peer: string, type: 'gossip' | 'gossip-reply', requestId = 0): void {
+    const m: Message = {
+      type,
+      requestId,
+      from: this.id,
+      members: this.membership.view(),
+      ring: this.ringBytes ?? new Uint8Array(0),
+    };
+    this.transport.send(peer, encodeMessage(m));
+  }
+
+  private onGossip(m: MessageOf<'gossip'> | MessageOf<'gossip-reply'>, _replyTo: ReplyTo): void {
+    this.counters.gossipIn++;
+    const now = this.clock.monotonicMs();
+    for (const x of m.members)
+      if (x.id !== this.id && this.membership.address(x.id) === undefined) this.learnAddress(x.id, x.address);
+    this.membership.merge(m.members, now);
+    for (const x of m.members) this.learnAddress(x.id, x.address);
+    if (m.ring.length > 0) {
+      const ring = decodeRing(m.ring);
+      if (ring.ok) this.considerRing(ring.value, m.ring);
+      else this.counters.rejected++;
+    }
+    if (m.type === 'gossip') this.sendGossip(m.from, 'gossip-reply');
+  }
+
+  private learn(id: string, address: string, now: number): void {
+    this.membership.introduce(id, address, now);
+    this.learnAddress(id, address);
+  }
+
+  private learnAddress(id: string, address: string): void {
+    if (id !== this.id) this.transport.learnAddress?.(id, address);
+  }
+
+  /** Adopts `ring` if it is newer (higher version; equal versions: the greater encoding). */
+  private considerRing(ring: RingState, bytes: Uint8Array): void {
+    const mine = this.ringState;
+    if (mine !== undefined) {
+      if (ring.version < mine.version) return;
+      if (ring.version === mine.version && compareBytes(bytes, this.ringBytes as Uint8Array) <= 0) return;
+    }
+    this.setRing(ring);
+    this.log.info('ring adopted', { version: ring.version, nodes: ring.nodes.length });
+  }
+
+  private setRing(ring: RingState): void {
+    const changed = this.ringState !== undefined;
+    this.ringState = ring;
+    this.ringBytes = encodeRing(ring);
+    this.antiEntropyCursor = 0;
+    if (changed) this.counters.ringChanges++;
+    this.onRingChange?.(ring);
+    this.next.transfer = this.clock.monotonicMs(); // move what no longer belongs here soon
+  }
+
+  /** The ring as encoded, for hellos to proxies. */
+  encodedRing(): Uint8Array | undefined {
+    return this.ringBytes;
+  }
+
+  private onRingChangeRequest(m: MessageOf<'ring-change'>, replyTo: ReplyTo): void {
+    const ring = this.ringState;
+    if (ring === undefined)
+      return this.sendError(replyTo, m.requestId, 'unavailable', 'this node has no ring yet');
+    try {
+      const now = this.clock.monotonicMs();
+      const keep = ring.nodes.filter((n) => !m.remove.includes(n.id) && !m.add.some((a) => a.id === n.id));
+      const added = m.add.map((a) => ({ id: parseNodeId(a.id), weight: a.weight }));
+      for (const a of m.add) this.learn(a.id, a.address, now);
+      const next = rebalance(ring, [...keep, ...added]);
+      this.setRing(next);
+      // Tell everyone now rather than waiting for gossip to wander.
+      for (const peer of this.membership.others()) this.sendGossip(peer, 'gossip');
+      this.send(replyTo, { type: 'ring-change-reply', requestId: m.requestId, ringVersion: next.version });
+    } catch (e) {
+      this.sendError(replyTo, m.requestId, 'malformed', e instanceof Error ? e.message : String(e));
+    }
+  }
+
+  // ---- hinted handoff (§4.6) -------------------------------------------------------------------
+
+  private handOff(): void {
+    if (this.store.hintCount() === 0) return;
+    const now = this.clock.monotonicMs();
+    const ringNodes = new Set<string>(this.ringState?.nodes.map((n) => n.id) ?? []);
+    for (const target of this.membership.ids()) {
+      if (target === this.id || this.membership.liveness(target, now) !== 'alive') continue;
+      for (const hint of this.store.hintsFor(target, limits.transfersInFlightMax)) {
+        if (this.background.size >= limits.transfersInFlightMax) return;
+        if ([...this.background.values()].some((b) => b.hintId === hint.id)) continue;
+        if (!ringNodes.has(target)) {
+          // The owner left the ring: its share moves by transfer instead.
+          void this.store.deleteHint(hint.id);
+          continue;
+        }
+        const requestId = this.nextRequestId++;
+        this.background.set(requestId, {
+          kind: 'hint',
+          node: target as NodeId,
+          key: hint.key as ListId,
+          hintId: hint.id,
+          untilMs: now + this.config.backgroundDeadlineMs,
+        });
+        this.sendTo(target as NodeId, this.backgroundPut(requestId, hint.key as ListId, hint.doc));
+      }
+    }
+  }
+
+  private onBackgroundAck(requestId: number, b: Background): void {
+    this.background.delete(requestId);
+    if (b.kind === 'hint' && b.hintId !== undefined) {
+      this.counters.hintsDelivered++;
+      void this.store.deleteHint(b.hintId);
+      return;
+    }
+    const t = this.transferAcks.get(b.key);
+    if (t === undefined || b.hash === undefined || !hashEquals(t.hash, b.hash)) return;
+    t.acked.add(b.node);
+    this.maybeDropTransferred(b.key);
+  }
+
+  // ---- transfer: lists held but not replicated here (§4.9 and fallback copies) -----------------
+
+  private transferAway(): void {
+    const ring = this.ringState;
+    if (ring === undefined) return;
+    const now = this.clock.monotonicMs();
+    for (const [p] of this.store.countByPartition()) {
+      const owners = preferenceList(ring, p, this.quorum.n);
+      if (owners.includes(this.id)) continue;
+      for (const { key } of this.store.partitionEntries(p)) {
+        const stored = this.store.get(key);
+        if (stored === undefined) continue;
+        let t = this.transferAcks.get(key);
+        if (t === undefined || !hashEquals(t.hash, stored.hash)) {
+          t = { hash: stored.hash, acked: new Set() };
+          this.transferAcks.set(key, t);
+        }
+        for (const owner of owners) {
+          if (t.acked.has(owner) || this.membership.isDown(owner, now)) continue;
+          if (this.background.size >= limits.transfersInFlightMax) return;
+          if (
+            [...this.background.values()].some(
+              (b) => b.kind === 'transfer' && b.key === key && b.node === owner,
+            )
+          )
+            continue;
+          const requestId = this.nextRequestId++;
+          this.background.set(requestId, {
+            kind: 'transfer',
+            node: owner,
+            key: key as ListId,
+            hash: stored.hash,
+            untilMs: now + this.config.backgroundDeadlineMs,
+          });
+          this.counters.transfersSent++;
+          this.sendTo(owner, this.backgroundPut(requestId, key as ListId, stored.state));
+        }
+        this.maybeDropTransferred(key);
+      }
+    }
+  }
+
+  /** Deletes a list every owner has acknowledged, unless it changed or became ours meanwhile. */
+  private maybeDropTransferred(key: string): void {
+    const ring = this.ringState;
+    const t = this.transferAcks.get(key);
+    const stored = this.store.get(key);
+    if (ring === undefined || t === undefined || stored === undefined) return;
+    if (this.owns(key) || !hashEquals(stored.hash, t.hash)) return;
+    const owners = preferenceList(ring, this.partition(key), this.quorum.n);
+    if (!owners.every((o) => t.acked.has(o))) return;
+    this.transferAcks.delete(key);
+    this.cache.delete(key);
+    this.counters.transferredAway++;
+    void this.store.delete(key);
+  }
+
+  private backgroundPut(requestId: number, listId: ListId, doc: Uint8Array): Message {
+    const opId = '00000000000000000000000000000000' as OpId;
+    return {
+      type: 'replica-put',
+      requestId,
+      listId,
+      opId,
+      deadlineMs: this.clock.wallMs() + this.config.backgroundDeadlineMs,
+      doc,
+    };
+  }
+
+  // ---- anti-entropy (§4.7) ---------------------------------------------------------------------
+
+  /** Partitions this node replicates under the current ring. */
+  private replicatedPartitions(): number[] {
+    const ring = this.ringState;
+    if (ring === undefined) return [];
+    const out: number[] = [];
+    for (let p = 0; p < ring.partitionCount; p++)
+      if (preferenceList(ring, p, this.quorum.n).includes(this.id)) out.push(p);
+    return out;
+  }
+
+  private startAntiEntropy(): void {
+    const ring = this.ringState;
+    if (ring === undefined || this.antiEntropy !== undefined) return;
+    const mine = this.replicatedPartitions();
+    if (mine.length === 0) return;
+    const now = this.clock.monotonicMs();
+    // Partitions holding data first would be smarter; round-robin is fair and simple.
+    const partition = mine[this.antiEntropyCursor++ % mine.length] as number;
+    const peers = preferenceList(ring, partition, this.quorum.n).filter(
+      (n) => n !== this.id && this.membership.liveness(n, now) === 'alive',
+    );
+    const peer = peers[this.randomInt(peers.length)];
+    if (peer === undefined) return;
+    const requestId = this.nextRequestId++;
+    this.antiEntropy = { requestId, peer, partition, untilMs: now + this.config.backgroundDeadlineMs };
+    this.counters.antiEntropyRounds++;
+    this.sendTo(peer, { type: 'ae-root', requestId, partition, root: this.tree(partition).root });
+  }
+
+  private tree(partition: number): ReturnType<typeof merkleTree> {
+    return merkleTree(this.store.partitionEntries(partition));
+  }
+
+  private validPartition(p: number): boolean {
+    return (
+      this.ringState !== undefined && Number.isSafeInteger(p) && p >= 0 && p < this.ringState.partitionCount
+    );
+  }
+
+  private onAntiEntropyRoot(m: MessageOf<'ae-root'>, replyTo: ReplyTo): void {
+    if (!this.validPartition(m.partition)) return;
+    const tree = this.tree(m.partition);
+    const buckets = same(tree.root, m.root) ? [] : tree.buckets;
+    this.send(replyTo, { type: 'ae-buckets', requestId: m.requestId, partition: m.partition, buckets });
+  }
+
+  private onAntiEntropyBuckets(m: MessageOf<'ae-buckets'>, replyTo: ReplyTo): void {
+    const ae = this.antiEntropy;
+    if (ae === undefined || ae.requestId !== m.requestId || ae.partition !== m.partition) return;
+    if (m.buckets.length === 0) {
+      this.counters.antiEntropyAgreed++;
+      this.antiEntropy = undefined;
+      return;
+    }
+    const tree = this.tree(m.partition);
+    const entries = this.store.partitionEntries(m.partition);
+    for (const bucket of differingBuckets(tree.buckets, m.buckets)) {
+      const mine = entries.filter((e) => bucketOf(e.key) === bucket).slice(0, limits.antiEntropyKeysMax);
+      this.send(replyTo, {
+        type: 'ae-keys',
+        requestId: m.requestId,
+        partition: m.partition,
+        bucket,
+        entries: mine.map((e) => ({ key: e.key as ListId, hash: e.hash })),
+      });
+    }
+    this.antiEntropy = undefined;
+  }
+
+  /** The peer's side: push what the asker lacks, and say what we lack. */
+  private onAntiEntropyKeys(m: MessageOf<'ae-keys'>, replyTo: ReplyTo): void {
+    if (!this.validPartition(m.partition)) return;
+    const theirs = new Map(m.entries.map((e) => [e.key as string, e.hash]));
+    const mine = this.store.partitionEntries(m.partition).filter((e) => bucketOf(e.key) === m.bucket);
+    const mineByKey = new Map(mine.map((e) => [e.key, e.hash]));
+    const wanted: ListId[] = [];
+    for (const [key, hash] of theirs) {
+      const own = mineByKey.get(key);
+      if (own === undefined || !hashEquals(own, hash)) wanted.push(key as ListId);
+    }
+    let pushed = 0;
+    for (const e of mine) {
+      if (pushed >= limits.antiEntropyRepairsPerRoundMax) break;
+      const their = theirs.get(e.key);
+      if (their !== undefined && hashEquals(their, e.hash)) continue;
+      const stored = this.store.get(e.key);
+      if (stored === undefined) continue;
+      pushed++;
+      this.counters.antiEntropyRepairs++;
+      this.send(replyTo, this.backgroundPut(0, e.key as ListId, stored.state));
+    }
+    this.send(replyTo, {
+      type: 'ae-keys-reply',
+      requestId: m.requestId,
+      partition: m.partition,
+      wanted: wanted.slice(0, limits.antiEntropyRepairsPerRoundMax),
+    });
+  }
+
+  /** The asker's side: push the peer the keys it lacks, back along the route the reply came by. */
+  private onAntiEntropyKeysReply(m: MessageOf<'ae-keys-reply'>, replyTo: ReplyTo): void {
+    for (const key of m.wanted.slice(0, limits.antiEntropyRepairsPerRoundMax)) {
+      const stored = this.store.get(key);
+      if (stored === undefined) continue;
+      this.counters.antiEntropyRepairs++;
+      this.send(replyTo, this.backgroundPut(0, key, stored.state));
+    }
+  }
+
+  // ---- helpers ---------------------------------------------------------------------------------
+
+  /** Checks ring, deadline and the in-flight limit; answers and returns false when refused. */
   private admit(m: { requestId: number; deadlineMs: number }, replyTo: ReplyTo): boolean {
+    if (this.ringState === undefined) {
+      this.sendError(replyTo, m.requestId, 'unavailable', 'this node has not learned the ring yet; retry');
+      return false;
+    }
     const now = this.clock.wallMs();
     if (now >= m.deadlineMs) {
       this.counters.lateRejected++;
@@ -609,6 +1131,13 @@ export class StorageNode {
     return true;
   }
 
+  private randomInt(n: number): number {
+    if (n <= 1) return 0;
+    const b = this.random.fill(new Uint8Array(4));
+    const x = (((b[0] ?? 0) << 24) | ((b[1] ?? 0) << 16) | ((b[2] ?? 0) << 8) | (b[3] ?? 0)) >>> 0;
+    return x % n;
+  }
+
   private send(to: ReplyTo, m: Message): void {
     this.transport.reply(to, encodeMessage(m));
   }
@@ -620,4 +1149,10 @@ export class StorageNode {
   private sendError(to: ReplyTo, requestId: number, code: WireErrorName, message: string): void {
     this.send(to, { type: 'error', requestId, code, message });
   }
+}
+
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return (a[i] as number) - (b[i] as number);
+  return a.length - b.length;
 }

@@ -44,6 +44,16 @@ export const limits = {
   socketQueueMax: 10_000,
   /** Longest deadline a request may ask for, in milliseconds from now. */
   deadlineMsMax: 60_000,
+  /** Members in a gossiped view (nodes of one cluster). */
+  membersMax: 4_096,
+  /** Hints one node holds for others; past it, it refuses to stand in (the write goes elsewhere). */
+  hintsPerNodeMax: 100_000,
+  /** Keys of one Merkle bucket exchanged in one anti-entropy message. */
+  antiEntropyKeysMax: 10_000,
+  /** Keys one node repairs per anti-entropy round (the throttle that keeps foreground latency). */
+  antiEntropyRepairsPerRoundMax: 200,
+  /** List states in flight in one node's transfers and hint deliveries. */
+  transfersInFlightMax: 64,
 } as const;
 
 export type Limits = typeof limits;

@@ -38,3 +38,21 @@ export async function nodeStats(address: string, timeoutMs = 2_000): Promise<Rec
   if (m.type !== 'stats-reply') throw new TrolleyError('invalid_argument', `unexpected ${m.type}`);
   return JSON.parse(m.json) as Record<string, unknown>;
 }
+
+/** Asks a node to change the ring: add nodes (ID, address, weight) and remove nodes (IDs). */
+export async function ringChange(
+  address: string,
+  change: { add?: { id: string; address: string; weight?: number }[]; remove?: string[] },
+  timeoutMs = 5_000,
+): Promise<number> {
+  const add = (change.add ?? []).map((n) => ({ id: n.id, address: n.address, weight: n.weight ?? 1 }));
+  const m = await ask(
+    address,
+    { type: 'ring-change', requestId: 1, add, remove: change.remove ?? [] },
+    timeoutMs,
+  );
+  if (m.type === 'error')
+    throw new TrolleyError('invalid_argument', `the node refused the ring change: ${m.message}`);
+  if (m.type !== 'ring-change-reply') throw new TrolleyError('invalid_argument', `unexpected ${m.type}`);
+  return m.ringVersion;
+}

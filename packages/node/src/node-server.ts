@@ -1,11 +1,20 @@
-// A storage node process: the StorageNode state machine wired to ZeroMQ (ZmqNodeTransport) and
-// SQLite (SqliteListStore), with the real clock; it says hello to each proxy every second.
+// A storage node process: the StorageNode state machine wired to ZeroMQ (ZmqNodeTransport),
+// SQLite (SqliteListStore), the system clock and the CSPRNG. It says hello (with its ring) to each
+// proxy every second, ticks the state machine every 10 ms, and keeps the newest ring it has
+// adopted in DIR/ring.bin so that a restart rejoins with it.
 
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createRing, encodeMessage, encodeRing, type NodeId, type RingState } from '@trolley/core';
-import { StorageNode, type Logger, type Quorum } from '@trolley/cloud';
-import { systemClock } from './clock.ts';
+import {
+  createRing,
+  decodeRing,
+  encodeMessage,
+  encodeRing,
+  type NodeId,
+  type RingState,
+} from '@trolley/core';
+import { StorageNode, type Logger, type NodeConfig, type Quorum } from '@trolley/cloud';
+import { cryptoRandom, systemClock } from './clock.ts';
 import { SqliteListStore } from './sqlite-list-store.ts';
 import { ZmqNodeTransport } from './zmq-node-transport.ts';
 
@@ -23,58 +32,77 @@ export interface NodeServerOptions {
   dataDir: string;
   /** Node ports of the proxies (e.g. tcp://127.0.0.1:5556). */
   proxies: string[];
-  /** Every node of the cluster, this one included. */
-  members: Member[];
+  /** Nodes to gossip with at first. */
+  seeds: Member[];
+  /** The initial ring's nodes, for a new cluster; ignored once a ring has been adopted. */
+  members?: Member[];
   quorum: Quorum;
   partitionCount: number;
   logger: Logger;
   helloIntervalMs?: number;
+  config?: Partial<NodeConfig>;
 }
 
 export interface RunningNode {
   node: StorageNode;
   store: SqliteListStore;
-  ring: RingState;
   stop(): Promise<void>;
+}
+
+function loadRing(file: string, o: NodeServerOptions): RingState | undefined {
+  if (existsSync(file)) {
+    const ring = decodeRing(readFileSync(file));
+    if (ring.ok) return ring.value;
+    o.logger.error('ring file does not decode; waiting to learn the ring by gossip', { file });
+    return undefined;
+  }
+  if (o.members === undefined || o.members.length === 0) return undefined;
+  return createRing(
+    o.members.map((m) => ({ id: m.id, weight: 1 })),
+    { partitionCount: o.partitionCount },
+  );
 }
 
 export async function startNode(o: NodeServerOptions): Promise<RunningNode> {
   mkdirSync(o.dataDir, { recursive: true });
   const store = SqliteListStore.open(join(o.dataDir, `${o.id}.db`));
-  const ring = createRing(
-    o.members.map((m) => ({ id: m.id, weight: 1 })),
-    { partitionCount: o.partitionCount },
-  );
+  const ringFile = join(o.dataDir, 'ring.bin');
+  const peers = new Map<string, string>();
+  for (const m of [...o.seeds, ...(o.members ?? [])]) peers.set(m.id, m.address);
   const transport = await ZmqNodeTransport.start({
     id: o.id,
     listen: o.listen,
-    peers: new Map(o.members.map((m) => [m.id as string, m.address])),
+    peers,
     proxies: o.proxies,
     logger: o.logger,
   });
   const node = new StorageNode({
     id: o.id,
-    ring,
+    address: o.advertise,
+    ring: loadRing(ringFile, o),
+    seeds: [...peers].map(([id, address]) => ({ id, address })),
     quorum: o.quorum,
     store,
     transport,
     clock: systemClock,
+    random: cryptoRandom,
     logger: o.logger,
+    ...(o.config === undefined ? {} : { config: o.config }),
+    onRingChange: (ring) => {
+      writeFileSync(`${ringFile}.tmp`, encodeRing(ring));
+      renameSync(`${ringFile}.tmp`, ringFile);
+    },
     transportStats: () => ({ rejected: transport.rejected, dropped: transport.dropped }),
   });
   transport.onFrame((frame, replyTo) => node.handle(frame, replyTo));
 
-  const ringBytes = encodeRing(ring);
-  const hello = (): void =>
+  const hello = (): void => {
+    const ring = node.encodedRing();
+    if (ring === undefined) return;
     transport.toProxies(
-      encodeMessage({
-        type: 'node-hello',
-        requestId: 0,
-        nodeId: o.id,
-        address: o.advertise,
-        ring: ringBytes,
-      }),
+      encodeMessage({ type: 'node-hello', requestId: 0, nodeId: o.id, address: o.advertise, ring }),
     );
+  };
   hello();
   const helloTimer = setInterval(hello, o.helloIntervalMs ?? 1_000);
   const tickTimer = setInterval(() => node.tick(), 10);
@@ -82,7 +110,6 @@ export async function startNode(o: NodeServerOptions): Promise<RunningNode> {
   return {
     node,
     store,
-    ring,
     stop: async () => {
       clearInterval(helloTimer);
       clearInterval(tickTimer);

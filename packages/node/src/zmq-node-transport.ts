@@ -37,6 +37,7 @@ export class ZmqNodeTransport implements NodeTransport {
   private readonly peerSenders = new Map<string, Sender>();
   private readonly proxySenders: Sender[] = [];
   private readonly routerSender: Sender;
+  private readonly addresses: Map<string, string>;
 
   private constructor(
     private readonly o: ZmqNodeTransportOptions,
@@ -45,6 +46,7 @@ export class ZmqNodeTransport implements NodeTransport {
   ) {
     this.sockets.push(peerRouter);
     this.routerSender = new Sender(peerRouter, o.logger);
+    this.addresses = new Map(o.peers);
   }
 
   static async start(o: ZmqNodeTransportOptions): Promise<ZmqNodeTransport> {
@@ -91,6 +93,16 @@ export class ZmqNodeTransport implements NodeTransport {
     }
   }
 
+  learnAddress(node: string, address: string): void {
+    if (node === this.o.id || this.addresses.get(node) === address) return;
+    const known = this.addresses.has(node);
+    this.addresses.set(node, address);
+    if (known) {
+      // The node moved: reconnect (its old socket stays open until close; rare).
+      this.peerSenders.delete(node);
+    }
+  }
+
   /** Sends a frame addressed to each proxy itself (not to a client): a node's hello. */
   toProxies(frame: Uint8Array): void {
     for (const s of this.proxySenders) s.send([new Uint8Array(0), frame]);
@@ -110,7 +122,7 @@ export class ZmqNodeTransport implements NodeTransport {
   private peer(id: string): Sender | undefined {
     let s = this.peerSenders.get(id);
     if (s !== undefined) return s;
-    const address = this.o.peers.get(id);
+    const address = this.addresses.get(id);
     if (address === undefined) return undefined;
     const socket = dealer();
     this.sockets.push(socket);

@@ -3,7 +3,8 @@
 
 import type { Command } from 'commander';
 import { defaultQuorum } from '@trolley/cloud';
-import { CloudClient, nodeStats } from '@trolley/node';
+import { CloudClient, nodeStats, ringChange } from '@trolley/node';
+import { TrolleyError, parseNodeId } from '@trolley/core';
 import { LocalCluster } from '../local-cluster.ts';
 import { defaultCloud, endpoints, intOption, quorumFrom, untilSignal } from './common.ts';
 
@@ -56,6 +57,7 @@ export function registerCluster(program: Command): void {
       await local.stop();
     });
 
+  registerRingChanges(cluster);
   cluster
     .command('status')
     .description('nodes, partitions and keys per node')
@@ -90,6 +92,54 @@ export function registerCluster(program: Command): void {
       } finally {
         client.close();
       }
+    });
+}
+
+/** The endpoint of some live node, found through a proxy. */
+async function someLiveNode(cloud: string[]): Promise<string> {
+  const client = new CloudClient(cloud);
+  try {
+    const view = await client.proxyStats();
+    const live = (view['nodes'] as { address: string; live: boolean }[]).find((n) => n.live);
+    if (live === undefined)
+      throw new TrolleyError('not_found', 'the proxy knows no live node; is the cloud running?');
+    return live.address;
+  } finally {
+    client.close();
+  }
+}
+
+export function registerRingChanges(cluster: Command): void {
+  cluster
+    .command('add-node')
+    .description(
+      'put a running node (started with trolley node --seeds …) into the ring; partitions move to it',
+    )
+    .requiredOption('--id <id>', "the new node's ID")
+    .requiredOption('--endpoint <endpoint>', 'where peers reach it (its --advertise)')
+    .option('--weight <w>', 'capacity weight (1–1000)', intOption('weight', 1, 1000), 1)
+    .option('--cloud <endpoints>', 'proxy endpoints', endpoints, [defaultCloud])
+    .action(async (o: { id: string; endpoint: string; weight: number; cloud: string[] }) => {
+      const address = endpoints(o.endpoint)[0] as string;
+      const version = await ringChange(await someLiveNode(o.cloud), {
+        add: [{ id: parseNodeId(o.id), address, weight: o.weight }],
+      });
+      process.stdout.write(
+        `ring version ${version}: ${o.id} added; partitions move to it in the background\n`,
+      );
+    });
+  cluster
+    .command('remove-node')
+    .description(
+      'take a node out of the ring; it hands its lists to the new owners (watch cluster status), then stop it',
+    )
+    .requiredOption('--id <id>', 'the node to remove')
+    .option('--cloud <endpoints>', 'proxy endpoints', endpoints, [defaultCloud])
+    .action(async (o: { id: string; cloud: string[] }) => {
+      const version = await ringChange(await someLiveNode(o.cloud), { remove: [parseNodeId(o.id)] });
+      process.stdout.write(
+        `ring version ${version}: ${o.id} removed; stop it once trolley cluster status shows it holds 0 keys\n`,
+      );
     });
 }
 

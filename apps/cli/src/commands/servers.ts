@@ -17,7 +17,12 @@ export function registerServers(program: Command): void {
     .option('--advertise <endpoint>', 'where peers should dial this node (default: --listen)')
     .requiredOption('--data <dir>', "folder for this node's SQLite database")
     .requiredOption('--proxy <endpoints>', 'node ports of the proxies (tcp://host:5556,…)', endpoints)
-    .requiredOption('--members <list>', 'every node of the cluster: id=tcp://host:port,…', members)
+    .option('--seeds <list>', 'nodes to gossip with at first: id=tcp://host:port,…', members, [])
+    .option(
+      '--members <list>',
+      'the first ring of a new cluster: id=tcp://host:port,… (ignored once a ring is known)',
+      members,
+    )
     .option('--n <n>', 'replicas per list (N)', intOption('N', 1, 16), defaultQuorum.n)
     .option('--r <r>', 'read quorum (R)', intOption('R', 1, 16), defaultQuorum.r)
     .option('--w <w>', 'write quorum (W)', intOption('W', 1, 16), defaultQuorum.w)
@@ -30,14 +35,15 @@ export function registerServers(program: Command): void {
     )
     .action(async (o: NodeCommandOptions) => {
       const id = parseNodeId(o.id);
-      const quorum = quorumFrom(o, o.members.length);
+      const quorum = quorumFrom(o, o.members?.length);
       const running = await startNode({
         id,
         listen: o.listen,
         advertise: o.advertise ?? o.listen,
         dataDir: o.data,
         proxies: o.proxy,
-        members: o.members,
+        seeds: o.seeds,
+        ...(o.members === undefined ? {} : { members: o.members }),
         quorum,
         partitionCount: o.partitions,
         logger: processLogger('node', { node: id }),
@@ -81,7 +87,8 @@ interface NodeCommandOptions {
   advertise?: string;
   data: string;
   proxy: string[];
-  members: ReturnType<typeof members>;
+  seeds: ReturnType<typeof members>;
+  members?: ReturnType<typeof members>;
   n: number;
   r: number;
   w: number;

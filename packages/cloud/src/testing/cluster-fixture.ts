@@ -72,7 +72,10 @@ export class MemoryCluster {
       const transport = this.network.endpoint(id, (frame, replyTo) => node.handle(frame, replyTo));
       const node: StorageNode = new StorageNode({
         id,
+        address: id,
+        seeds: ids.map((x) => ({ id: x, address: x })),
         ring: this.ring,
+        random: { fill: (b) => b.fill(7) },
         quorum,
         store: this.stores[i] as MemoryListStore,
         transport,

@@ -34,6 +34,15 @@ export const Tag = {
   stats: 14,
   'stats-reply': 15,
   'node-hello': 16,
+  gossip: 17,
+  'gossip-reply': 18,
+  'hinted-put': 19,
+  'ae-root': 20,
+  'ae-buckets': 21,
+  'ae-keys': 22,
+  'ae-keys-reply': 23,
+  'ring-change': 24,
+  'ring-change-reply': 25,
 } as const;
 
 /** Error codes carried by `error` messages. Append only. */
@@ -94,7 +103,44 @@ export type Message =
     }
   | { type: 'stats'; requestId: number }
   | { type: 'stats-reply'; requestId: number; json: string }
-  | { type: 'node-hello'; requestId: number; nodeId: string; address: string; ring: Uint8Array };
+  | { type: 'node-hello'; requestId: number; nodeId: string; address: string; ring: Uint8Array }
+  | { type: 'gossip'; requestId: number; from: string; members: WireMember[]; ring: Uint8Array }
+  | { type: 'gossip-reply'; requestId: number; from: string; members: WireMember[]; ring: Uint8Array }
+  | {
+      type: 'hinted-put';
+      requestId: number;
+      listId: ListId;
+      opId: OpId;
+      deadlineMs: number;
+      doc: Uint8Array;
+      /** The owner this write is held for. */
+      target: string;
+    }
+  | { type: 'ae-root'; requestId: number; partition: number; root: Uint8Array }
+  /** Empty `buckets`: the roots agree. */
+  | { type: 'ae-buckets'; requestId: number; partition: number; buckets: Uint8Array[] }
+  | { type: 'ae-keys'; requestId: number; partition: number; bucket: number; entries: WireEntry[] }
+  /** The keys the sender of ae-keys should push; the replier pushes the ones it has newer. */
+  | { type: 'ae-keys-reply'; requestId: number; partition: number; wanted: ListId[] }
+  | { type: 'ring-change'; requestId: number; add: WireRingNode[]; remove: string[] }
+  | { type: 'ring-change-reply'; requestId: number; ringVersion: number };
+
+export interface WireMember {
+  id: string;
+  address: string;
+  heartbeat: number;
+}
+
+export interface WireEntry {
+  key: ListId;
+  hash: Uint8Array;
+}
+
+export interface WireRingNode {
+  id: string;
+  address: string;
+  weight: number;
+}
 
 export type MessageType = Message['type'];
 export type MessageOf<T extends MessageType> = Extract<Message, { type: T }>;
@@ -181,6 +227,60 @@ export function encodeMessage(m: Message): Uint8Array {
       w.string(m.address);
       w.bytes(m.ring);
       break;
+    case 'gossip':
+    case 'gossip-reply':
+      w.string(m.from);
+      w.varint(m.members.length);
+      for (const x of m.members) {
+        w.string(x.id);
+        w.string(x.address);
+        w.varint(x.heartbeat);
+      }
+      w.bytes(m.ring);
+      break;
+    case 'hinted-put':
+      writeId(w, listIdBytes(m.listId));
+      writeId(w, hexBytes(m.opId));
+      w.varint(m.deadlineMs);
+      w.bytes(m.doc);
+      w.string(m.target);
+      break;
+    case 'ae-root':
+      w.varint(m.partition);
+      writeId(w, m.root);
+      break;
+    case 'ae-buckets':
+      w.varint(m.partition);
+      w.varint(m.buckets.length);
+      for (const b of m.buckets) writeId(w, b);
+      break;
+    case 'ae-keys':
+      w.varint(m.partition);
+      w.varint(m.bucket);
+      w.varint(m.entries.length);
+      for (const e of m.entries) {
+        writeId(w, listIdBytes(e.key));
+        writeId(w, e.hash);
+      }
+      break;
+    case 'ae-keys-reply':
+      w.varint(m.partition);
+      w.varint(m.wanted.length);
+      for (const k of m.wanted) writeId(w, listIdBytes(k));
+      break;
+    case 'ring-change':
+      w.varint(m.add.length);
+      for (const n of m.add) {
+        w.string(n.id);
+        w.string(n.address);
+        w.varint(n.weight);
+      }
+      w.varint(m.remove.length);
+      for (const id of m.remove) w.string(id);
+      break;
+    case 'ring-change-reply':
+      w.varint(m.ringVersion);
+      break;
   }
   return w.finish();
 }
@@ -199,7 +299,20 @@ function payloadSize(m: Message): number {
     case 'admin-read-reply':
       return m.state?.length ?? 0;
     case 'node-hello':
-      return m.ring.length;
+    case 'gossip':
+    case 'gossip-reply':
+      return m.ring.length + ('members' in m ? m.members.length * 48 : 0);
+    case 'hinted-put':
+      return m.doc.length;
+    case 'ae-keys':
+      return m.entries.length * 32;
+    case 'ae-keys-reply':
+      return m.wanted.length * 16;
+    case 'ae-buckets':
+      return m.buckets.length * 16;
+    case 'ae-root':
+    case 'ring-change':
+    case 'ring-change-reply':
     case 'hello':
     case 'hello-reply':
     case 'put-reply':
@@ -376,6 +489,65 @@ function readBody(r: Reader, type: MessageType, requestId: number): Message {
         address: r.string(shortStringMax),
         ring: r.bytes(limits.encodedListBytesMax),
       };
+    case 'gossip':
+    case 'gossip-reply': {
+      const from = r.string(shortStringMax);
+      const n = r.count(limits.membersMax, 'members', 3);
+      const members: WireMember[] = [];
+      for (let i = 0; i < n; i++)
+        members.push({
+          id: r.string(shortStringMax),
+          address: r.string(shortStringMax),
+          heartbeat: r.varint(),
+        });
+      return { type, requestId, from, members, ring: r.bytes(limits.encodedListBytesMax) };
+    }
+    case 'hinted-put':
+      return {
+        type,
+        requestId,
+        listId: readListId(r),
+        opId: readOpId(r),
+        deadlineMs: r.varint(),
+        doc: r.bytes(limits.encodedListBytesMax),
+        target: r.string(shortStringMax),
+      };
+    case 'ae-root':
+      return { type, requestId, partition: r.varint(), root: readFixed(r, hashBytes) };
+    case 'ae-buckets': {
+      const partition = r.varint();
+      const n = r.count(256, 'buckets', hashBytes);
+      const buckets: Uint8Array[] = [];
+      for (let i = 0; i < n; i++) buckets.push(readFixed(r, hashBytes));
+      return { type, requestId, partition, buckets };
+    }
+    case 'ae-keys': {
+      const partition = r.varint();
+      const bucket = r.varint();
+      const n = r.count(limits.antiEntropyKeysMax, 'entries', 32);
+      const entries: WireEntry[] = [];
+      for (let i = 0; i < n; i++) entries.push({ key: readListId(r), hash: readFixed(r, hashBytes) });
+      return { type, requestId, partition, bucket, entries };
+    }
+    case 'ae-keys-reply': {
+      const partition = r.varint();
+      const n = r.count(limits.antiEntropyKeysMax, 'keys', 16);
+      const wanted: ListId[] = [];
+      for (let i = 0; i < n; i++) wanted.push(readListId(r));
+      return { type, requestId, partition, wanted };
+    }
+    case 'ring-change': {
+      const nAdd = r.count(limits.membersMax, 'nodes to add', 3);
+      const add: WireRingNode[] = [];
+      for (let i = 0; i < nAdd; i++)
+        add.push({ id: r.string(shortStringMax), address: r.string(shortStringMax), weight: r.varint() });
+      const nRemove = r.count(limits.membersMax, 'nodes to remove', 1);
+      const remove: string[] = [];
+      for (let i = 0; i < nRemove; i++) remove.push(r.string(shortStringMax));
+      return { type, requestId, add, remove };
+    }
+    case 'ring-change-reply':
+      return { type, requestId, ringVersion: r.varint() };
   }
 }
 
