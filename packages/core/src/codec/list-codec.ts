@@ -2,17 +2,20 @@
 // The grammar is written down in docs/PROTOCOL.md ("List encoding"); the numbers are part of
 // the protocol. Decoding returns a Result: bytes from a peer are validated, never asserted on.
 //
-//   doc      = version:u8 flags:u8 table context [title] [deleted] items removals horizon
-//   flags    = bit0 full · bit1 title present · bit2 deleted present (other bits: malformed)
+//   doc      = version:u8 flags:u8 table [vector] [cloud] [title] [deleted] [items] [removals] [horizon]
+//   flags    = bit0 full · bit1 title · bit2 deleted · bit3 vector · bit4 cloud · bit5 items
+//              bit6 removals · bit7 horizon: a section is present iff its bit is set (then non-empty,
+//              except title and deleted, which a full state always carries)
 //   table    = n:varint (name:string)^n                      replica names, indexed from 0
-//   context  = n:varint (replica counter)^n                  version vector, counters ≥ 1
-//              m:varint (replica counter)^m                  cloud, less the dots in the store
+//   vector   = n:varint (replica counter)^n                  version vector, counters ≥ 1
+//   cloud    = n:varint (replica counter)^n                  cloud, less the dots in the store
 //   title    = dotfun<string>           deleted = n:varint (replica counter)^n
 //   items    = n:varint (key:string mask:u8 dotfun^popcount(mask))^n
 //              mask bits: 0 display · 1 note · 2 base · 3 wanted · 4 bought
 //   dotfun<T>= n:varint (replica counter value:T)^n   strings: varint length + UTF-8;
+//              display: varint 0 (the key) | 1 (the key capitalised) | 2 + length, UTF-8
 //              base, bought: varint; wanted: zigzag varint
-//   removals = n:varint (replica counter key:string)^n       key '' is the whole list
+//   removals = n:varint (replica counter key)^n   key: varint 0 whole list | 1 string | 2 + item index
 //   horizon  = n:varint (replica counter)^n
 //
 // Every dot appears at most once in a doc; every store dot is part of the context (the encoder
@@ -34,6 +37,12 @@ const CONTEXT_ENCODING_VERSION = 1;
 const FLAG_FULL = 1;
 const FLAG_TITLE = 2;
 const FLAG_DELETED = 4;
+// Sections that are often empty in a delta are present only when their flag is set.
+const FLAG_VECTOR = 8;
+const FLAG_CLOUD = 16;
+const FLAG_ITEMS = 32;
+const FLAG_REMOVALS = 64;
+const FLAG_HORIZON = 128;
 const MASK_ALL = 0b11111;
 // Control characters are refused in every user string, as in names.ts.
 // eslint-disable-next-line no-control-regex
@@ -69,30 +78,62 @@ export function encodeList(doc: ListDoc): Uint8Array {
   for (let r = 0; r < doc.removals.horizon.length; r++) if ((doc.removals.horizon[r] ?? 0) > 0) used.add(r);
   const renumber = new Renumbering(doc.replicas, used);
 
+  const nonZero = (vv: readonly number[]): boolean => vv.some((c) => (c ?? 0) > 0);
   const w = new Writer(128);
   w.u8(LIST_ENCODING_VERSION);
   w.u8(
     (doc.full ? FLAG_FULL : 0) |
       (doc.title !== undefined ? FLAG_TITLE : 0) |
-      (doc.deleted !== undefined ? FLAG_DELETED : 0),
+      (doc.deleted !== undefined ? FLAG_DELETED : 0) |
+      (nonZero(doc.ctx.vv) ? FLAG_VECTOR : 0) |
+      (cloud.length > 0 ? FLAG_CLOUD : 0) |
+      (doc.items.size > 0 ? FLAG_ITEMS : 0) |
+      (doc.removals.records.size > 0 ? FLAG_REMOVALS : 0) |
+      (nonZero(doc.removals.horizon) ? FLAG_HORIZON : 0),
   );
   renumber.writeTable(w);
-  writeVector(w, doc.ctx.vv, renumber);
-  writeDots(w, cloud, renumber);
+  if (nonZero(doc.ctx.vv)) writeVector(w, doc.ctx.vv, renumber);
+  if (cloud.length > 0) writeDots(w, cloud, renumber);
   if (doc.title !== undefined) writeDotFun(w, doc.title, renumber, (v) => w.string(v));
   if (doc.deleted !== undefined) writeDots(w, [...doc.deleted.keys()], renumber);
-  w.varint(doc.items.size);
   const keys = doc.items.size === 1 ? [...doc.items.keys()] : [...doc.items.keys()].sort(compareKeys);
-  for (const key of keys) writeItem(w, key, doc.items.get(key) as ItemStore, renumber);
-  const records = renumber.sorted([...doc.removals.records.keys()]);
-  w.varint(records.length);
-  for (const d of records) {
-    writeDot(w, d, renumber);
-    w.string(doc.removals.records.get(d) as string);
+  if (keys.length > 0) {
+    w.varint(keys.length);
+    for (const key of keys) writeItem(w, key, doc.items.get(key) as ItemStore, renumber);
   }
-  writeVector(w, doc.removals.horizon, renumber);
+  if (doc.removals.records.size > 0) {
+    const position = new Map(keys.map((k, i) => [k, i]));
+    const records = renumber.sorted([...doc.removals.records.keys()]);
+    w.varint(records.length);
+    for (const d of records) {
+      writeDot(w, d, renumber);
+      // The key: 0 the whole list, 1 a literal name follows, 2 + i the i-th item above.
+      const key = doc.removals.records.get(d) as string;
+      const at = position.get(key);
+      if (key === WHOLE_LIST) w.varint(0);
+      else if (at !== undefined) w.varint(2 + at);
+      else {
+        w.varint(1);
+        w.string(key);
+      }
+    }
+  }
+  if (nonZero(doc.removals.horizon)) writeVector(w, doc.removals.horizon, renumber);
   return w.finish();
 }
+
+/** The name as typed, relative to its key: 0 the key itself, 1 the key capitalised, 2 + n literal. */
+function writeDisplay(w: Writer, key: string, display: string): void {
+  if (display === key) w.varint(0);
+  else if (display === capitalise(key)) w.varint(1);
+  else {
+    const bytes = new TextEncoder().encode(display);
+    w.varint(2 + bytes.length);
+    for (const b of bytes) w.u8(b);
+  }
+}
+
+const capitalise = (key: string): string => key.charAt(0).toUpperCase() + key.slice(1);
 
 function writeItem(w: Writer, key: string, item: ItemStore, renumber: Renumbering): void {
   w.string(key);
@@ -101,7 +142,7 @@ function writeItem(w: Writer, key: string, item: ItemStore, renumber: Renumberin
     if (item[f].size > 0) mask |= 1 << i;
   });
   w.u8(mask);
-  if (item.display.size > 0) writeDotFun(w, item.display, renumber, (v) => w.string(v));
+  if (item.display.size > 0) writeDotFun(w, item.display, renumber, (v) => writeDisplay(w, key, v));
   if (item.note.size > 0) writeDotFun(w, item.note, renumber, (v) => w.string(v));
   if (item.base.size > 0) writeDotFun(w, item.base, renumber, (v) => w.varint(v));
   if (item.wanted.size > 0) writeDotFun(w, item.wanted, renumber, (v) => w.svarint(v));
@@ -195,7 +236,6 @@ function readList(r: Reader): ListDoc {
       `list encoding version ${version}; this build reads ${LIST_ENCODING_VERSION}`,
     );
   const flags = r.u8();
-  if ((flags & ~(FLAG_FULL | FLAG_TITLE | FLAG_DELETED)) !== 0) r.fail('unknown flags');
   const full = (flags & FLAG_FULL) !== 0;
   if (full && (flags & (FLAG_TITLE | FLAG_DELETED)) !== (FLAG_TITLE | FLAG_DELETED))
     r.fail('a full state must hold title and flag');
@@ -216,9 +256,12 @@ function readList(r: Reader): ListDoc {
     return d;
   };
 
-  readVectorInto(r, table, doc.ctx.vv);
-  const cloudSize = r.count(limits.contextCloudMax, 'cloud dots', 2);
-  for (let i = 0; i < cloudSize; i++) doc.ctx.add(readDot());
+  if ((flags & FLAG_VECTOR) !== 0) readVectorInto(r, table, doc.ctx.vv, true);
+  if ((flags & FLAG_CLOUD) !== 0) {
+    const cloudSize = r.count(limits.contextCloudMax, 'cloud dots', 2);
+    if (cloudSize === 0) r.fail('an empty cloud under its flag');
+    for (let i = 0; i < cloudSize; i++) doc.ctx.add(readDot());
+  }
 
   if ((flags & FLAG_TITLE) !== 0) {
     doc.title = new Map();
@@ -230,17 +273,19 @@ function readList(r: Reader): ListDoc {
     for (let i = 0; i < n; i++) doc.deleted.set(readStoreDot(), true);
   }
 
-  const itemCount = r.count(limits.itemsPerListMax, 'items', 2);
+  const itemCount = (flags & FLAG_ITEMS) === 0 ? 0 : r.count(limits.itemsPerListMax, 'items', 2);
+  if ((flags & FLAG_ITEMS) !== 0 && itemCount === 0) r.fail('no items under the items flag');
+  const keys: string[] = [];
   for (let i = 0; i < itemCount; i++) {
     const key = r.string(limits.itemNameLengthMax * 4);
     if (!isItemKey(key)) r.fail('an item key that is not a normalised name');
     if (doc.items.has(key)) r.fail('an item appears twice');
+    keys.push(key);
     const mask = r.u8();
     if ((mask & ~MASK_ALL) !== 0) r.fail('unknown item fields');
     if (full && mask === 0) r.fail('an empty item in a full state');
     const item = doc.mention(key);
-    if (mask & 1)
-      readDotFun(r, item.display, readStoreDot, () => readText(r, limits.itemNameLengthMax, false));
+    if (mask & 1) readDotFun(r, item.display, readStoreDot, () => readDisplay(r, key));
     if (mask & 2) readDotFun(r, item.note, readStoreDot, () => readText(r, limits.noteLengthMax, false));
     if (mask & 4) readDotFun(r, item.base, readStoreDot, () => readAmount(r, 0));
     if (mask & 8)
@@ -252,16 +297,25 @@ function readList(r: Reader): ListDoc {
     if (mask & 16) readDotFun(r, item.bought, readStoreDot, () => readAmount(r, 1));
   }
 
-  const removalCount = r.count(limits.removalRecordsMax, 'removal records', 3);
+  const removalCount =
+    (flags & FLAG_REMOVALS) === 0 ? 0 : r.count(limits.removalRecordsMax, 'removal records', 3);
+  if ((flags & FLAG_REMOVALS) !== 0 && removalCount === 0) r.fail('no records under the removals flag');
   for (let i = 0; i < removalCount; i++) {
     const d = readStoreDot();
-    const key = r.string(limits.itemNameLengthMax * 4);
-    if (key !== WHOLE_LIST && !isItemKey(key))
-      r.fail('a removal record for a key that is not a normalised name');
+    const code = r.varint();
+    let key: string = WHOLE_LIST;
+    if (code === 1) {
+      key = r.string(limits.itemNameLengthMax * 4);
+      if (!isItemKey(key)) r.fail('a removal record for a key that is not a normalised name');
+    } else if (code >= 2) {
+      const k = keys[code - 2];
+      if (k === undefined) r.fail('a removal record naming an item that is not there');
+      key = k;
+    }
     doc.ctx.add(d);
     doc.removals.add(d, key);
   }
-  readVectorInto(r, table, doc.removals.horizon);
+  if ((flags & FLAG_HORIZON) !== 0) readVectorInto(r, table, doc.removals.horizon, true);
   if (r.left !== 0) r.fail(`${r.left} bytes after the end`);
   for (const d of seen) doc.ctx.add(d);
   return doc;
@@ -279,8 +333,9 @@ function readTable(r: Reader): ReplicaTable {
   return table;
 }
 
-function readVectorInto(r: Reader, table: ReplicaTable, vv: number[]): void {
+function readVectorInto(r: Reader, table: ReplicaTable, vv: number[], nonEmpty = false): void {
   const n = r.count(table.size, 'version-vector entries', 2);
+  if (nonEmpty && n === 0) r.fail('an empty vector under its flag');
   for (let i = 0; i < n; i++) {
     const rep = r.varint();
     if (rep >= table.size) r.fail('replica index outside the table');
@@ -312,6 +367,25 @@ function readText(r: Reader, lengthMax: number, allowEmpty: boolean): string {
     throw new DecodeFailure('limit_exceeded', `text of ${s.length} characters; the limit is ${lengthMax}`);
   if (!allowEmpty && s.length === 0) r.fail('empty text');
   if (control.test(s)) r.fail('control characters in text');
+  return s;
+}
+
+function readDisplay(r: Reader, key: string): string {
+  const code = r.varint();
+  if (code === 0) return key;
+  if (code === 1) return key.charAt(0).toUpperCase() + key.slice(1);
+  const n = code - 2;
+  if (n > limits.itemNameLengthMax * 4) throw new DecodeFailure('limit_exceeded', `a name of ${n} bytes`);
+  const bytes = new Uint8Array(n);
+  for (let i = 0; i < n; i++) bytes[i] = r.u8();
+  let s: string;
+  try {
+    s = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    return r.fail('invalid UTF-8');
+  }
+  if (s.length === 0 || s.length > limits.itemNameLengthMax || control.test(s))
+    r.fail('a display name out of bounds');
   return s;
 }
 
