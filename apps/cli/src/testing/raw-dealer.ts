@@ -1,0 +1,93 @@
+// A bare ZeroMQ DEALER for tests that speak the wire protocol by hand: hand-crafted requests
+// (a chosen opId, a deadline in the past) and arbitrary frames (fuzzing). Replies are decoded and
+// kept by request ID; frames that do not decode are counted.
+
+import * as zmq from 'zeromq';
+import { decodeMessage, encodeMessage, type Message } from '@trolley/core';
+
+export interface RawDealerOptions {
+  /** Mirrors the processes' sockets: give up on a send at once rather than block. */
+  sendTimeoutMs?: number;
+}
+
+export class RawDealer {
+  readonly socket: zmq.Dealer;
+  /** Every decoded reply, in arrival order. */
+  readonly replies: Message[] = [];
+  undecodable = 0;
+  private readonly waiters = new Map<number, (m: Message) => void>();
+  private readonly loop: Promise<void>;
+  /** zeromq allows one send in flight per socket: sends queue behind this. */
+  private sending: Promise<void> = Promise.resolve();
+
+  constructor(
+    readonly address: string,
+    options: RawDealerOptions = {},
+  ) {
+    this.socket = new zmq.Dealer({
+      linger: 0,
+      sendTimeout: options.sendTimeoutMs ?? 5_000,
+      sendHighWaterMark: 100_000,
+      receiveHighWaterMark: 100_000,
+    });
+    this.socket.connect(address);
+    this.loop = this.receiveLoop();
+  }
+
+  /** Sends one message made of these frames (a DEALER adds no envelope). */
+  sendFrames(frames: Uint8Array[]): Promise<void> {
+    const sent = this.sending.then(() => this.socket.send(frames));
+    this.sending = sent.catch(() => undefined);
+    return sent;
+  }
+
+  /** Sends `m` and waits for the reply that carries its request ID. */
+  async request(m: Message, timeoutMs = 5_000): Promise<Message> {
+    const reply = new Promise<Message>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiters.delete(m.requestId);
+        reject(new Error(`no reply to ${m.type} #${m.requestId} from ${this.address} in ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.waiters.set(m.requestId, (r) => {
+        clearTimeout(timer);
+        resolve(r);
+      });
+    });
+    try {
+      await this.sendFrames([encodeMessage(m)]);
+    } catch (e) {
+      this.waiters.delete(m.requestId);
+      throw e;
+    }
+    return reply;
+  }
+
+  async close(): Promise<void> {
+    this.socket.close();
+    await this.loop;
+  }
+
+  private async receiveLoop(): Promise<void> {
+    for (;;) {
+      let frames: Buffer[];
+      try {
+        frames = await this.socket.receive();
+      } catch {
+        if (this.socket.closed) return;
+        continue;
+      }
+      const last = frames[frames.length - 1];
+      const decoded = frames.length === 1 && last !== undefined ? decodeMessage(last) : undefined;
+      if (decoded?.ok !== true) {
+        this.undecodable++;
+        continue;
+      }
+      this.replies.push(decoded.value);
+      const waiter = this.waiters.get(decoded.value.requestId);
+      if (waiter !== undefined) {
+        this.waiters.delete(decoded.value.requestId);
+        waiter(decoded.value);
+      }
+    }
+  }
+}
