@@ -1,6 +1,6 @@
-// A local cloud as child processes: one proxy and N storage nodes, data under one folder. This is
-// what `trolley cluster` runs (and `npm start` will), and what the real-process tests drive: they
-// kill -9, stop and restart single nodes through it.
+// A local cloud as child processes: one proxy (or several, for failover) and N storage nodes, data
+// under one folder. This is what `trolley cluster` runs (and `npm start` will), and what the
+// real-process tests drive: they kill -9, stop and restart single nodes and proxies through it.
 //
 // The layout (node IDs and ports) is kept in DIR/cluster.json, so a restart finds its data again.
 
@@ -20,6 +20,8 @@ export interface ClusterLayout {
   host: string;
   clientPort: number;
   nodePort: number;
+  /** Proxies after the first (whose ports are clientPort and nodePort); absent: just the one. */
+  extraProxies?: { clientPort: number; nodePort: number }[];
   partitions: number;
   quorum: Quorum;
   nodes: { id: string; port: number }[];
@@ -31,11 +33,26 @@ export interface ClusterOptions {
   proxyPort?: number;
   quorum: Quorum;
   partitions?: number;
+  /**
+   * Proxies to run (default 1). The first listens on proxyPort and the next port; the others on
+   * free ports. Every node says hello to every proxy, so a client may use any of them.
+   */
+  proxies?: number;
   /** Progress lines (stderr in the CLI). */
   progress?: (line: string) => void;
 }
 
+let portCursor = 0;
+
+/**
+ * A free TCP port below the kernel's ephemeral range (32768–60999 on Linux), so that no outgoing
+ * connection can take a node's port as its source port while the node is down and restarting.
+ */
 export async function freePort(host = '127.0.0.1'): Promise<number> {
+  for (let i = 0; i < 500; i++) {
+    const port = 20_000 + ((process.pid * 7_919 + portCursor++ * 104_729) % 12_000);
+    if (await portFree(port, host)) return port;
+  }
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
@@ -63,7 +80,7 @@ interface Child {
 
 export class LocalCluster {
   readonly layout: ClusterLayout;
-  private readonly proxy: Child;
+  private readonly proxies: Child[];
   private readonly nodes: Child[];
   private stopping = false;
 
@@ -73,23 +90,29 @@ export class LocalCluster {
     private readonly progress: (line: string) => void,
   ) {
     this.layout = layout;
-    const n = layout.quorum;
-    this.proxy = {
-      name: 'proxy',
+    this.proxies = this.proxyPorts().map((ports, i) => ({
+      name: i === 0 ? 'proxy' : `proxy${i + 1}`,
       args: [
         'proxy',
         '--bind',
         layout.host,
         '--client-port',
-        `${layout.clientPort}`,
+        `${ports.clientPort}`,
         '--node-port',
-        `${layout.nodePort}`,
+        `${ports.nodePort}`,
         '--n',
-        `${n.n}`,
+        `${layout.quorum.n}`,
+        ...(i === 0 ? [] : ['--name', `proxy${i + 1}`]),
       ],
       process: undefined,
-    };
+    }));
     this.nodes = layout.nodes.map((x) => this.nodeChildFor(x, true));
+  }
+
+  /** Client and node ports of every proxy, the first one first. */
+  private proxyPorts(): { clientPort: number; nodePort: number }[] {
+    const l = this.layout;
+    return [{ clientPort: l.clientPort, nodePort: l.nodePort }, ...(l.extraProxies ?? [])];
   }
 
   private nodeChildFor(x: { id: string; port: number }, initial: boolean): Child {
@@ -110,7 +133,9 @@ export class LocalCluster {
         '--data',
         join(this.dataDir, x.id),
         '--proxy',
-        `tcp://${layout.host}:${layout.nodePort}`,
+        this.proxyPorts()
+          .map((p) => `tcp://${layout.host}:${p.nodePort}`)
+          .join(','),
         '--seeds',
         memberList,
         // A node of the first ring starts it; a node added later learns the ring by gossip.
@@ -153,20 +178,48 @@ export class LocalCluster {
     for (const port of [layout.clientPort, layout.nodePort])
       if (!(await portFree(port, host)))
         throw new TrolleyError('invalid_argument', `port ${port} is taken; choose another with --proxy-port`);
+    // Every port is chosen distinct from those chosen before it (a port freed by freePort() may be
+    // handed out again at once).
+    const taken = new Set([layout.clientPort, layout.nodePort]);
+    const reuseOrPick = async (prior: number | undefined): Promise<number> => {
+      let port = prior !== undefined && !taken.has(prior) && (await portFree(prior, host)) ? prior : 0;
+      for (let attempt = 0; port === 0 || taken.has(port); attempt++) {
+        if (attempt >= 100) throw new TrolleyError('not_found', `no free port on ${host}`);
+        port = await freePort(host);
+      }
+      taken.add(port);
+      return port;
+    };
+    const extraProxies: { clientPort: number; nodePort: number }[] = [];
+    for (let i = 1; i < (o.proxies ?? 1); i++) {
+      const prior = layout.extraProxies?.[i - 1];
+      const clientPort = await reuseOrPick(prior?.clientPort);
+      extraProxies.push({ clientPort, nodePort: await reuseOrPick(prior?.nodePort) });
+    }
+    if (extraProxies.length > 0) layout.extraProxies = extraProxies;
+    else delete layout.extraProxies;
     const nodes: { id: string; port: number }[] = [];
     for (let i = 0; i < o.nodes; i++) {
       const prior = layout.nodes[i];
-      const port =
-        prior !== undefined && (await portFree(prior.port, host)) ? prior.port : await freePort(host);
-      nodes.push({ id: prior?.id ?? `n${i + 1}`, port });
+      nodes.push({ id: prior?.id ?? `n${i + 1}`, port: await reuseOrPick(prior?.port) });
     }
     layout.nodes = nodes;
     writeFileSync(file, `${JSON.stringify(layout, null, 2)}\n`);
     return new LocalCluster(o.dataDir, layout, o.progress ?? (() => undefined));
   }
 
+  /** The first proxy's client endpoint. */
   get clientEndpoint(): string {
     return `tcp://${this.layout.host}:${this.layout.clientPort}`;
+  }
+
+  /** Every proxy's client endpoint, the first one first (give them all to a CloudClient). */
+  get clientEndpoints(): string[] {
+    return this.proxyPorts().map((p) => `tcp://${this.layout.host}:${p.clientPort}`);
+  }
+
+  get proxyCount(): number {
+    return this.proxies.length;
   }
 
   nodeEndpoint(i: number): string {
@@ -175,10 +228,10 @@ export class LocalCluster {
     return `tcp://${this.layout.host}:${n.port}`;
   }
 
-  /** Starts every process and waits until the proxy sees every node. */
+  /** Starts every process and waits until every proxy sees every node. */
   async start(timeoutMs = 60_000): Promise<void> {
-    await this.spawn(this.proxy, timeoutMs);
-    this.progress(`proxy ready on ${this.clientEndpoint}`);
+    await Promise.all(this.proxies.map((c) => this.spawn(c, timeoutMs)));
+    this.progress(`proxy ready on ${this.clientEndpoints.join(', ')}`);
     await Promise.all(this.nodes.map((c) => this.spawn(c, timeoutMs)));
     this.progress(`${this.nodes.length} nodes started; waiting for the proxy to see them`);
     await this.waitForNodes(this.nodes.length, timeoutMs);
@@ -194,18 +247,47 @@ export class LocalCluster {
   }
 
   async killNode(i: number): Promise<void> {
-    const c = this.nodeChild(i);
-    const p = c.process;
-    if (p === undefined || p.exitCode !== null) return;
-    const exited = new Promise((resolve) => p.once('exit', resolve));
-    p.kill('SIGKILL');
-    await exited;
-    c.process = undefined;
+    await this.kill(this.nodeChild(i));
   }
 
-  async waitForNodes(count: number, timeoutMs = 30_000): Promise<void> {
-    const client = new CloudClient([this.clientEndpoint]);
+  /** The process ID of node i, undefined while it is not running. */
+  nodePid(i: number): number | undefined {
+    return this.nodeChild(i).process?.pid;
+  }
+
+  /** Starts proxy i again (after killProxy), and waits for its "ready" line. */
+  async startProxy(i: number, timeoutMs = 30_000): Promise<void> {
+    await this.spawn(this.proxyChild(i), timeoutMs);
+  }
+
+  /** Sends a signal to proxy i. */
+  signalProxy(i: number, signal: NodeJS.Signals): void {
+    this.proxyChild(i).process?.kill(signal);
+  }
+
+  /** kill -9 of proxy i; resolves once it has exited. */
+  async killProxy(i: number): Promise<void> {
+    await this.kill(this.proxyChild(i));
+  }
+
+  /** The process ID of proxy i, undefined while it is not running. */
+  proxyPid(i: number): number | undefined {
+    return this.proxyChild(i).process?.pid;
+  }
+
+  /**
+   * Waits until proxies see `count` live nodes: the given proxies, or by default every proxy that
+   * is running (the first one when none is).
+   */
+  async waitForNodes(count: number, timeoutMs = 30_000, proxies?: readonly number[]): Promise<void> {
+    const running = this.proxies.flatMap((c, i) => (c.process === undefined ? [] : [i]));
+    const which = proxies ?? (running.length > 0 ? running : [0]);
     const deadline = Date.now() + timeoutMs;
+    await Promise.all(which.map((i) => this.waitForNodesAt(this.clientEndpoints[i] ?? '', count, deadline)));
+  }
+
+  private async waitForNodesAt(endpoint: string, count: number, deadline: number): Promise<void> {
+    const client = new CloudClient([endpoint]);
     try {
       for (;;) {
         try {
@@ -216,7 +298,10 @@ export class LocalCluster {
           // the proxy is not answering yet
         }
         if (Date.now() > deadline)
-          throw new TrolleyError('not_found', `the proxy did not see ${count} live nodes in time`);
+          throw new TrolleyError(
+            'not_found',
+            `the proxy at ${endpoint} did not see ${count} live nodes in time`,
+          );
         await new Promise((r) => setTimeout(r, 100));
       }
     } finally {
@@ -256,7 +341,7 @@ export class LocalCluster {
 
   async stop(): Promise<void> {
     this.stopping = true;
-    const all = [this.proxy, ...this.nodes]
+    const all = [...this.proxies, ...this.nodes]
       .map((c) => c.process)
       .filter((p): p is ChildProcess => p !== undefined);
     await Promise.all(
@@ -280,6 +365,21 @@ export class LocalCluster {
     const c = this.nodes[i];
     if (c === undefined) throw new TrolleyError('not_found', `no node ${i}`);
     return c;
+  }
+
+  private proxyChild(i: number): Child {
+    const c = this.proxies[i];
+    if (c === undefined) throw new TrolleyError('not_found', `no proxy ${i}`);
+    return c;
+  }
+
+  private async kill(c: Child): Promise<void> {
+    const p = c.process;
+    if (p === undefined || p.exitCode !== null) return;
+    const exited = new Promise((resolve) => p.once('exit', resolve));
+    p.kill('SIGKILL');
+    await exited;
+    c.process = undefined;
   }
 
   private spawn(c: Child, timeoutMs: number): Promise<void> {

@@ -146,7 +146,11 @@ export class CloudClient {
     for (const e of this.endpoints) e.socket.close();
   }
 
-  /** Tries proxies in turn until one answers or the deadline passes. */
+  /**
+   * Tries proxies in turn until one answers or the deadline passes. A proxy that lets a whole
+   * attempt pass in silence is passed over for the next one — once, however many requests timed
+   * out on it together; an attempt cut short by the deadline says nothing about its proxy.
+   */
   private async request(
     timeoutMs: number,
     make: (requestId: number, deadlineMs: number) => Message,
@@ -155,21 +159,20 @@ export class CloudClient {
     for (;;) {
       const left = deadlineMs - this.clock.wallMs();
       if (left <= 0) return undefined;
-      const endpoint = this.endpoints[this.current % this.endpoints.length] as Endpoint;
+      const index = this.current;
+      const share = Math.min(left, this.attemptMs);
+      const endpoint = this.endpoints[index % this.endpoints.length] as Endpoint;
       const requestId = this.nextRequestId++;
       const reply = await new Promise<Message | undefined>((resolve) => {
-        const timer = setTimeout(
-          () => {
-            this.waiting.delete(requestId);
-            resolve(undefined);
-          },
-          Math.min(left, this.attemptMs),
-        );
+        const timer = setTimeout(() => {
+          this.waiting.delete(requestId);
+          resolve(undefined);
+        }, share);
         this.waiting.set(requestId, { resolve, timer });
         endpoint.sender.send([encodeMessage(make(requestId, deadlineMs))]);
       });
       if (reply !== undefined) return reply;
-      this.current++; // this proxy did not answer: use the next one from now on
+      if (share >= this.attemptMs && this.current === index) this.current++;
     }
   }
 }
