@@ -124,7 +124,7 @@ export const trolley: Impl = {
 
 // ---- Yjs ---------------------------------------------------------------------------------------
 
-type YItem = Y.Map<string | Y.Map<number>>;
+export type YItem = Y.Map<string | Y.Map<number>>;
 const REMOTE = Symbol('remote');
 
 class YjsReplica implements Replica {
@@ -144,52 +144,9 @@ class YjsReplica implements Replica {
 
   perform(op: Op): Uint8Array {
     this.lastUpdate = undefined;
-    this.doc.transact(() => this.apply(op));
+    this.doc.transact(() => yjsApply(this.items, this.me, op));
     if (this.lastUpdate === undefined) throw new Error(`yjs: ${op.kind} produced no update`);
     return this.lastUpdate;
-  }
-
-  private apply(op: Op): void {
-    if (op.kind === 'add' && !this.items.has(op.key)) {
-      const item: YItem = new Y.Map();
-      this.items.set(op.key, item);
-      item.set('name', op.name);
-      const wanted = new Y.Map<number>();
-      item.set('wanted', wanted);
-      item.set('bought', new Y.Map<number>());
-      wanted.set(this.me, op.qty);
-      return;
-    }
-    if (op.kind === 'remove') {
-      this.items.delete(op.key);
-      return;
-    }
-    const item = this.item(op.key);
-    switch (op.kind) {
-      case 'add':
-        return this.adjust(counter(item, 'wanted'), op.qty);
-      case 'increase':
-        return this.adjust(counter(item, 'wanted'), op.by);
-      case 'decrease':
-        return this.adjust(counter(item, 'wanted'), -op.by);
-      case 'set': {
-        const wanted = counter(item, 'wanted');
-        return this.adjust(wanted, op.to - total(wanted));
-      }
-      case 'buy':
-        return this.adjust(counter(item, 'bought'), op.units);
-    }
-  }
-
-  /** Changes this client's contribution to a per-client counter. */
-  private adjust(c: Y.Map<number>, by: number): void {
-    c.set(this.me, (c.get(this.me) ?? 0) + by);
-  }
-
-  private item(key: string): YItem {
-    const item = this.items.get(key);
-    if (item === undefined) throw new Error(`yjs: no item ${key}`);
-    return item;
   }
 
   receive(update: Uint8Array): void {
@@ -212,14 +169,60 @@ class YjsReplica implements Replica {
   }
 
   read(): Model {
-    const out: Model = new Map();
-    for (const [key, item] of this.items) {
-      const name = item.get('name');
-      if (typeof name !== 'string') throw new Error(`yjs: item ${key} without a name`);
-      out.set(key, { name, wanted: total(counter(item, 'wanted')), bought: total(counter(item, 'bought')) });
-    }
-    return out;
+    return yjsRead(this.items);
   }
+}
+
+/**
+ * Applies `op` to a Yjs list (`items`, modelled as above) as the client whose key in the
+ * per-client counters is `me` (its clientID). Call it inside a transaction.
+ */
+export function yjsApply(items: Y.Map<YItem>, me: string, op: Op): void {
+  if (op.kind === 'add' && !items.has(op.key)) {
+    const item: YItem = new Y.Map();
+    items.set(op.key, item);
+    item.set('name', op.name);
+    const wanted = new Y.Map<number>();
+    item.set('wanted', wanted);
+    item.set('bought', new Y.Map<number>());
+    wanted.set(me, op.qty);
+    return;
+  }
+  if (op.kind === 'remove') {
+    items.delete(op.key);
+    return;
+  }
+  const item = items.get(op.key);
+  if (item === undefined) throw new Error(`yjs: no item ${op.key}`);
+  /** Changes this client's contribution to a per-client counter. */
+  const adjust = (c: Y.Map<number>, by: number): void => {
+    c.set(me, (c.get(me) ?? 0) + by);
+  };
+  switch (op.kind) {
+    case 'add':
+      return adjust(counter(item, 'wanted'), op.qty);
+    case 'increase':
+      return adjust(counter(item, 'wanted'), op.by);
+    case 'decrease':
+      return adjust(counter(item, 'wanted'), -op.by);
+    case 'set': {
+      const wanted = counter(item, 'wanted');
+      return adjust(wanted, op.to - total(wanted));
+    }
+    case 'buy':
+      return adjust(counter(item, 'bought'), op.units);
+  }
+}
+
+/** A Yjs list as a person sees it. */
+export function yjsRead(items: Y.Map<YItem>): Model {
+  const out: Model = new Map();
+  for (const [key, item] of items) {
+    const name = item.get('name');
+    if (typeof name !== 'string') throw new Error(`yjs: item ${key} without a name`);
+    out.set(key, { name, wanted: total(counter(item, 'wanted')), bought: total(counter(item, 'bought')) });
+  }
+  return out;
 }
 
 function counter(item: YItem, field: 'wanted' | 'bought'): Y.Map<number> {
@@ -246,12 +249,12 @@ export const yjs: Impl = {
 
 // ---- Automerge ---------------------------------------------------------------------------------
 
-interface AmItem {
+export interface AmItem {
   name: Automerge.ImmutableString;
   wanted: Automerge.Counter;
   bought: Automerge.Counter;
 }
-type AmList = Record<string, AmItem>;
+export type AmList = Record<string, AmItem>;
 
 class AutomergeReplica implements Replica {
   private doc: Automerge.Doc<AmList>;
@@ -291,15 +294,21 @@ class AutomergeReplica implements Replica {
   }
 
   read(): Model {
-    const out: Model = new Map();
-    for (const [key, item] of Object.entries(this.doc)) {
-      out.set(key, { name: item.name.toString(), wanted: item.wanted.value, bought: item.bought.value });
-    }
-    return out;
+    return amRead(this.doc);
   }
 }
 
-function amApply(d: AmList, op: Op): void {
+/** An Automerge list (a map of items, modelled as above) as a person sees it. */
+export function amRead(items: AmList): Model {
+  const out: Model = new Map();
+  for (const [key, item] of Object.entries(items)) {
+    out.set(key, { name: item.name.toString(), wanted: item.wanted.value, bought: item.bought.value });
+  }
+  return out;
+}
+
+/** Applies `op` to an Automerge list (a map of items) inside a change callback. */
+export function amApply(d: AmList, op: Op): void {
   const item = d[op.key];
   if (op.kind === 'add' && item === undefined) {
     d[op.key] = {

@@ -6,7 +6,12 @@ import { PROTOCOL_VERSION, TrolleyError } from '@trolley/core';
 import { registerCloud } from './commands/cloud.ts';
 import { registerCluster } from './commands/cluster.ts';
 import { exitCodeOf } from './commands/common.ts';
+import { registerItems } from './commands/items.ts';
+import { registerLists } from './commands/lists.ts';
+import { registerMenu } from './commands/menu.ts';
 import { registerServers } from './commands/servers.ts';
+import { registerSync } from './commands/sync.ts';
+import { registerGlobalOptions } from './home.ts';
 
 export function buildProgram(): Command {
   const program = new Command('trolley')
@@ -15,6 +20,11 @@ export function buildProgram(): Command {
     .exitOverride()
     .showHelpAfterError('(run trolley --help for usage)')
     .configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) });
+  registerGlobalOptions(program);
+  registerLists(program);
+  registerItems(program);
+  registerSync(program);
+  registerMenu(program);
   registerCluster(program);
   registerServers(program);
   registerCloud(program);
@@ -25,10 +35,7 @@ export function buildProgram(): Command {
 export async function main(argv: readonly string[]): Promise<number> {
   const program = buildProgram();
   try {
-    if (argv.length === 0) {
-      program.outputHelp();
-      return 0;
-    }
+    // With no arguments the program's own action runs: the menu (the help when not on a terminal).
     await program.parseAsync([...argv], { from: 'user' });
     return 0;
   } catch (error) {

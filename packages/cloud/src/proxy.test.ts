@@ -140,3 +140,23 @@ describe('proxy', () => {
     expect((proxy.view()['nodes'] as unknown[]).length).toBe(1);
   });
 });
+
+describe('proxy: live updates', () => {
+  it('passes a node\'s "changed" to the clients watching that list, until their lease ends', () => {
+    const { proxy, toClient, clock } = setup();
+    const c = new MemoryCluster();
+    const watched = c.newListId();
+    const other = c.newListId();
+    const alice = Uint8Array.from([1]);
+    const bob = Uint8Array.from([2]);
+    proxy.onClientFrame(alice, encodeMessage({ type: 'watch', requestId: 0, listIds: [watched] }));
+    proxy.onClientFrame(bob, encodeMessage({ type: 'watch', requestId: 0, listIds: [other] }));
+    const changed = encodeMessage({ type: 'changed', requestId: 0, listId: watched });
+    proxy.onNodeFrame('n1', new Uint8Array(0), changed);
+    expect(toClient.map((m) => m.type)).toEqual(['changed']);
+    expect(proxy.counters.notified).toBe(1);
+    clock.advance(31_000); // past the lease
+    proxy.onNodeFrame('n1', new Uint8Array(0), changed);
+    expect(proxy.counters.notified).toBe(1);
+  });
+});

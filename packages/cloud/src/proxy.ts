@@ -6,6 +6,7 @@
 
 import {
   WIRE_VERSION,
+  limits,
   decodeHeader,
   decodeMessage,
   decodeRing,
@@ -44,6 +45,7 @@ export interface ProxyCounters {
   forwarded: number;
   rejected: number;
   unavailable: number;
+  notified: number;
 }
 
 interface KnownNode {
@@ -60,8 +62,12 @@ export class Proxy {
     forwarded: 0,
     rejected: 0,
     unavailable: 0,
+    notified: 0,
   };
   private readonly nodes = new Map<string, KnownNode>();
+  /** Live-update watches: list ID → client route (as a string key) → lease expiry (monotonic ms). */
+  private readonly watches = new Map<string, Map<string, { client: ClientRoute; untilMs: number }>>();
+  private watchCount = 0;
 
   constructor(private readonly o: ProxyOptions) {}
 
@@ -97,6 +103,8 @@ export class Proxy {
         });
       case 'stats':
         return this.reply(client, { type: 'stats-reply', requestId, json: JSON.stringify(this.view()) });
+      case 'watch':
+        return this.watch(client, m.listIds);
       case 'put':
       case 'get': {
         const node = this.coordinatorFor(m.listId);
@@ -134,6 +142,7 @@ export class Proxy {
       case 'ae-keys-reply':
       case 'ring-change':
       case 'ring-change-reply':
+      case 'changed':
         this.counters.rejected++;
         return this.answer(client, requestId, 'unknown_type', `a client may not send ${m.type} to a proxy`);
     }
@@ -142,8 +151,9 @@ export class Proxy {
   onNodeFrame(node: string, client: ClientRoute, frame: Uint8Array): void {
     this.counters.nodeFrames++;
     if (client.length === 0) {
-      // A frame for the proxy itself: a node's hello.
+      // A frame for the proxy itself: a node's hello, or news that a list changed.
       const decoded = decodeMessage(frame);
+      if (decoded.ok && decoded.value.type === 'changed') return this.notify(decoded.value.listId, frame);
       if (!decoded.ok || decoded.value.type !== 'node-hello' || decoded.value.nodeId !== node)
         return this.reject('node frame for the proxy that is not a matching node-hello', frame.length);
       const ring = decodeRing(decoded.value.ring);
@@ -157,6 +167,58 @@ export class Proxy {
       return;
     }
     this.o.transport.toClient(client, frame);
+  }
+
+  /** Registers (or renews) a client's lease on live updates of some lists. */
+  private watch(client: ClientRoute, listIds: readonly string[]): void {
+    const now = this.o.clock.monotonicMs();
+    const key = routeKey(client);
+    for (const id of listIds) {
+      let watchers = this.watches.get(id);
+      if (watchers === undefined) {
+        if (this.watchCount >= limits.watchesPerProxyMax) this.expireWatches(now, true);
+        watchers = new Map();
+        this.watches.set(id, watchers);
+      }
+      if (!watchers.has(key)) this.watchCount++;
+      watchers.set(key, { client, untilMs: now + limits.watchLeaseMs });
+    }
+  }
+
+  /** Forwards a node's `changed` to every client watching that list. */
+  private notify(listId: string, frame: Uint8Array): void {
+    const watchers = this.watches.get(listId);
+    if (watchers === undefined) return;
+    const now = this.o.clock.monotonicMs();
+    for (const [key, w] of watchers) {
+      if (w.untilMs <= now) {
+        watchers.delete(key);
+        this.watchCount--;
+        continue;
+      }
+      this.counters.notified++;
+      this.o.transport.toClient(w.client, frame);
+    }
+    if (watchers.size === 0) this.watches.delete(listId);
+  }
+
+  /** Drops expired leases (and, when `force`, the oldest lists' watches too) to stay in bounds. */
+  private expireWatches(now: number, force: boolean): void {
+    for (const [id, watchers] of this.watches) {
+      for (const [key, w] of watchers)
+        if (w.untilMs <= now) {
+          watchers.delete(key);
+          this.watchCount--;
+        }
+      if (watchers.size === 0) this.watches.delete(id);
+    }
+    if (force && this.watchCount >= limits.watchesPerProxyMax) {
+      const oldest = this.watches.keys().next();
+      if (oldest.done !== true) {
+        this.watchCount -= this.watches.get(oldest.value)?.size ?? 0;
+        this.watches.delete(oldest.value);
+      }
+    }
   }
 
   /** The first live node of the key's preference list. */
@@ -201,4 +263,10 @@ export class Proxy {
   private reply(client: ClientRoute, m: Message): void {
     this.o.transport.toClient(client, encodeMessage(m));
   }
+}
+
+function routeKey(route: ClientRoute): string {
+  let s = '';
+  for (const b of route) s += b.toString(16).padStart(2, '0');
+  return s;
 }

@@ -35,7 +35,8 @@ describe('storage node: quorum writes and reads', () => {
     if (!delta.ok) throw delta.error;
     reader.apply(delta.value);
     expect(reader.view()).toEqual(writer.view());
-    expect(reply.answered).toBeGreaterThanOrEqual(2);
+    expect(reply.answered).toBe(3); // all replicas answered within the grace
+    expect(reply.inSync).toBe(3); // so the client can know its list is on all N
   });
 
   it('with one replica down, writes and reads still succeed (W=2, R=2)', async () => {
@@ -48,7 +49,11 @@ describe('storage node: quorum writes and reads', () => {
     expect(c.reply(put)).toMatchObject({ outcome: 'ok', acks: 2 });
     const get = c.get(c.ids[1] as never, listId);
     await c.settle();
-    expect(c.reply(get)).toMatchObject({ type: 'get-reply', answered: 2 });
+    expect(c.reply(get)).toBeUndefined(); // R answered: a short grace for the third
+    c.clock.advance(30);
+    for (const node of c.nodes) node.tick();
+    await c.settle();
+    expect(c.reply(get)).toMatchObject({ type: 'get-reply', answered: 2, inSync: 2, replicas: 3 });
   });
 
   it('read repair: a replica that missed a write receives it when the list is read', async () => {

@@ -7,7 +7,7 @@
 //   coordinator   §4.5  N/R/W quorums; cloud-ok after W commits, "unknown" at the deadline
 //   sloppy quorum §4.6  a down owner is replaced by the next healthy node, with a hint naming it
 //   handoff       §4.6  hints are persisted, replayed when the owner is alive, deleted once it has them
-//   read repair   §5    replicas that answered a read with less get the difference
+//   read repair   §5    replicas that answered a read with less get the merged state
 //   membership    §4.8  gossip of members and ring every gossipIntervalMs; local failure detection
 //   anti-entropy  §4.7  Merkle comparison of one partition per round with one other replica, throttled
 //   transfer      §4.9  lists this node holds but no longer replicates (ring change, fallback copies)
@@ -64,6 +64,12 @@ export interface NodeConfig {
   transferIntervalMs: number;
   /** Deadline for background writes (repairs, hints, transfers). */
   backgroundDeadlineMs: number;
+  /**
+   * After R replicas answered a read, wait this long for the others before answering, so the
+   * answer can say the state is on all N ("all replicas"). Costs up to this much read latency
+   * while a replica is slow or down; 0 answers at R.
+   */
+  readGraceMs: number;
 }
 
 export const defaultNodeConfig: NodeConfig = {
@@ -74,6 +80,7 @@ export const defaultNodeConfig: NodeConfig = {
   antiEntropyIntervalMs: 1_000,
   transferIntervalMs: 1_000,
   backgroundDeadlineMs: 5_000,
+  readGraceMs: 20,
 };
 
 export interface StorageNodeOptions {
@@ -160,6 +167,8 @@ interface PendingGet {
   mergedHash: Uint8Array | undefined;
   replied: boolean;
   peerRequests: number[];
+  /** Set when R replicas have answered: answer then, or when all have, whichever comes first. */
+  graceUntilMs: number | undefined;
 }
 
 type Pending = PendingPut | PendingGet;
@@ -322,6 +331,8 @@ export class StorageNode {
       case 'stats-reply':
       case 'node-hello':
       case 'ring-change-reply':
+      case 'watch':
+      case 'changed':
         this.counters.rejected++;
         this.log.warn('unexpected message', { type: m.type });
         return;
@@ -333,18 +344,16 @@ export class StorageNode {
     const wall = this.clock.wallMs();
     const now = this.clock.monotonicMs();
     for (const [id, p] of this.pending) {
+      if (p.kind === 'get' && !p.replied && p.graceUntilMs !== undefined && now >= p.graceUntilMs) {
+        this.answerGet(p);
+        if (p.replies.length === p.replicas.length) this.finish(id);
+        continue;
+      }
       if (wall < p.deadlineMs) continue;
       this.finish(id);
       if (p.replied) continue;
       if (p.kind === 'put') {
-        this.counters.putsUnknown++;
-        this.send(p.replyTo, {
-          type: 'put-reply',
-          requestId: p.requestId,
-          outcome: 'unknown',
-          acks: p.acks,
-          replicas: p.replicas,
-        });
+        this.replyUnknown(p);
       } else {
         this.sendError(
           p.replyTo,
@@ -529,7 +538,22 @@ export class StorageNode {
         replicas: p.replicas,
       });
     }
+    // Every target has answered and fewer than W acknowledged (fewer targets than W were
+    // healthy): the outcome stays unknown, and the caller must hear so, now, as in onNack.
+    if (!p.replied && p.outstanding <= 0) this.replyUnknown(p);
     if (p.outstanding <= 0) this.finish(id);
+  }
+
+  private replyUnknown(p: PendingPut): void {
+    p.replied = true;
+    this.counters.putsUnknown++;
+    this.send(p.replyTo, {
+      type: 'put-reply',
+      requestId: p.requestId,
+      outcome: 'unknown',
+      acks: p.acks,
+      replicas: p.replicas,
+    });
   }
 
   private onNack(id: number, cause: unknown): void {
@@ -538,17 +562,7 @@ export class StorageNode {
     if (p === undefined || p.kind !== 'put') return;
     p.outstanding--;
     // Not enough replicas left to reach W: the outcome stays unknown (some may have applied it).
-    if (!p.replied && p.acks + Math.max(0, p.outstanding) < this.quorum.w) {
-      p.replied = true;
-      this.counters.putsUnknown++;
-      this.send(p.replyTo, {
-        type: 'put-reply',
-        requestId: p.requestId,
-        outcome: 'unknown',
-        acks: p.acks,
-        replicas: p.replicas,
-      });
-    }
+    if (!p.replied && p.acks + Math.max(0, p.outstanding) < this.quorum.w) this.replyUnknown(p);
     if (p.outstanding <= 0) this.finish(id);
   }
 
@@ -590,6 +604,7 @@ export class StorageNode {
       mergedHash: undefined,
       replied: false,
       peerRequests: [],
+      graceUntilMs: undefined,
     };
     this.pending.set(id, p);
     for (const node of replicas) {
@@ -630,9 +645,14 @@ export class StorageNode {
       doc = decoded.value;
     }
     p.replies.push({ node, doc, hash });
-    if (!p.replied && p.replies.length >= Math.min(this.quorum.r, p.replicas.length)) this.answerGet(p);
-    else if (p.replied) this.repair(p, p.replies[p.replies.length - 1] as Reply);
-    if (p.replies.length === p.replicas.length) this.finish(id);
+    if (!p.replied && p.replies.length >= Math.min(this.quorum.r, p.replicas.length)) {
+      // R have answered. Wait a moment for the rest, so that the answer can tell the client
+      // whether its state is on all N replicas; answer at once when they are all in.
+      if (p.replies.length === p.replicas.length || this.config.readGraceMs === 0) this.answerGet(p);
+      else p.graceUntilMs ??= this.clock.monotonicMs() + this.config.readGraceMs;
+    } else if (p.replied) this.repair(p, p.replies[p.replies.length - 1] as Reply);
+    // Unanswered (fewer replicas than R): keep it for tick() to refuse at the deadline.
+    if (p.replied && p.replies.length === p.replicas.length) this.finish(id);
   }
 
   private answerGet(p: PendingGet): void {
@@ -663,20 +683,27 @@ export class StorageNode {
     for (const r of p.replies) this.repair(p, r);
   }
 
-  /** Read repair (§5): a replica that answered with less gets what it lacks. */
+  /**
+   * Read repair (§5): a replica that answered with less gets the merged state, in full. Not the
+   * difference (missingFor against its answer): that delta carries the whole merged context and
+   * is only correct joined into a state that still holds everything the answer held, and by the
+   * time it lands the replica may hold less (a crash lost uncommitted writes it had answered with,
+   * or its fallback copy was transferred away and dropped). Joined into less, the context would
+   * claim dots whose values never arrive: writes lost for good, and spread by later full-state
+   * pushes (anti-entropy, transfers) to the other replicas.
+   */
   private repair(p: PendingGet, r: Reply): void {
     const merged = p.merged;
     if (merged === undefined || merged.ctx.dotCount === 0) return;
     if (r.hash !== undefined && hashEquals(r.hash, p.mergedHash)) return;
     this.counters.readRepairs++;
-    const doc = r.doc === undefined ? merged : missingFor(merged, r.doc.ctx, r.doc.replicas);
     if (r.node === this.id) {
-      this.applyLocal(p.listId, doc).catch((e: unknown) =>
+      this.applyLocal(p.listId, merged).catch((e: unknown) =>
         this.log.warn('read repair failed', { cause: String(e) }),
       );
       return;
     }
-    this.sendTo(r.node, this.backgroundPut(0, p.listId, encodeList(doc)));
+    this.sendTo(r.node, this.backgroundPut(0, p.listId, encodeList(merged)));
   }
 
   // ---- replica ---------------------------------------------------------------------------------
@@ -686,6 +713,13 @@ export class StorageNode {
     replyTo: ReplyTo,
     hintFor: string | undefined,
   ): void {
+    if (this.ringState === undefined) {
+      // A new or wiped node, before gossip brings the ring: without it there is no partition to
+      // file the list (or a hint) under. Refuse; the sender tries again or goes elsewhere.
+      if (m.requestId !== 0)
+        this.sendError(replyTo, m.requestId, 'unavailable', 'this node has not learned the ring yet; retry');
+      return;
+    }
     if (this.clock.wallMs() >= m.deadlineMs) {
       // Never apply a write late: its coordinator has already answered without us.
       this.counters.lateRejected++;
@@ -1004,15 +1038,21 @@ export class StorageNode {
   private startAntiEntropy(): void {
     const ring = this.ringState;
     if (ring === undefined || this.antiEntropy !== undefined) return;
-    const mine = this.replicatedPartitions();
+    // Round-robin over the replicated partitions this node holds data in. Visiting empty ones
+    // too made a round of Q partitions (1,024 by default) take Q intervals: a replica that missed
+    // a write stayed behind for many minutes. An empty partition here loses nothing: a replica
+    // that holds data in it visits it, and pushes what this node lacks.
+    const held = this.store.countByPartition();
+    const mine = this.replicatedPartitions().filter((p) => held.has(p));
     if (mine.length === 0) return;
     const now = this.clock.monotonicMs();
-    // Partitions holding data first would be smarter; round-robin is fair and simple.
     const partition = mine[this.antiEntropyCursor++ % mine.length] as number;
     const peers = preferenceList(ring, partition, this.quorum.n).filter(
       (n) => n !== this.id && this.membership.liveness(n, now) === 'alive',
     );
-    const peer = peers[this.randomInt(peers.length)];
+    // Peers in turn, not at random: every other replica of a held partition is visited within
+    // (N − 1) sweeps, so a wiped replica is refilled in a bounded time.
+    const peer = peers[Math.floor(this.antiEntropyCursor / mine.length) % Math.max(1, peers.length)];
     if (peer === undefined) return;
     const requestId = this.nextRequestId++;
     this.antiEntropy = { requestId, peer, partition, untilMs: now + this.config.backgroundDeadlineMs };

@@ -54,6 +54,12 @@ export const limits = {
   antiEntropyRepairsPerRoundMax: 200,
   /** List states in flight in one node's transfers and hint deliveries. */
   transfersInFlightMax: 64,
+  /** Lists one client may watch through one watch message. */
+  watchedListsMax: 1_000,
+  /** Watches one proxy keeps (client, list) before it forgets the oldest. */
+  watchesPerProxyMax: 100_000,
+  /** A watch lasts this long unless the client repeats it. */
+  watchLeaseMs: 30_000,
 } as const;
 
 export type Limits = typeof limits;

@@ -6,6 +6,7 @@
 import type * as zmq from 'zeromq';
 import {
   TrolleyError,
+  limits,
   decodeMessage,
   encodeMessage,
   opIdFrom,
@@ -56,6 +57,10 @@ export class CloudClient {
   private readonly waiting = new Map<number, Waiter>();
   private current = 0;
   private nextRequestId = 1;
+  private readonly changeListeners = new Set<(listId: ListId) => void>();
+  private watched: ListId[] = [];
+  private watchTimer: NodeJS.Timeout | undefined;
+  private watchedVia = -1;
   private readonly clock: Clock;
   private readonly random: Random;
   private readonly attemptMs: number;
@@ -77,6 +82,10 @@ export class CloudClient {
           if (frames.length !== 1) return;
           const m = decodeMessage(frames[0] as Buffer);
           if (!m.ok) return;
+          if (m.value.type === 'changed') {
+            for (const f of this.changeListeners) f(m.value.listId);
+            return;
+          }
           const w = this.waiting.get(m.value.requestId);
           if (w === undefined) return; // a late reply to a request given up on
           this.waiting.delete(m.value.requestId);
@@ -129,6 +138,39 @@ export class CloudClient {
     throw unexpected(reply);
   }
 
+  /**
+   * Asks to be told when these lists change (pushed by the cloud, not polled). The watch is a
+   * lease that this client renews every half lease, and again on the proxy it fails over to.
+   * Returns a function that stops listening.
+   */
+  watch(listIds: readonly ListId[], onChanged: (listId: ListId) => void): () => void {
+    this.changeListeners.add(onChanged);
+    this.watched = [...new Set([...this.watched, ...listIds])].slice(0, limits.watchedListsMax);
+    this.renewWatch();
+    this.watchTimer ??= setInterval(() => this.renewWatch(), limits.watchLeaseMs / 2);
+    return () => {
+      this.changeListeners.delete(onChanged);
+      if (this.changeListeners.size === 0 && this.watchTimer !== undefined) {
+        clearInterval(this.watchTimer);
+        this.watchTimer = undefined;
+      }
+    };
+  }
+
+  /** Adds lists to those watched (for listeners already registered with watch()). */
+  addWatched(listIds: readonly ListId[]): void {
+    const before = this.watched.length;
+    this.watched = [...new Set([...this.watched, ...listIds])].slice(0, limits.watchedListsMax);
+    if (this.watched.length !== before) this.renewWatch();
+  }
+
+  private renewWatch(): void {
+    if (this.watched.length === 0) return;
+    this.watchedVia = this.current;
+    const endpoint = this.endpoints[this.current % this.endpoints.length] as Endpoint;
+    endpoint.sender.send([encodeMessage({ type: 'watch', requestId: 0, listIds: this.watched })]);
+  }
+
   /** The proxy's own view of the cluster (nodes, ring), as JSON. */
   async proxyStats(timeoutMs = 2_000): Promise<Record<string, unknown>> {
     const reply = await this.request(timeoutMs, (requestId) => ({ type: 'stats', requestId }));
@@ -138,6 +180,8 @@ export class CloudClient {
   }
 
   close(): void {
+    if (this.watchTimer !== undefined) clearInterval(this.watchTimer);
+    this.changeListeners.clear();
     for (const w of this.waiting.values()) {
       clearTimeout(w.timer);
       w.resolve(undefined);
@@ -172,7 +216,10 @@ export class CloudClient {
         endpoint.sender.send([encodeMessage(make(requestId, deadlineMs))]);
       });
       if (reply !== undefined) return reply;
-      if (share >= this.attemptMs && this.current === index) this.current++;
+      if (share >= this.attemptMs && this.current === index) {
+        this.current++;
+        if (this.watchedVia !== this.current) this.renewWatch(); // watch again through the next proxy
+      }
     }
   }
 }

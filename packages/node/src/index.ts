@@ -9,3 +9,4 @@ export * from './proxy-server.ts';
 export * from './sqlite-list-store.ts';
 export * from './zmq.ts';
 export * from './zmq-node-transport.ts';
+export * from './sqlite-client-store.ts';

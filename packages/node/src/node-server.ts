@@ -6,14 +6,26 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
+  Tag,
   createRing,
+  decodeMessage,
   decodeRing,
   encodeMessage,
   encodeRing,
+  limits,
+  type ListId,
   type NodeId,
   type RingState,
 } from '@trolley/core';
-import { StorageNode, type Logger, type NodeConfig, type Quorum } from '@trolley/cloud';
+import {
+  BoundedMap,
+  StorageNode,
+  type Logger,
+  type NodeConfig,
+  type NodeTransport,
+  type Quorum,
+  type ReplyTo,
+} from '@trolley/cloud';
 import { cryptoRandom, systemClock } from './clock.ts';
 import { SqliteListStore } from './sqlite-list-store.ts';
 import { ZmqNodeTransport } from './zmq-node-transport.ts';
@@ -69,13 +81,14 @@ export async function startNode(o: NodeServerOptions): Promise<RunningNode> {
   const ringFile = join(o.dataDir, 'ring.bin');
   const peers = new Map<string, string>();
   for (const m of [...o.seeds, ...(o.members ?? [])]) peers.set(m.id, m.address);
-  const transport = await ZmqNodeTransport.start({
+  const zmqTransport = await ZmqNodeTransport.start({
     id: o.id,
     listen: o.listen,
     peers,
     proxies: o.proxies,
     logger: o.logger,
   });
+  const transport = withChangeNotices(zmqTransport);
   const node = new StorageNode({
     id: o.id,
     address: o.advertise,
@@ -92,14 +105,17 @@ export async function startNode(o: NodeServerOptions): Promise<RunningNode> {
       writeFileSync(`${ringFile}.tmp`, encodeRing(ring));
       renameSync(`${ringFile}.tmp`, ringFile);
     },
-    transportStats: () => ({ rejected: transport.rejected, dropped: transport.dropped }),
+    transportStats: () => ({ rejected: zmqTransport.rejected, dropped: zmqTransport.dropped }),
   });
-  transport.onFrame((frame, replyTo) => node.handle(frame, replyTo));
+  zmqTransport.onFrame((frame, replyTo) => {
+    transport.noteRequest(frame, replyTo);
+    node.handle(frame, replyTo);
+  });
 
   const hello = (): void => {
     const ring = node.encodedRing();
     if (ring === undefined) return;
-    transport.toProxies(
+    zmqTransport.toProxies(
       encodeMessage({ type: 'node-hello', requestId: 0, nodeId: o.id, address: o.advertise, ring }),
     );
   };
@@ -113,9 +129,42 @@ export async function startNode(o: NodeServerOptions): Promise<RunningNode> {
     stop: async () => {
       clearInterval(helloTimer);
       clearInterval(tickTimer);
-      transport.close();
+      zmqTransport.close();
       await Promise.resolve();
       store.close();
+    },
+  };
+}
+
+/**
+ * Live updates: when this node, as coordinator, answers a client's put with cloud-ok, it tells
+ * every proxy that the list changed; proxies pass it on to the clients watching that list. The
+ * transport remembers which list each client put (by route and request ID, bounded) so that it
+ * knows which list a put-reply is about.
+ */
+function withChangeNotices(
+  t: ZmqNodeTransport,
+): NodeTransport & { noteRequest(frame: Uint8Array, replyTo: ReplyTo): void } {
+  const puts = new BoundedMap<string, ListId>(limits.pendingRequestsMax);
+  const key = (replyTo: ReplyTo, requestId: number): string => `${t.routeKey(replyTo)}/${requestId}`;
+  return {
+    send: (to, frame) => t.send(to, frame),
+    learnAddress: (node, address) => t.learnAddress(node, address),
+    noteRequest: (frame, replyTo) => {
+      if (frame[1] !== Tag.put || !t.isProxyRoute(replyTo)) return;
+      const m = decodeMessage(frame);
+      if (m.ok && m.value.type === 'put') puts.set(key(replyTo, m.value.requestId), m.value.listId);
+    },
+    reply: (replyTo, frame) => {
+      t.reply(replyTo, frame);
+      if (frame[1] !== Tag['put-reply'] || !t.isProxyRoute(replyTo)) return;
+      const m = decodeMessage(frame);
+      if (!m.ok || m.value.type !== 'put-reply') return;
+      const k = key(replyTo, m.value.requestId);
+      const listId = puts.get(k);
+      puts.delete(k);
+      if (listId !== undefined && m.value.outcome === 'ok')
+        t.toProxies(encodeMessage({ type: 'changed', requestId: 0, listId }));
     },
   };
 }

@@ -43,6 +43,8 @@ export const Tag = {
   'ae-keys-reply': 23,
   'ring-change': 24,
   'ring-change-reply': 25,
+  watch: 26,
+  changed: 27,
 } as const;
 
 /** Error codes carried by `error` messages. Append only. */
@@ -123,7 +125,11 @@ export type Message =
   /** The keys the sender of ae-keys should push; the replier pushes the ones it has newer. */
   | { type: 'ae-keys-reply'; requestId: number; partition: number; wanted: ListId[] }
   | { type: 'ring-change'; requestId: number; add: WireRingNode[]; remove: string[] }
-  | { type: 'ring-change-reply'; requestId: number; ringVersion: number };
+  | { type: 'ring-change-reply'; requestId: number; ringVersion: number }
+  /** Client → proxy: tell me when these lists change (a lease: repeat it within watchLeaseMs). */
+  | { type: 'watch'; requestId: number; listIds: ListId[] }
+  /** Node → proxies → watching clients: this list has changed (a cloud-ok write). */
+  | { type: 'changed'; requestId: number; listId: ListId };
 
 export interface WireMember {
   id: string;
@@ -281,6 +287,13 @@ export function encodeMessage(m: Message): Uint8Array {
     case 'ring-change-reply':
       w.varint(m.ringVersion);
       break;
+    case 'watch':
+      w.varint(m.listIds.length);
+      for (const id of m.listIds) writeId(w, listIdBytes(id));
+      break;
+    case 'changed':
+      writeId(w, listIdBytes(m.listId));
+      break;
   }
   return w.finish();
 }
@@ -310,6 +323,9 @@ function payloadSize(m: Message): number {
       return m.wanted.length * 16;
     case 'ae-buckets':
       return m.buckets.length * 16;
+    case 'watch':
+      return m.listIds.length * 16;
+    case 'changed':
     case 'ae-root':
     case 'ring-change':
     case 'ring-change-reply':
@@ -548,6 +564,14 @@ function readBody(r: Reader, type: MessageType, requestId: number): Message {
     }
     case 'ring-change-reply':
       return { type, requestId, ringVersion: r.varint() };
+    case 'watch': {
+      const n = r.count(limits.watchedListsMax, 'watched lists', 16);
+      const listIds: ListId[] = [];
+      for (let i = 0; i < n; i++) listIds.push(readListId(r));
+      return { type, requestId, listIds };
+    }
+    case 'changed':
+      return { type, requestId, listId: readListId(r) };
   }
 }
 

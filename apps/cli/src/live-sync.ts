@@ -1,0 +1,206 @@
+// Keeps lists fresh while a person looks at them (`trolley watch`, the menu). The client library's
+// SyncLoop decides when to sync (sync-loop.ts: poll when idle, gather a burst of local edits, back
+// off with jitter while the cloud is away); this driver owns the one timer, runs the rounds and
+// reports each one.
+//
+// A round: pick up what other processes on this home committed (`refresh`: a `trolley item add` in
+// another terminal), then sync each watched list (push its outbox, pull what others changed).
+//
+// LIVE UPDATES PLUG IN HERE. Today the only way to learn of others' changes is to poll (pollMs).
+// When the cloud pushes change notifications, implement `ChangeFeed` over them and pass it in
+// `options.feed`: every notice calls `onChanged(listId)`, which ends any backoff and pulls at once
+// (SyncLoop.remoteChange). Polling can then slow down (a larger pollMs) and stay as the safety net
+// for notices lost while disconnected.
+
+import type { ListId } from '@trolley/core';
+import {
+  SyncLoop,
+  attemptResult,
+  type CloudPort,
+  type SyncLoopPhase,
+  type SyncSummary,
+  type TrolleyClient,
+} from '@trolley/client';
+import { cryptoRandom, systemClock, type CloudClient } from '@trolley/node';
+
+/** A source of "list X changed in the cloud" notices: the seam for pushed live updates. */
+export interface ChangeFeed {
+  /**
+   * Starts delivering notices. `watching()` says which lists matter at the moment (it may change:
+   * the menu opens and creates lists); a notice for any other list may be dropped. Returns stop.
+   */
+  start(watching: () => readonly ListId[], onChanged: (listId: ListId) => void): () => void;
+}
+
+/** No notices: polling alone. */
+export const pollingOnly: ChangeFeed = { start: () => () => undefined };
+
+/**
+ * Notices pushed by the cloud: a `watch` lease on the proxy, renewed by the client, and a
+ * `changed` message whenever a write to a watched list becomes cloud-ok anywhere in the cloud.
+ */
+export function pushedChanges(cloud: CloudClient): ChangeFeed {
+  return {
+    start: (watching, onChanged) => {
+      const stop = cloud.watch(watching(), onChanged);
+      const refresh = setInterval(() => cloud.addWatched(watching()), 2_000);
+      return () => {
+        clearInterval(refresh);
+        stop();
+      };
+    },
+  };
+}
+
+export interface LiveSyncOptions {
+  /** Pause between rounds while all is well (polling). */
+  pollMs: number;
+  /** Per request (each put and get) of a round. */
+  timeoutMs: number;
+  /** Where pushed notices come from; default pollingOnly. */
+  feed?: ChangeFeed;
+  /** Called after each round (for a status line). Must not throw. */
+  onRound?: (round: LiveRound) => void;
+}
+
+export interface LiveRound {
+  /** Every put was acknowledged and every get answered. */
+  ok: boolean;
+  summary: SyncSummary;
+  phase: SyncLoopPhase;
+  /** Failed rounds in a row. */
+  failures: number;
+  /** Milliseconds until the next round, as planned now. */
+  nextInMs: number;
+  /** The first failure of the round, for a person to read. */
+  problem?: string;
+}
+
+const now = (): number => systemClock.monotonicMs();
+
+export class LiveSync {
+  private readonly loop: SyncLoop;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = true;
+  private readonly stops: (() => void)[] = [];
+  private lastProblem: string | undefined;
+
+  constructor(
+    private readonly client: TrolleyClient,
+    private readonly cloud: CloudPort,
+    /** The lists to keep fresh, asked at every round. */
+    private readonly watching: () => readonly ListId[],
+    private readonly options: LiveSyncOptions,
+  ) {
+    this.loop = new SyncLoop(cryptoRandom, now(), {
+      idleIntervalMs: options.pollMs,
+      changeDelayMs: 100,
+      backoffBaseMs: 1_000,
+      backoffMaxMs: 10_000,
+    });
+  }
+
+  /** Starts the rounds (the first at once) and the feed. */
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    const feed = this.options.feed ?? pollingOnly;
+    this.stops.push(feed.start(this.watching, (listId) => this.onChanged(listId)));
+    this.stops.push(
+      this.client.subscribe((event) => {
+        // An edit made in this process: push it soon (the loop gathers a burst into one push).
+        if (event.origin === 'local' && this.watching().includes(event.listId)) {
+          this.loop.localChange(now());
+          this.schedule();
+        }
+      }),
+    );
+    this.schedule();
+  }
+
+  /**
+   * The cloud says `listId` changed: pull now, ending any backoff (the cloud is evidently there).
+   * This is what a pushed change notification calls; see the header.
+   */
+  onChanged(listId: ListId): void {
+    if (this.stopped || !this.watching().includes(listId)) return;
+    this.loop.remoteChange(now());
+    this.schedule();
+  }
+
+  /** Stops the timer and the feed; waits for a running round. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    for (const stop of this.stops.splice(0)) stop();
+    await this.running;
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    const due = this.loop.nextDueMs();
+    if (due === undefined) return; // a round is running; it schedules the next when it ends
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.round(), Math.max(0, due - now()));
+  }
+
+  private async round(): Promise<void> {
+    if (this.stopped || !this.loop.tick(now())) return this.schedule();
+    const run = this.syncWatched().then((summary) => {
+      const result = attemptResult(summary);
+      this.loop.finished(now(), result);
+      const next = this.loop.nextDueMs();
+      this.options.onRound?.({
+        ok: result.ok,
+        summary,
+        phase: this.loop.phase,
+        failures: this.loop.consecutiveFailures,
+        nextInMs: next === undefined ? 0 : Math.max(0, next - now()),
+        ...(this.lastProblem === undefined ? {} : { problem: this.lastProblem }),
+      });
+    });
+    this.running = run;
+    await run;
+    this.running = undefined;
+    this.schedule();
+  }
+
+  /** One round; never rejects (a failure is counted in the summary, as syncOnce counts them). */
+  private async syncWatched(): Promise<SyncSummary> {
+    const total: SyncSummary = {
+      lists: 0,
+      pushed: 0,
+      acknowledged: 0,
+      unknown: 0,
+      pulled: 0,
+      changed: 0,
+      errors: 0,
+      outboxLeft: 0,
+      failures: [],
+    };
+    try {
+      await this.client.refresh();
+      for (const listId of this.watching()) {
+        if (!this.client.has(listId)) continue;
+        const s = await this.client.syncList(this.cloud, listId, { timeoutMs: this.options.timeoutMs });
+        total.lists += s.lists;
+        total.pushed += s.pushed;
+        total.acknowledged += s.acknowledged;
+        total.unknown += s.unknown;
+        total.pulled += s.pulled;
+        total.changed += s.changed;
+        total.errors += s.errors;
+        total.outboxLeft += s.outboxLeft;
+        total.failures.push(...s.failures);
+      }
+    } catch (error) {
+      // The local store failed (refresh, or a list forgotten by another process meanwhile).
+      total.errors += 1;
+      this.lastProblem = error instanceof Error ? error.message : String(error);
+      return total;
+    }
+    this.lastProblem = total.failures[0]?.message;
+    return total;
+  }
+}

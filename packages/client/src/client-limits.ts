@@ -1,0 +1,39 @@
+// Every limit of the client engine, in one place (STYLE.md habit 8). They belong beside the core's
+// in packages/core/src/limits.ts; they live here until that file can take them, and their
+// relationships with the core's limits are asserted below, at load.
+
+import { limits } from '@trolley/core';
+
+export const clientLimits = {
+  /** Lists one device keeps (created or joined). */
+  listsPerClientMax: 10_000,
+  /**
+   * Outbox entries one list keeps. An operation that would go past it first joins the whole outbox
+   * into one entry under a fresh opId (safe: see trolley-client.ts, "outbox coalescing"), so a
+   * device offline for a month still has a bounded outbox.
+   */
+  outboxEntriesPerListMax: 1_000,
+  /**
+   * Bytes of deltas joined into one push. Larger outboxes go as several puts. Well below the
+   * message limit, so one push never risks being refused as too large.
+   */
+  outboxBatchBytesMax: 1024 * 1024,
+  /** Lists synced at once by syncOnce: bounds requests in flight while the cloud is away. */
+  listsSyncedInParallelMax: 8,
+  /** Times an operation is redone after another writer of the same store got there first. */
+  commitConflictRetriesMax: 8,
+  /** Failure descriptions a sync summary keeps (the counts are always complete). */
+  syncFailuresReportedMax: 20,
+  /** Largest per-request timeout the engine passes to the cloud: the nodes' deadline limit. */
+  requestTimeoutMsMax: limits.deadlineMsMax,
+} as const;
+
+function check(condition: boolean, what: string): void {
+  if (!condition) throw new Error(`client-limits.ts is inconsistent: ${what}`);
+}
+check(
+  clientLimits.outboxBatchBytesMax * 2 <= limits.encodedListBytesMax,
+  'a batch of deltas, joined, must stay far from the encoded list limit',
+);
+check(clientLimits.outboxEntriesPerListMax >= 2, 'coalescing needs at least two entries');
+check(clientLimits.listsSyncedInParallelMax >= 1, 'sync must make progress');
