@@ -72,7 +72,20 @@ export function registerCluster(program: Command): void {
           nodes.map(async (n) => {
             const stats = n.live ? await nodeStats(n.address).catch(() => undefined) : undefined;
             const num = (k: string): number | null => (typeof stats?.[k] === 'number' ? stats[k] : null);
-            return { ...n, keys: num('keys'), hints: num('hints'), ringVersion: num('ringVersion') };
+            const members = Array.isArray(stats?.['members'])
+              ? (stats['members'] as { id: string; liveness: string }[])
+              : [];
+            const view = members
+              .filter((m) => m.id !== n.id)
+              .map((m) => `${m.id} ${m.liveness}`)
+              .join(', ');
+            return {
+              ...n,
+              keys: num('keys'),
+              hints: num('hints'),
+              ringVersion: num('ringVersion'),
+              view: stats === undefined ? null : view,
+            };
           }),
         );
         if (o.json === true) {
@@ -84,11 +97,13 @@ export function registerCluster(program: Command): void {
         process.stdout.write(
           `ring version ${String(view['ringVersion'])}, ${String(view['partitions'])} partitions\n`,
         );
-        process.stdout.write('node        live  partitions  keys      endpoint\n');
+        process.stdout.write('node        live  partitions  keys      hints  ring  endpoint\n');
         for (const r of rows)
           process.stdout.write(
-            `${r.id.padEnd(12)}${(r.live ? 'yes' : 'no').padEnd(6)}${String(r.partitions).padEnd(12)}${String(r.keys ?? '-').padEnd(10)}${r.address}\n`,
+            `${r.id.padEnd(12)}${(r.live ? 'yes' : 'no').padEnd(6)}${String(r.partitions).padEnd(12)}${String(r.keys ?? '-').padEnd(10)}${String(r.hints ?? '-').padEnd(7)}${String(r.ringVersion ?? '-').padEnd(6)}${r.address}\n`,
           );
+        process.stdout.write("\neach node's view of the others (gossip and failure detection):\n");
+        for (const r of rows) process.stdout.write(`  ${r.id}: ${r.view ?? 'did not answer'}\n`);
       } finally {
         client.close();
       }
