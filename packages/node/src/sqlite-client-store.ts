@@ -19,7 +19,8 @@
 // one transaction. A database newer than this code, not a Trolley client store, or failing
 // PRAGMA integrity_check is refused with a SqliteStoreError saying what to do.
 
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { integrityReport, openSqlite, type SqliteKind } from './sqlite-open.ts';
 import type { ListId, OpId, ReplicaId } from '@trolley/core';
 import {
   checkClientChange,
@@ -31,7 +32,6 @@ import {
   type StoredClientList,
   type SyncMeta,
 } from '@trolley/client';
-import { SqliteStoreError } from './sqlite-list-store.ts';
 
 export interface SqliteClientStoreOptions {
   /** How long a commit waits for another process's transaction before SQLITE_BUSY. Default 5000. */
@@ -75,6 +75,15 @@ const MIGRATIONS: readonly string[] = [
 /** The schema version this code writes. */
 export const CLIENT_STORE_SCHEMA_VERSION = MIGRATIONS.length;
 
+const KIND: SqliteKind = {
+  what: 'local Trolley store',
+  applicationId: APPLICATION_ID,
+  migrations: MIGRATIONS,
+  corruptAdvice:
+    'Move the file and its -wal and -shm files aside (keep them: changes that never reached the cloud are only there), then start again with an empty home and join your lists again by ID: everything that was cloud-ok comes back from the cloud.',
+  foreignAdvice: 'Point --home or TROLLEY_HOME at a folder of its own.',
+};
+
 interface ListRow {
   list_id: string;
   revision: number;
@@ -104,24 +113,8 @@ export class SqliteClientStore implements ClientStore {
    * folder must exist (the CLI creates the home folder).
    */
   static open(path: string, options: SqliteClientStoreOptions = {}): SqliteClientStore {
-    const db = new Database(path, { timeout: options.busyTimeoutMs ?? 5_000 });
-    try {
-      db.pragma('journal_mode = WAL');
-      db.pragma('synchronous = FULL');
-      if (options.integrityCheckOnOpen ?? true) {
-        const report = integrityReport(db);
-        if (report !== 'ok') throw corrupt(path, report);
-      }
-      migrate(db, path);
-      return new SqliteClientStore(db);
-    } catch (error) {
-      db.close();
-      if (error instanceof SqliteStoreError) throw error;
-      const code = (error as { code?: unknown }).code;
-      if (code === 'SQLITE_NOTADB' || (typeof code === 'string' && code.startsWith('SQLITE_CORRUPT')))
-        throw corrupt(path, String(error), error);
-      throw error;
-    }
+    const db = openSqlite(path, KIND, options);
+    return new SqliteClientStore(db);
   }
 
   private readonly db: Database.Database;
@@ -286,51 +279,4 @@ export class SqliteClientStore implements ClientStore {
     }
     return Promise.resolve();
   }
-}
-
-function integrityReport(db: Database.Database): string {
-  const rows = db.pragma('integrity_check') as { integrity_check: string }[];
-  return rows.map((row) => row.integrity_check).join('\n');
-}
-
-function corrupt(path: string, detail: string, cause?: unknown): SqliteStoreError {
-  return new SqliteStoreError(
-    'store_corrupt',
-    `The local Trolley store at ${path} is damaged (${detail.split('\n').slice(0, 5).join('; ')}). ` +
-      'Refusing to open it. Move the file and its -wal and -shm files aside (keep them: changes that ' +
-      'never reached the cloud are only there), then start again with an empty home and join your ' +
-      'lists again by ID: everything that was cloud-ok comes back from the cloud.',
-    { cause },
-  );
-}
-
-/** Brings the schema to CLIENT_STORE_SCHEMA_VERSION, in one IMMEDIATE transaction so that two openers cannot race. */
-function migrate(db: Database.Database, path: string): void {
-  db.transaction(() => {
-    const version = Number(db.pragma('user_version', { simple: true }));
-    if (version > MIGRATIONS.length) {
-      throw new SqliteStoreError(
-        'store_schema_newer',
-        `The local Trolley store at ${path} has schema version ${version}, but this build knows versions ` +
-          `up to ${MIGRATIONS.length}. It was written by a newer Trolley: run that version (or newer). ` +
-          'Downgrading is not supported.',
-      );
-    }
-    const applicationId = Number(db.pragma('application_id', { simple: true }));
-    const tables = db
-      .prepare<[], { n: number }>("SELECT count(*) AS n FROM sqlite_schema WHERE type = 'table'")
-      .get();
-    const foreign = version === 0 ? (tables?.n ?? 0) > 0 : applicationId !== APPLICATION_ID;
-    if (foreign) {
-      throw new SqliteStoreError(
-        'store_foreign',
-        `${path} is a SQLite database but not a Trolley client store (application_id ${applicationId}, ` +
-          `schema version ${version}). Point --home or TROLLEY_HOME at a folder of its own.`,
-      );
-    }
-    for (let v = version; v < MIGRATIONS.length; v++) {
-      db.exec(MIGRATIONS[v] ?? '');
-      db.pragma(`user_version = ${v + 1}`);
-    }
-  }).immediate();
 }

@@ -27,7 +27,8 @@
 // one transaction. A database newer than this code, not a Trolley list store, or failing
 // PRAGMA integrity_check is refused with a SqliteStoreError saying what to do.
 
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { integrityReport, openSqlite, type SqliteKind } from './sqlite-open.ts';
 import { assert } from '@trolley/core';
 import type { ListStore, StoredHint, StoredList } from '@trolley/cloud';
 
@@ -46,21 +47,7 @@ export interface SqliteListStoreOptions {
   integrityCheckOnOpen?: boolean;
 }
 
-export type SqliteStoreErrorCode =
-  | 'store_corrupt' // the file fails PRAGMA integrity_check or is not a SQLite database
-  | 'store_schema_newer' // written by a newer build: this code does not know its schema
-  | 'store_foreign'; // a SQLite database, but not a Trolley list store
-
-/** Why a store refused to open. `message` says what to do about it. */
-export class SqliteStoreError extends Error {
-  override readonly name = 'SqliteStoreError';
-  readonly code: SqliteStoreErrorCode;
-
-  constructor(code: SqliteStoreErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-  }
-}
+export { SqliteStoreError, type SqliteStoreErrorCode } from './sqlite-open.ts';
 
 /** PRAGMA application_id of a list store ('TRLS'), so another database is never mistaken for one. */
 const APPLICATION_ID = 0x54524c53;
@@ -90,6 +77,15 @@ const MIGRATIONS: readonly string[] = [
 
 /** The schema version this code writes. */
 export const LIST_STORE_SCHEMA_VERSION = MIGRATIONS.length;
+
+const KIND: SqliteKind = {
+  what: 'list store',
+  applicationId: APPLICATION_ID,
+  migrations: MIGRATIONS,
+  corruptAdvice:
+    'Stop the node, move the file and its -wal and -shm files aside (keep them for inspection), and start the node again with an empty store: anti-entropy and hinted handoff will copy its lists back from the other replicas.',
+  foreignAdvice: 'Point the node at its own data file.',
+};
 
 const defaults = { groupCommitDelayMs: 0, batchMax: 1_000, busyTimeoutMs: 5_000 };
 
@@ -134,25 +130,8 @@ const compareKeys = (a: { key: string }, b: { key: string }): number =>
 export class SqliteListStore implements ListStore {
   /** Opens (creating if needed) the store at `path`, migrating its schema; refuses a bad file. */
   static open(path: string, options: SqliteListStoreOptions = {}): SqliteListStore {
-    const db = new Database(path, { timeout: options.busyTimeoutMs ?? defaults.busyTimeoutMs });
-    try {
-      db.pragma('journal_mode = WAL');
-      db.pragma('synchronous = FULL');
-      if (options.integrityCheckOnOpen ?? true) {
-        const report = integrityReport(db);
-        if (report !== 'ok') throw corrupt(path, report);
-      }
-      migrate(db, path);
-      return new SqliteListStore(db, options);
-    } catch (error) {
-      db.close();
-      if (error instanceof SqliteStoreError) throw error;
-      const code = (error as { code?: unknown }).code;
-      if (code === 'SQLITE_NOTADB' || (typeof code === 'string' && code.startsWith('SQLITE_CORRUPT'))) {
-        throw corrupt(path, String(error), error);
-      }
-      throw error;
-    }
+    const db = openSqlite(path, KIND, options);
+    return new SqliteListStore(db, options);
   }
 
   private readonly db: Database.Database;
@@ -410,51 +389,4 @@ export class SqliteListStore implements ListStore {
   private assertOpen(): void {
     assert(!this.closed, 'SqliteListStore written after close()');
   }
-}
-
-function integrityReport(db: Database.Database): string {
-  const rows = db.pragma('integrity_check') as { integrity_check: string }[];
-  return rows.map((row) => row.integrity_check).join('\n');
-}
-
-function corrupt(path: string, detail: string, cause?: unknown): SqliteStoreError {
-  return new SqliteStoreError(
-    'store_corrupt',
-    `The list store at ${path} is damaged (${detail.split('\n').slice(0, 5).join('; ')}). ` +
-      'Refusing to open it. Stop the node, move the file and its -wal and -shm files aside (keep them ' +
-      'for inspection), and start the node again with an empty store: anti-entropy and hinted handoff ' +
-      'will copy its lists back from the other replicas.',
-    { cause },
-  );
-}
-
-/** Brings the schema to LIST_STORE_SCHEMA_VERSION, in one IMMEDIATE transaction so that two openers cannot race. */
-function migrate(db: Database.Database, path: string): void {
-  db.transaction(() => {
-    const version = Number(db.pragma('user_version', { simple: true }));
-    if (version > MIGRATIONS.length) {
-      throw new SqliteStoreError(
-        'store_schema_newer',
-        `The list store at ${path} has schema version ${version}, but this build knows versions up to ` +
-          `${MIGRATIONS.length}. It was written by a newer Trolley: run that version (or newer) on it. ` +
-          'Downgrading is not supported.',
-      );
-    }
-    const applicationId = Number(db.pragma('application_id', { simple: true }));
-    const tables = db
-      .prepare<[], { n: number }>("SELECT count(*) AS n FROM sqlite_schema WHERE type = 'table'")
-      .get();
-    const foreign = version === 0 ? (tables?.n ?? 0) > 0 : applicationId !== APPLICATION_ID;
-    if (foreign) {
-      throw new SqliteStoreError(
-        'store_foreign',
-        `${path} is a SQLite database but not a Trolley list store (application_id ${applicationId}, ` +
-          `schema version ${version}). Point the node at its own data file.`,
-      );
-    }
-    for (let v = version; v < MIGRATIONS.length; v++) {
-      db.exec(MIGRATIONS[v] ?? '');
-      db.pragma(`user_version = ${v + 1}`);
-    }
-  }).immediate();
 }
