@@ -151,7 +151,12 @@ describe('proxy: live updates', () => {
     const bob = Uint8Array.from([2]);
     proxy.onClientFrame(alice, encodeMessage({ type: 'watch', requestId: 0, listIds: [watched] }));
     proxy.onClientFrame(bob, encodeMessage({ type: 'watch', requestId: 0, listIds: [other] }));
-    const changed = encodeMessage({ type: 'changed', requestId: 0, listId: watched });
+    const changed = encodeMessage({
+      type: 'changed',
+      requestId: 0,
+      listId: watched,
+      delta: new Uint8Array(0),
+    });
     proxy.onNodeFrame('n1', new Uint8Array(0), changed);
     expect(toClient.map((m) => m.type)).toEqual(['changed']);
     expect(proxy.counters.notified).toBe(1);

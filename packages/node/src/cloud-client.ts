@@ -57,7 +57,7 @@ export class CloudClient {
   private readonly waiting = new Map<number, Waiter>();
   private current = 0;
   private nextRequestId = 1;
-  private readonly changeListeners = new Set<(listId: ListId) => void>();
+  private readonly changeListeners = new Set<(listId: ListId, delta: Uint8Array) => void>();
   private watched: ListId[] = [];
   private watchTimer: NodeJS.Timeout | undefined;
   private watchedVia = -1;
@@ -83,7 +83,7 @@ export class CloudClient {
           const m = decodeMessage(frames[0] as Buffer);
           if (!m.ok) return;
           if (m.value.type === 'changed') {
-            for (const f of this.changeListeners) f(m.value.listId);
+            for (const f of this.changeListeners) f(m.value.listId, m.value.delta);
             return;
           }
           const w = this.waiting.get(m.value.requestId);
@@ -143,7 +143,7 @@ export class CloudClient {
    * lease that this client renews every half lease, and again on the proxy it fails over to.
    * Returns a function that stops listening.
    */
-  watch(listIds: readonly ListId[], onChanged: (listId: ListId) => void): () => void {
+  watch(listIds: readonly ListId[], onChanged: (listId: ListId, delta: Uint8Array) => void): () => void {
     this.changeListeners.add(onChanged);
     this.watched = [...new Set([...this.watched, ...listIds])].slice(0, limits.watchedListsMax);
     this.renewWatch();

@@ -145,7 +145,7 @@ export async function startNode(o: NodeServerOptions): Promise<RunningNode> {
 function withChangeNotices(
   t: ZmqNodeTransport,
 ): NodeTransport & { noteRequest(frame: Uint8Array, replyTo: ReplyTo): void } {
-  const puts = new BoundedMap<string, ListId>(limits.pendingRequestsMax);
+  const puts = new BoundedMap<string, { listId: ListId; delta: Uint8Array }>(limits.pendingRequestsMax);
   const key = (replyTo: ReplyTo, requestId: number): string => `${t.routeKey(replyTo)}/${requestId}`;
   return {
     send: (to, frame) => t.send(to, frame),
@@ -153,7 +153,8 @@ function withChangeNotices(
     noteRequest: (frame, replyTo) => {
       if (frame[1] !== Tag.put || !t.isProxyRoute(replyTo)) return;
       const m = decodeMessage(frame);
-      if (m.ok && m.value.type === 'put') puts.set(key(replyTo, m.value.requestId), m.value.listId);
+      if (m.ok && m.value.type === 'put')
+        puts.set(key(replyTo, m.value.requestId), { listId: m.value.listId, delta: m.value.delta.slice() });
     },
     reply: (replyTo, frame) => {
       t.reply(replyTo, frame);
@@ -161,10 +162,10 @@ function withChangeNotices(
       const m = decodeMessage(frame);
       if (!m.ok || m.value.type !== 'put-reply') return;
       const k = key(replyTo, m.value.requestId);
-      const listId = puts.get(k);
+      const put = puts.get(k);
       puts.delete(k);
-      if (listId !== undefined && m.value.outcome === 'ok')
-        t.toProxies(encodeMessage({ type: 'changed', requestId: 0, listId }));
+      if (put !== undefined && m.value.outcome === 'ok')
+        t.toProxies(encodeMessage({ type: 'changed', requestId: 0, listId: put.listId, delta: put.delta }));
     },
   };
 }

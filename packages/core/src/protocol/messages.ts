@@ -128,8 +128,11 @@ export type Message =
   | { type: 'ring-change-reply'; requestId: number; ringVersion: number }
   /** Client → proxy: tell me when these lists change (a lease: repeat it within watchLeaseMs). */
   | { type: 'watch'; requestId: number; listIds: ListId[] }
-  /** Node → proxies → watching clients: this list has changed (a cloud-ok write). */
-  | { type: 'changed'; requestId: number; listId: ListId };
+  /**
+   * Node → proxies → watching clients: a write to this list became cloud-ok; `delta` is that
+   * write (joining it is always safe), so a watcher is up to date without asking.
+   */
+  | { type: 'changed'; requestId: number; listId: ListId; delta: Uint8Array };
 
 export interface WireMember {
   id: string;
@@ -293,6 +296,7 @@ export function encodeMessage(m: Message): Uint8Array {
       break;
     case 'changed':
       writeId(w, listIdBytes(m.listId));
+      w.bytes(m.delta);
       break;
   }
   return w.finish();
@@ -326,6 +330,7 @@ function payloadSize(m: Message): number {
     case 'watch':
       return m.listIds.length * 16;
     case 'changed':
+      return m.delta.length;
     case 'ae-root':
     case 'ring-change':
     case 'ring-change-reply':
@@ -571,7 +576,7 @@ function readBody(r: Reader, type: MessageType, requestId: number): Message {
       return { type, requestId, listIds };
     }
     case 'changed':
-      return { type, requestId, listId: readListId(r) };
+      return { type, requestId, listId: readListId(r), delta: r.bytes(limits.encodedListBytesMax) };
   }
 }
 

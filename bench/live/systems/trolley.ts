@@ -1,0 +1,171 @@
+// Trolley in the live benchmark: the real cloud (a proxy and 3 storage nodes, N=3 R=2 W=2, as
+// child processes with their data in a temporary folder) and clients that each hold a ListReplica.
+// A change is one delta: the operation joined with the client's marker (the note of a hidden
+// per-client item `~m<client>`), put through the proxy and acknowledged at W=2. Every client
+// watches the list; when a put becomes cloud-ok, its coordinator sends the write to every proxy,
+// which pushes it (`changed`) to the watchers; each joins it and reports the markers it can now
+// read. So a change goes: put → W commits → push → applied.
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  ListReplica,
+  decodeList,
+  encodeContext,
+  encodeList,
+  merge,
+  newListId,
+  parseListId,
+  type ListDoc,
+  type ListId,
+  type ReplicaId,
+} from '@trolley/core';
+import { CloudClient, cryptoRandom } from '@trolley/node';
+import { LocalCluster, freePort } from '../../../apps/cli/src/local-cluster.ts';
+import type { Model, Op } from '../../crdt/stream.ts';
+import type { Json, LiveClient, LiveSystem, Marker, Sighting } from './types.ts';
+
+const markerItem = (client: number): string => `~m${client}`;
+
+function endpointOf(endpoint: Json): { cloud: string; listId: ListId } {
+  if (typeof endpoint === 'object' && endpoint !== null && !Array.isArray(endpoint)) {
+    const { cloud, listId } = endpoint;
+    if (typeof cloud === 'string' && typeof listId === 'string')
+      return { cloud, listId: parseListId(listId) };
+  }
+  throw new Error(`trolley: bad endpoint ${JSON.stringify(endpoint)}`);
+}
+
+function perform(r: ListReplica, op: Op): ListDoc {
+  switch (op.kind) {
+    case 'add':
+      return r.addItem(op.name, op.qty);
+    case 'increase':
+      return r.increaseWanted(op.name, op.by);
+    case 'decrease':
+      return r.decreaseWanted(op.name, op.by);
+    case 'set':
+      return r.setWanted(op.name, op.to);
+    case 'buy':
+      return r.buy(op.name, op.units);
+    case 'remove':
+      return r.removeItem(op.name);
+  }
+}
+
+export const system: LiveSystem = {
+  name: 'trolley',
+
+  describe: () =>
+    'trolley: proxy + 3 storage nodes (N=3 R=2 W=2, SQLite FULL), ZeroMQ, push via watch/changed',
+
+  async startServer() {
+    const dir = mkdtempSync(join(tmpdir(), 'trolley-live-'));
+    const cluster = await LocalCluster.plan({
+      nodes: 3,
+      dataDir: dir,
+      quorum: { n: 3, r: 2, w: 2 },
+      proxyPort: await freePort(),
+      partitions: 64,
+    });
+    await cluster.start();
+    const listId = newListId(cryptoRandom);
+    const client = new CloudClient([cluster.clientEndpoint]);
+    const setup = await client.put(listId, encodeList(new ListReplica('setup' as ReplicaId).rename('Live')));
+    client.close();
+    if (setup.outcome !== 'ok') throw new Error('trolley: could not create the list');
+    const pids = [cluster.proxyPid(0), ...[0, 1, 2].map((i) => cluster.nodePid(i))].filter(
+      (p): p is number => p !== undefined,
+    );
+    return {
+      endpoint: { cloud: cluster.clientEndpoint, listId },
+      pids,
+      close: async () => {
+        await cluster.stop();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  },
+
+  async createClient(ctx) {
+    const { cloud: endpoint, listId } = endpointOf(ctx.endpoint);
+    const cloud = new CloudClient([endpoint]);
+    const replica = new ListReplica(`c${ctx.client}x${ctx.seed.toString(36)}` as ReplicaId);
+    const hidden = markerItem(ctx.client);
+
+    const report = (): void => {
+      const seen: Sighting[] = [];
+      for (const item of replica.view().items) {
+        if (!item.key.startsWith('~m')) continue;
+        const seq = Number(item.note ?? '0');
+        if (seq > 0) seen.push({ client: Number(item.key.slice(2)), seq });
+      }
+      if (seen.length > 0) ctx.onRemote(seen);
+    };
+    // One pull at a time; a notice during a pull asks for one more.
+    let pulling = false;
+    let again = false;
+    const pull = async (): Promise<void> => {
+      if (pulling) {
+        again = true;
+        return;
+      }
+      pulling = true;
+      try {
+        do {
+          again = false;
+          const reply = await cloud.get(listId, encodeContext(replica.state.ctx, replica.state.replicas), {
+            timeoutMs: 5_000,
+          });
+          const doc = decodeList(reply.delta);
+          if (doc.ok) replica.apply(doc.value);
+          report();
+        } while (again);
+      } catch {
+        // a pull that failed is retried by the next notice
+      } finally {
+        pulling = false;
+      }
+    };
+    await pull();
+    const first = replica.addItem(hidden, 1, '0');
+    if ((await cloud.put(listId, encodeList(first), { timeoutMs: 10_000 })).outcome !== 'ok')
+      throw new Error('trolley: the first put was not acknowledged');
+    // A notice carries the write itself: join it and report at once (no round trip). A notice
+    // without one, or a gap (a lost notice), is covered by a pull.
+    const stopWatching = cloud.watch([listId], (_id, bytes) => {
+      const doc = bytes.length > 0 ? decodeList(bytes) : undefined;
+      if (doc?.ok === true) {
+        replica.apply(doc.value);
+        report();
+      } else void pull();
+    });
+
+    const client: LiveClient = {
+      async apply(op: Op, marker: Marker) {
+        const delta = perform(replica, op);
+        merge(delta, replica.setNote(hidden, String(marker.seq)));
+        const opId = cloud.newOpId();
+        for (let attempt = 0; attempt < 5; attempt++) {
+          const result = await cloud.put(listId, encodeList(delta), { timeoutMs: 5_000, opId });
+          if (result.outcome === 'ok') return;
+        }
+      },
+      view(): Model {
+        const model: Model = new Map();
+        for (const item of replica.view().items)
+          if (!item.key.startsWith('~m'))
+            model.set(item.key, { name: item.name, wanted: item.wanted, bought: item.bought });
+        return model;
+      },
+      stateDigest: () => JSON.stringify(replica.state.ctx.vv),
+      close: async () => {
+        stopWatching();
+        cloud.close();
+        await Promise.resolve();
+      },
+    };
+    return client;
+  },
+};
