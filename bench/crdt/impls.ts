@@ -66,21 +66,7 @@ class TrolleyReplica implements Replica {
   }
 
   private delta(op: Op): ListDoc {
-    const r = this.replica;
-    switch (op.kind) {
-      case 'add':
-        return r.addItem(op.name, op.qty);
-      case 'increase':
-        return r.increaseWanted(op.name, op.by);
-      case 'decrease':
-        return r.decreaseWanted(op.name, op.by);
-      case 'set':
-        return r.setWanted(op.name, op.to);
-      case 'buy':
-        return r.buy(op.name, op.units);
-      case 'remove':
-        return r.removeItem(op.name);
-    }
+    return trolleyApply(this.replica, op);
   }
 
   receive(update: Uint8Array): void {
@@ -108,6 +94,24 @@ class TrolleyReplica implements Replica {
     const view = this.replica.view();
     if (view.deleted) throw new Error('the list reads as deleted');
     return new Map(view.items.map((i) => [i.key, { name: i.name, wanted: i.wanted, bought: i.bought }]));
+  }
+}
+
+/** A stream operation on our CRDT: the delta it makes (the live benchmark uses this too). */
+export function trolleyApply(r: ListReplica, op: Op): ListDoc {
+  switch (op.kind) {
+    case 'add':
+      return r.addItem(op.name, op.qty);
+    case 'increase':
+      return r.increaseWanted(op.name, op.by);
+    case 'decrease':
+      return r.decreaseWanted(op.name, op.by);
+    case 'set':
+      return r.setWanted(op.name, op.to);
+    case 'buy':
+      return r.buy(op.name, op.units);
+    case 'remove':
+      return r.removeItem(op.name);
   }
 }
 

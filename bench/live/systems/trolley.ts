@@ -17,13 +17,13 @@ import {
   merge,
   newListId,
   parseListId,
-  type ListDoc,
   type ListId,
   type ReplicaId,
 } from '@trolley/core';
 import { CloudClient, cryptoRandom } from '@trolley/node';
 import { LocalCluster, freePort } from '../../../apps/cli/src/local-cluster.ts';
 import type { Model, Op } from '../../crdt/stream.ts';
+import { trolleyApply } from '../../crdt/impls.ts';
 import type { Json, LiveClient, LiveSystem, Marker, Sighting } from './types.ts';
 
 const markerItem = (client: number): string => `~m${client}`;
@@ -35,23 +35,6 @@ function endpointOf(endpoint: Json): { cloud: string; listId: ListId } {
       return { cloud, listId: parseListId(listId) };
   }
   throw new Error(`trolley: bad endpoint ${JSON.stringify(endpoint)}`);
-}
-
-function perform(r: ListReplica, op: Op): ListDoc {
-  switch (op.kind) {
-    case 'add':
-      return r.addItem(op.name, op.qty);
-    case 'increase':
-      return r.increaseWanted(op.name, op.by);
-    case 'decrease':
-      return r.decreaseWanted(op.name, op.by);
-    case 'set':
-      return r.setWanted(op.name, op.to);
-    case 'buy':
-      return r.buy(op.name, op.units);
-    case 'remove':
-      return r.removeItem(op.name);
-  }
 }
 
 export const system: LiveSystem = {
@@ -144,7 +127,7 @@ export const system: LiveSystem = {
 
     const client: LiveClient = {
       async apply(op: Op, marker: Marker) {
-        const delta = perform(replica, op);
+        const delta = trolleyApply(replica, op);
         merge(delta, replica.setNote(hidden, String(marker.seq)));
         const opId = cloud.newOpId();
         for (let attempt = 0; attempt < 5; attempt++) {
