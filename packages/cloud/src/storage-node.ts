@@ -925,7 +925,7 @@ export class StorageNode {
         if ([...this.background.values()].some((b) => b.hintId === hint.id)) continue;
         if (!ringNodes.has(target)) {
           // The owner left the ring: its share moves by transfer instead.
-          void this.store.deleteHint(hint.id);
+          this.inBackground(this.store.deleteHint(hint.id), 'delete hint');
           continue;
         }
         const requestId = this.nextRequestId++;
@@ -945,7 +945,7 @@ export class StorageNode {
     this.background.delete(requestId);
     if (b.kind === 'hint' && b.hintId !== undefined) {
       this.counters.hintsDelivered++;
-      void this.store.deleteHint(b.hintId);
+      this.inBackground(this.store.deleteHint(b.hintId), 'delete hint');
       return;
     }
     const t = this.transferAcks.get(b.key);
@@ -1008,7 +1008,7 @@ export class StorageNode {
     this.transferAcks.delete(key);
     this.cache.delete(key);
     this.counters.transferredAway++;
-    void this.store.delete(key);
+    this.inBackground(this.store.delete(key), 'delete transferred list');
   }
 
   private backgroundPut(requestId: number, listId: ListId, doc: Uint8Array): Message {
@@ -1169,6 +1169,18 @@ export class StorageNode {
       return false;
     }
     return true;
+  }
+
+  /**
+   * A store write nobody waits for (deleting a delivered hint or a transferred list). If its
+   * commit fails (a full disk), the hint or list simply stays and is dealt with again later; the
+   * failure is counted and logged, never left as an unhandled rejection.
+   */
+  private inBackground(write: Promise<void>, what: string): void {
+    write.catch((e: unknown) => {
+      this.counters.storeFailures++;
+      this.log.warn('background store write failed; will retry', { what, cause: String(e) });
+    });
   }
 
   private randomInt(n: number): number {
