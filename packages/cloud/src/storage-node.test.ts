@@ -2,7 +2,7 @@
 // reads, unknown at the deadline, never applying late, read repair, retries, bad frames.
 
 import { describe, expect, it } from 'vitest';
-import { ListReplica, decodeList, hashEquals, listView, type ReplicaId } from '@trolley/core';
+import { ListReplica, decodeList, encodeList, hashEquals, listView, type ReplicaId } from '@trolley/core';
 import { MemoryCluster } from './testing/cluster-fixture.ts';
 
 const alice = (): ListReplica => new ListReplica('alice' as ReplicaId);
@@ -170,5 +170,27 @@ describe('storage node: quorum writes and reads', () => {
     const put = c.put(c.ids[0] as never, listId, alice().addItem('Rice', 1));
     await c.settle();
     expect(c.reply(put)).toMatchObject({ outcome: 'ok' });
+  });
+
+  it('tells its process about each acknowledged client write, with the write, once', async () => {
+    const told: { listId: string; bytes: number }[] = [];
+    const c = new MemoryCluster(undefined, undefined, {
+      onWriteAcknowledged: (listId, delta) => told.push({ listId, bytes: delta.length }),
+    });
+    const listId = c.newListId();
+    const delta = alice().addItem('Jam', 1);
+    const put = c.put(c.ids[0] as never, listId, delta);
+    await c.settle();
+    expect(c.reply(put)).toMatchObject({ outcome: 'ok' });
+    expect(told).toEqual([{ listId, bytes: encodeList(delta).length }]);
+    // A write that cannot reach W is not announced.
+    c.network.setDown('n2', true);
+    c.network.setDown('n3', true);
+    c.put(c.ids[0] as never, listId, alice().addItem('Tea', 1));
+    await c.settle();
+    c.clock.advance(2_000);
+    c.nodes[0]?.tick();
+    await c.settle();
+    expect(told).toHaveLength(1);
   });
 });

@@ -33,6 +33,7 @@ import {
   preferenceList,
   rebalance,
   type Clock,
+  type ContextWithTable,
   type ListId,
   type Message,
   type MessageOf,
@@ -102,6 +103,11 @@ export interface StorageNodeOptions {
   onRingChange?: (ring: RingState) => void;
   /** Counters kept by the transport (frames refused before they reach us), for stats. */
   transportStats?: () => Record<string, number>;
+  /**
+   * Called when a client's write this node coordinated becomes cloud-ok, with the write itself:
+   * the hook for live updates (the process sends it to every proxy, which pushes it to watchers).
+   */
+  onWriteAcknowledged?: (listId: ListId, delta: Uint8Array) => void;
 }
 
 export interface NodeCounters {
@@ -140,6 +146,8 @@ interface PendingPut {
   replyTo: ReplyTo;
   requestId: number;
   opId: OpId;
+  listId: ListId;
+  delta: Uint8Array;
   deadlineMs: number;
   acks: number;
   replicas: number;
@@ -160,7 +168,8 @@ interface PendingGet {
   requestId: number;
   listId: ListId;
   deadlineMs: number;
-  context: Uint8Array;
+  /** The caller's causal context, decoded once (undefined: it has nothing). */
+  asked: ContextWithTable | undefined;
   replicas: NodeId[];
   replies: Reply[];
   merged: ListDoc | undefined;
@@ -221,6 +230,7 @@ export class StorageNode {
   private readonly log: Logger;
   private readonly onRingChange: ((ring: RingState) => void) | undefined;
   private readonly transportStats: (() => Record<string, number>) | undefined;
+  private readonly onWriteAcknowledged: ((listId: ListId, delta: Uint8Array) => void) | undefined;
   private readonly cache = new BoundedMap<string, ListDoc>(limits.cachedListsMax);
   private readonly acknowledged = new BoundedMap<OpId, number>(limits.recentOperationsMax);
   /** Coordinator requests in flight, by our own ID. */
@@ -246,6 +256,7 @@ export class StorageNode {
     this.log = options.logger;
     this.onRingChange = options.onRingChange;
     this.transportStats = options.transportStats;
+    this.onWriteAcknowledged = options.onWriteAcknowledged;
     const now = this.clock.monotonicMs();
     // Start the heartbeat from the wall clock, so that a restarted node is seen as newer at once.
     this.membership = new Membership(
@@ -469,6 +480,8 @@ export class StorageNode {
       replyTo,
       requestId: m.requestId,
       opId: m.opId,
+      listId: m.listId,
+      delta: m.delta,
       deadlineMs: m.deadlineMs,
       acks: 0,
       replicas: this.quorum.n,
@@ -530,6 +543,7 @@ export class StorageNode {
       p.replied = true;
       this.counters.putsOk++;
       this.acknowledged.set(p.opId, this.clock.wallMs());
+      this.onWriteAcknowledged?.(p.listId, p.delta);
       this.send(p.replyTo, {
         type: 'put-reply',
         requestId: p.requestId,
@@ -585,7 +599,8 @@ export class StorageNode {
   private coordinateGet(m: MessageOf<'get'>, replyTo: ReplyTo): void {
     this.counters.gets++;
     if (!this.admit(m, replyTo)) return;
-    if (m.context.length > 0 && !decodeContext(m.context).ok) {
+    const decoded = m.context.length > 0 ? decodeContext(m.context) : undefined;
+    if (decoded?.ok === false) {
       this.counters.rejected++;
       return this.sendError(replyTo, m.requestId, 'malformed', 'the context does not decode');
     }
@@ -597,7 +612,7 @@ export class StorageNode {
       requestId: m.requestId,
       listId: m.listId,
       deadlineMs: m.deadlineMs,
-      context: m.context,
+      asked: decoded?.value,
       replicas,
       replies: [],
       merged: undefined,
@@ -664,10 +679,7 @@ export class StorageNode {
     p.mergedHash = mergedHash;
     p.replied = true;
     let delta: ListDoc = merged;
-    if (p.context.length > 0) {
-      const asked = decodeContext(p.context);
-      if (asked.ok) delta = missingFor(merged, asked.value.ctx, asked.value.replicas);
-    }
+    if (p.asked !== undefined) delta = missingFor(merged, p.asked.ctx, p.asked.replicas);
     const empty = merged.ctx.dotCount === 0;
     const inSync = p.replies.filter((r) =>
       r.hash === undefined ? empty : hashEquals(r.hash, mergedHash),

@@ -6,26 +6,14 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  Tag,
   createRing,
-  decodeMessage,
   decodeRing,
   encodeMessage,
   encodeRing,
-  limits,
-  type ListId,
   type NodeId,
   type RingState,
 } from '@trolley/core';
-import {
-  BoundedMap,
-  StorageNode,
-  type Logger,
-  type NodeConfig,
-  type NodeTransport,
-  type Quorum,
-  type ReplyTo,
-} from '@trolley/cloud';
+import { StorageNode, type Logger, type NodeConfig, type Quorum } from '@trolley/cloud';
 import { cryptoRandom, systemClock } from './clock.ts';
 import { SqliteListStore } from './sqlite-list-store.ts';
 import { ZmqNodeTransport } from './zmq-node-transport.ts';
@@ -81,14 +69,13 @@ export async function startNode(o: NodeServerOptions): Promise<RunningNode> {
   const ringFile = join(o.dataDir, 'ring.bin');
   const peers = new Map<string, string>();
   for (const m of [...o.seeds, ...(o.members ?? [])]) peers.set(m.id, m.address);
-  const zmqTransport = await ZmqNodeTransport.start({
+  const transport = await ZmqNodeTransport.start({
     id: o.id,
     listen: o.listen,
     peers,
     proxies: o.proxies,
     logger: o.logger,
   });
-  const transport = withChangeNotices(zmqTransport);
   const node = new StorageNode({
     id: o.id,
     address: o.advertise,
@@ -96,7 +83,7 @@ export async function startNode(o: NodeServerOptions): Promise<RunningNode> {
     seeds: [...peers].map(([id, address]) => ({ id, address })),
     quorum: o.quorum,
     store,
-    transport,
+    transport: transport,
     clock: systemClock,
     random: cryptoRandom,
     logger: o.logger,
@@ -105,17 +92,17 @@ export async function startNode(o: NodeServerOptions): Promise<RunningNode> {
       writeFileSync(`${ringFile}.tmp`, encodeRing(ring));
       renameSync(`${ringFile}.tmp`, ringFile);
     },
-    transportStats: () => ({ rejected: zmqTransport.rejected, dropped: zmqTransport.dropped }),
+    transportStats: () => ({ rejected: transport.rejected, dropped: transport.dropped }),
+    // Live updates: a cloud-ok write goes to every proxy, which pushes it to the list's watchers.
+    onWriteAcknowledged: (listId, delta) =>
+      transport.toProxies(encodeMessage({ type: 'changed', requestId: 0, listId, delta })),
   });
-  zmqTransport.onFrame((frame, replyTo) => {
-    transport.noteRequest(frame, replyTo);
-    node.handle(frame, replyTo);
-  });
+  transport.onFrame((frame, replyTo) => node.handle(frame, replyTo));
 
   const hello = (): void => {
     const ring = node.encodedRing();
     if (ring === undefined) return;
-    zmqTransport.toProxies(
+    transport.toProxies(
       encodeMessage({ type: 'node-hello', requestId: 0, nodeId: o.id, address: o.advertise, ring }),
     );
   };
@@ -129,43 +116,9 @@ export async function startNode(o: NodeServerOptions): Promise<RunningNode> {
     stop: async () => {
       clearInterval(helloTimer);
       clearInterval(tickTimer);
-      zmqTransport.close();
+      transport.close();
       await Promise.resolve();
       store.close();
-    },
-  };
-}
-
-/**
- * Live updates: when this node, as coordinator, answers a client's put with cloud-ok, it tells
- * every proxy that the list changed; proxies pass it on to the clients watching that list. The
- * transport remembers which list each client put (by route and request ID, bounded) so that it
- * knows which list a put-reply is about.
- */
-function withChangeNotices(
-  t: ZmqNodeTransport,
-): NodeTransport & { noteRequest(frame: Uint8Array, replyTo: ReplyTo): void } {
-  const puts = new BoundedMap<string, { listId: ListId; delta: Uint8Array }>(limits.pendingRequestsMax);
-  const key = (replyTo: ReplyTo, requestId: number): string => `${t.routeKey(replyTo)}/${requestId}`;
-  return {
-    send: (to, frame) => t.send(to, frame),
-    learnAddress: (node, address) => t.learnAddress(node, address),
-    noteRequest: (frame, replyTo) => {
-      if (frame[1] !== Tag.put || !t.isProxyRoute(replyTo)) return;
-      const m = decodeMessage(frame);
-      if (m.ok && m.value.type === 'put')
-        puts.set(key(replyTo, m.value.requestId), { listId: m.value.listId, delta: m.value.delta.slice() });
-    },
-    reply: (replyTo, frame) => {
-      t.reply(replyTo, frame);
-      if (frame[1] !== Tag['put-reply'] || !t.isProxyRoute(replyTo)) return;
-      const m = decodeMessage(frame);
-      if (!m.ok || m.value.type !== 'put-reply') return;
-      const k = key(replyTo, m.value.requestId);
-      const put = puts.get(k);
-      puts.delete(k);
-      if (put !== undefined && m.value.outcome === 'ok')
-        t.toProxies(encodeMessage({ type: 'changed', requestId: 0, listId: put.listId, delta: put.delta }));
     },
   };
 }

@@ -103,17 +103,6 @@ export class ZmqNodeTransport implements NodeTransport {
     }
   }
 
-  /** Whether a request came through a proxy (from a client), not from a peer. */
-  isProxyRoute(replyTo: ReplyTo): boolean {
-    return (replyTo as unknown as Route).via === 'proxy';
-  }
-
-  /** A string naming a client route (for remembering requests by route). */
-  routeKey(replyTo: ReplyTo): string {
-    const r = replyTo as unknown as Route;
-    return r.via === 'proxy' ? Buffer.from(r.client).toString('hex') : r.via;
-  }
-
   /** Sends a frame addressed to each proxy itself (not to a client): a node's hello. */
   toProxies(frame: Uint8Array): void {
     for (const s of this.proxySenders) s.send([new Uint8Array(0), frame]);

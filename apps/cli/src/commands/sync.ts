@@ -6,7 +6,7 @@
 
 import { InvalidArgumentError, type Command } from 'commander';
 import type { ListId } from '@trolley/core';
-import type { SyncFailure } from '@trolley/client';
+import type { SyncSummary } from '@trolley/client';
 import { systemClock } from '@trolley/node';
 import { exitSyncPending, withHome, type Home } from '../home.ts';
 import { LiveSync, pushedChanges, type LiveRound } from '../live-sync.ts';
@@ -28,20 +28,9 @@ function seconds(name: string, max: number): (value: string) => number {
   };
 }
 
-export interface SyncRun {
+export interface SyncRun extends SyncSummary {
   rounds: number;
   elapsedMs: number;
-  lists: number;
-  pushed: number;
-  acknowledged: number;
-  unknown: number;
-  pulled: number;
-  changed: number;
-  errors: number;
-  /** Outbox entries still waiting when the run ended. */
-  outboxLeft: number;
-  /** Failures of the last round. */
-  failures: SyncFailure[];
   /** Lists with changes still waiting. */
   pending: { id: ListId; title: string; outbox: number }[];
 }

@@ -41,53 +41,17 @@ export const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b,
 
 // ---- seeded randomness (print the seed; replay with FAULT_SEED) ---------------------------------
 
-/** mulberry32: small, fast, good enough to pick victims and operations reproducibly. */
-export class Rng implements Random {
-  private state: number;
-  constructor(readonly seed: number) {
-    this.state = seed >>> 0;
-  }
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  int(n: number): number {
-    return Math.floor(this.next() * n);
-  }
-  pick<T>(xs: readonly T[]): T {
-    return xs[this.int(xs.length)] as T;
-  }
-  fill(bytes: Uint8Array): Uint8Array {
-    for (let i = 0; i < bytes.length; i++) bytes[i] = this.int(256);
-    return bytes;
-  }
-}
+/** The same seeded mulberry32 the wire fuzz uses. */
+import { SeededRandom as Rng } from './wire-fuzz.ts';
+export { Rng };
 
 export function seedFromEnv(): number {
   const s = process.env['FAULT_SEED'];
   return s !== undefined && s !== '' ? Number(s) >>> 0 : (Math.random() * 2 ** 32) >>> 0;
 }
 
-/** Runs `f` on every item, at most `concurrency` at a time; results in input order. */
-export async function pool<T, R>(
-  items: readonly T[],
-  concurrency: number,
-  f: (item: T, index: number) => Promise<R>,
-): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await f(items[i] as T, i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
-  return results;
-}
+import { pool } from './cloud-checks.ts';
+export { pool };
 
 /** Polls `f` until it returns a value (not undefined) or the time is up; throws with `what`. */
 export async function waitFor<T>(

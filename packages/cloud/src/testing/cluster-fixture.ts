@@ -25,7 +25,7 @@ import { MemoryListStore } from '../memory-list-store.ts';
 import { MemoryNetwork } from '../memory-network.ts';
 import { silentLogger } from '../ports.ts';
 import type { Quorum } from '../quorum.ts';
-import { StorageNode } from '../storage-node.ts';
+import { StorageNode, type StorageNodeOptions } from '../storage-node.ts';
 
 export class ManualClock implements Clock {
   constructor(public nowMs = 1_700_000_000_000) {}
@@ -61,6 +61,7 @@ export class MemoryCluster {
   constructor(
     readonly ids: NodeId[] = ['n1', 'n2', 'n3'].map(parseNodeId),
     readonly quorum: Quorum = { n: 3, r: 2, w: 2 },
+    hooks: Pick<StorageNodeOptions, 'onWriteAcknowledged'> = {},
   ) {
     this.ring = createRing(
       ids.map((id) => ({ id, weight: 1 })),
@@ -81,6 +82,7 @@ export class MemoryCluster {
         transport,
         clock: this.clock,
         logger: silentLogger,
+        ...hooks,
       });
       return node;
     });
