@@ -11,7 +11,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['packages/*/src/**/*.test.ts', 'apps/*/src/**/*.test.ts'],
+          include: ['packages/*/src/**/*.test.ts', 'apps/*/src/**/*.test.ts', 'apps/web/server/**/*.test.ts'],
           exclude: ['**/*.e2e.test.ts', '**/node_modules/**'],
           testTimeout: 60_000,
         },
@@ -19,7 +19,11 @@ export default defineConfig({
       {
         test: {
           name: 'e2e',
-          include: ['packages/*/src/**/*.e2e.test.ts', 'apps/*/src/**/*.e2e.test.ts'],
+          include: [
+            'packages/*/src/**/*.e2e.test.ts',
+            'apps/*/src/**/*.e2e.test.ts',
+            'apps/web/server/**/*.e2e.test.ts',
+          ],
           fileParallelism: false,
           testTimeout: 180_000,
           hookTimeout: 120_000,
