@@ -6,5 +6,6 @@ export * from './client-limits.ts';
 export * from './client-change.ts';
 export * from './list-link.ts';
 export * from './memory-client-store.ts';
+export * from './live-sync.ts';
 export * from './sync-loop.ts';
 export * from './trolley-client.ts';

@@ -11,7 +11,8 @@ import type { Command } from 'commander';
 import { TrolleyError, limits, type ItemView, type ListId } from '@trolley/core';
 import { shareLink } from '@trolley/client';
 import { withHome, type Home } from '../home.ts';
-import { LiveSync, pushedChanges } from '../live-sync.ts';
+import { LiveSync } from '@trolley/client';
+import { nodeLiveSyncEnv, pushedChanges } from '@trolley/node';
 import { itemState, renderList, statusText, titleOf } from '../render.ts';
 import { itemOperations, runItemOperation, type ItemOperation } from './items.ts';
 import { quoted } from './lists.ts';
@@ -52,11 +53,17 @@ function isPromptExit(error: unknown): boolean {
 }
 
 async function menu(home: Home): Promise<void> {
-  const live = new LiveSync(home.client, home.cloud, () => home.client.lists().map((l) => l.listId), {
-    pollMs: 5_000,
-    timeoutMs: 3_000,
-    feed: pushedChanges(home.cloud),
-  });
+  const live = new LiveSync(
+    home.client,
+    home.cloud,
+    () => home.client.lists().map((l) => l.listId),
+    {
+      pollMs: 5_000,
+      timeoutMs: 3_000,
+      feed: pushedChanges(home.cloud),
+    },
+    nodeLiveSyncEnv,
+  );
   live.start();
   try {
     home.say(

@@ -1,15 +1,16 @@
 // `trolley sync`, `trolley status`, `trolley watch <list>`: the sync engine made visible. `sync`
 // pushes and pulls every list until nothing waits or the timeout passes (exit 0: nothing waits;
 // exit 5: changes still only on this device); `status` says where each list's changes are and
-// whether the cloud answers; `watch` redraws a list whenever it changes, until Ctrl-C (live-sync.ts
-// keeps it fresh, and is where pushed change notifications plug in).
+// whether the cloud answers; `watch` redraws a list whenever it changes, until Ctrl-C (LiveSync from
+// @trolley/client keeps it fresh, woken by the cloud's pushed change notices).
 
 import { InvalidArgumentError, type Command } from 'commander';
 import type { ListId } from '@trolley/core';
 import type { SyncSummary } from '@trolley/client';
 import { systemClock } from '@trolley/node';
 import { exitSyncPending, withHome, type Home } from '../home.ts';
-import { LiveSync, pushedChanges, type LiveRound } from '../live-sync.ts';
+import { LiveSync, type LiveRound } from '@trolley/client';
+import { nodeLiveSyncEnv, pushedChanges } from '@trolley/node';
 import { ago, listJson, renderList, statusJson, statusText, table, titleOf, waiting } from '../render.ts';
 import { untilSignal } from './common.ts';
 import { shortId } from './lists.ts';
@@ -263,15 +264,21 @@ async function watch(home: Home, listId: ListId, pollMs: number): Promise<void> 
   const unsubscribe = home.client.subscribe((event) => {
     if (event.listId === listId) draw();
   });
-  const live = new LiveSync(home.client, home.cloud, () => [listId], {
-    pollMs,
-    timeoutMs: 3_000,
-    feed: pushedChanges(home.cloud),
-    onRound: (r) => {
-      round = r;
-      draw();
+  const live = new LiveSync(
+    home.client,
+    home.cloud,
+    () => [listId],
+    {
+      pollMs,
+      timeoutMs: 3_000,
+      feed: pushedChanges(home.cloud),
+      onRound: (r) => {
+        round = r;
+        draw();
+      },
     },
-  });
+    nodeLiveSyncEnv,
+  );
   const stopped = untilSignal();
   draw();
   live.start();

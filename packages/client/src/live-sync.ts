@@ -1,27 +1,22 @@
-// Keeps lists fresh while a person looks at them (`trolley watch`, the menu). The client library's
-// SyncLoop decides when to sync (sync-loop.ts: poll when idle, gather a burst of local edits, back
+// Keeps lists fresh while a person looks at them (`trolley watch`, the menu, the web app). The
+// SyncLoop (sync-loop.ts) decides when to sync (poll when idle, gather a burst of local edits, back
 // off with jitter while the cloud is away); this driver owns the one timer, runs the rounds and
-// reports each one.
+// reports each one. It is shared by Node and the browser: time, randomness and the timer come in
+// through ports (`LiveSyncEnv`), so the package stays free of I/O.
 //
-// A round: pick up what other processes on this home committed (`refresh`: a `trolley item add` in
-// another terminal), then sync each watched list (push its outbox, pull what others changed).
+// A round: pick up what other processes or tabs committed to the same store (`refresh`: a
+// `trolley item add` in another terminal), then sync each watched list (push its outbox, pull what
+// others changed).
 //
-// LIVE UPDATES PLUG IN HERE. Today the only way to learn of others' changes is to poll (pollMs).
-// When the cloud pushes change notifications, implement `ChangeFeed` over them and pass it in
-// `options.feed`: every notice calls `onChanged(listId)`, which ends any backoff and pulls at once
-// (SyncLoop.remoteChange). Polling can then slow down (a larger pollMs) and stay as the safety net
-// for notices lost while disconnected.
+// Live updates: a `ChangeFeed` delivers "list X changed in the cloud" notices (pushed by the cloud
+// through a watch lease); each ends any backoff and pulls at once (SyncLoop.remoteChange). Polling
+// stays as the safety net for notices lost while disconnected.
 
 import type { ListId } from '@trolley/core';
-import {
-  SyncLoop,
-  attemptResult,
-  type CloudPort,
-  type SyncLoopPhase,
-  type SyncSummary,
-  type TrolleyClient,
-} from '@trolley/client';
-import { cryptoRandom, systemClock, type CloudClient } from '@trolley/node';
+import type { Clock, Random } from '@trolley/core';
+import type { CloudPort } from './ports.ts';
+import { SyncLoop, attemptResult, type SyncLoopPhase } from './sync-loop.ts';
+import type { SyncSummary, TrolleyClient } from './trolley-client.ts';
 
 /** A source of "list X changed in the cloud" notices: the seam for pushed live updates. */
 export interface ChangeFeed {
@@ -35,21 +30,17 @@ export interface ChangeFeed {
 /** No notices: polling alone. */
 export const pollingOnly: ChangeFeed = { start: () => () => undefined };
 
-/**
- * Notices pushed by the cloud: a `watch` lease on the proxy, renewed by the client, and a
- * `changed` message whenever a write to a watched list becomes cloud-ok anywhere in the cloud.
- */
-export function pushedChanges(cloud: CloudClient): ChangeFeed {
-  return {
-    start: (watching, onChanged) => {
-      const stop = cloud.watch(watching(), onChanged);
-      const refresh = setInterval(() => cloud.addWatched(watching()), 2_000);
-      return () => {
-        clearInterval(refresh);
-        stop();
-      };
-    },
-  };
+/** One timer at a time, as the host provides it (setTimeout/clearTimeout in Node and browsers). */
+export interface Timers {
+  setTimeout(callback: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+/** What a LiveSync needs from its host. The clock's monotonic time drives the loop. */
+export interface LiveSyncEnv {
+  clock: Clock;
+  random: Random;
+  timers: Timers;
 }
 
 export interface LiveSyncOptions {
@@ -76,11 +67,9 @@ export interface LiveRound {
   problem?: string;
 }
 
-const now = (): number => systemClock.monotonicMs();
-
 export class LiveSync {
   private readonly loop: SyncLoop;
-  private timer: NodeJS.Timeout | undefined;
+  private timer: unknown;
   private running: Promise<void> | undefined;
   private stopped = true;
   private readonly stops: (() => void)[] = [];
@@ -92,13 +81,18 @@ export class LiveSync {
     /** The lists to keep fresh, asked at every round. */
     private readonly watching: () => readonly ListId[],
     private readonly options: LiveSyncOptions,
+    private readonly env: LiveSyncEnv,
   ) {
-    this.loop = new SyncLoop(cryptoRandom, now(), {
+    this.loop = new SyncLoop(env.random, env.clock.monotonicMs(), {
       idleIntervalMs: options.pollMs,
       changeDelayMs: 100,
       backoffBaseMs: 1_000,
       backoffMaxMs: 10_000,
     });
+  }
+
+  private now(): number {
+    return this.env.clock.monotonicMs();
   }
 
   /** Starts the rounds (the first at once) and the feed. */
@@ -111,7 +105,7 @@ export class LiveSync {
       this.client.subscribe((event) => {
         // An edit made in this process: push it soon (the loop gathers a burst into one push).
         if (event.origin === 'local' && this.watching().includes(event.listId)) {
-          this.loop.localChange(now());
+          this.loop.localChange(this.now());
           this.schedule();
         }
       }),
@@ -125,14 +119,14 @@ export class LiveSync {
    */
   onChanged(listId: ListId): void {
     if (this.stopped || !this.watching().includes(listId)) return;
-    this.loop.remoteChange(now());
+    this.loop.remoteChange(this.now());
     this.schedule();
   }
 
   /** Stops the timer and the feed; waits for a running round. */
   async stop(): Promise<void> {
     this.stopped = true;
-    clearTimeout(this.timer);
+    this.env.timers.clearTimeout(this.timer);
     for (const stop of this.stops.splice(0)) stop();
     await this.running;
   }
@@ -141,22 +135,22 @@ export class LiveSync {
     if (this.stopped) return;
     const due = this.loop.nextDueMs();
     if (due === undefined) return; // a round is running; it schedules the next when it ends
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.round(), Math.max(0, due - now()));
+    this.env.timers.clearTimeout(this.timer);
+    this.timer = this.env.timers.setTimeout(() => void this.round(), Math.max(0, due - this.now()));
   }
 
   private async round(): Promise<void> {
-    if (this.stopped || !this.loop.tick(now())) return this.schedule();
+    if (this.stopped || !this.loop.tick(this.now())) return this.schedule();
     const run = this.syncWatched().then((summary) => {
       const result = attemptResult(summary);
-      this.loop.finished(now(), result);
+      this.loop.finished(this.now(), result);
       const next = this.loop.nextDueMs();
       this.options.onRound?.({
         ok: result.ok,
         summary,
         phase: this.loop.phase,
         failures: this.loop.consecutiveFailures,
-        nextInMs: next === undefined ? 0 : Math.max(0, next - now()),
+        nextInMs: next === undefined ? 0 : Math.max(0, next - this.now()),
         ...(this.lastProblem === undefined ? {} : { problem: this.lastProblem }),
       });
     });
