@@ -4,7 +4,7 @@
 // replicas), all replicas (on every one of the N).
 
 import type { ItemView, ListId, ListView } from '@trolley/core';
-import type { ListStatus } from '@trolley/client';
+import { itemState, type ListStatus } from '@trolley/client';
 import type { SyncOutcome } from './home.ts';
 
 /** The status as a person reads it. */
@@ -24,15 +24,6 @@ export function statusText(status: ListStatus): string {
 /** The status in JSON documents. */
 export function statusJson(status: ListStatus): 'local' | 'joining' | 'cloud-ok' | 'all-replicas' {
   return status === 'cloud' ? 'cloud-ok' : status;
-}
-
-/** "bought 2 of 6 (4 to buy)", "bought 1 of 1 (done)", "bought 2 of 1 (over-bought)". */
-export function itemState(item: ItemView): string {
-  const base = `bought ${item.bought} of ${item.wanted}`;
-  if (item.overBought) return `${base} (over-bought)`;
-  if (item.done) return `${base} (done)`;
-  if (item.remaining > 0) return `${base} (${item.remaining} to buy)`;
-  return base;
 }
 
 export interface ItemJson {

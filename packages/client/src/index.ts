@@ -9,3 +9,4 @@ export * from './memory-client-store.ts';
 export * from './live-sync.ts';
 export * from './sync-loop.ts';
 export * from './trolley-client.ts';
+export * from './wording.ts';

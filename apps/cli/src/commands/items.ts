@@ -5,9 +5,9 @@
 
 import type { Command } from 'commander';
 import { TrolleyError, type ItemView, type ListId } from '@trolley/core';
-import type { LocalOk, TrolleyClient } from '@trolley/client';
+import { itemState, type LocalOk, type TrolleyClient } from '@trolley/client';
 import { withHome, type Home } from '../home.ts';
-import { itemJson, itemState } from '../render.ts';
+import { itemJson } from '../render.ts';
 import { listRefHelp, quoted } from './lists.ts';
 
 /** A quantity typed by a person: digits only; the engine checks the range. */

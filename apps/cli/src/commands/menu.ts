@@ -9,11 +9,10 @@
 import type * as Inquirer from '@inquirer/prompts';
 import type { Command } from 'commander';
 import { TrolleyError, limits, type ItemView, type ListId } from '@trolley/core';
-import { shareLink } from '@trolley/client';
+import { LiveSync, itemState, shareLink } from '@trolley/client';
 import { withHome, type Home } from '../home.ts';
-import { LiveSync } from '@trolley/client';
 import { nodeLiveSyncEnv, pushedChanges } from '@trolley/node';
-import { itemState, renderList, statusText, titleOf } from '../render.ts';
+import { renderList, statusText, titleOf } from '../render.ts';
 import { itemOperations, runItemOperation, type ItemOperation } from './items.ts';
 import { quoted } from './lists.ts';
 import { describeSync, runSync } from './sync.ts';
