@@ -1,5 +1,5 @@
-// A local cloud as child processes: one proxy (or several, for failover) and N storage nodes, data
-// under one folder. This is what `trolley cluster` runs (and `npm start` will), and what the
+// A local cloud as child processes: one proxy (or several, for failover), N storage nodes and,
+// optionally, a gateway for browsers; data under one folder. This is what `trolley cluster` runs (and `npm start` will), and what the
 // real-process tests drive: they kill -9, stop and restart single nodes and proxies through it.
 //
 // The layout (node IDs and ports) is kept in DIR/cluster.json, so a restart finds its data again.
@@ -40,6 +40,22 @@ export interface ClusterOptions {
   proxies?: number;
   /** Progress lines (stderr in the CLI). */
   progress?: (line: string) => void;
+  /**
+   * Also run a gateway for browsers (`trolley gateway`) on this HTTP port (0: any free port),
+   * bound to `host` (default 127.0.0.1), pointing at every proxy, serving webRoot if given. Its
+   * port is not kept in cluster.json.
+   */
+  gateway?: GatewayOption;
+}
+
+/** The gateway a LocalCluster may run beside its proxies and nodes. */
+export interface GatewayOption {
+  /** HTTP port; 0: any free port (kept across killGateway/startGateway). */
+  port: number;
+  /** Address to bind (default: the cluster's host, 127.0.0.1; 0.0.0.0 for phones on the LAN). */
+  host?: string;
+  /** The built web app to serve; absent: only /sync and /healthz. */
+  webRoot?: string;
 }
 
 let portCursor = 0;
@@ -64,7 +80,8 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
   });
 }
 
-async function portFree(port: number, host: string): Promise<boolean> {
+/** Whether `port` can be bound on `host` now. */
+export async function portFree(port: number, host = '127.0.0.1'): Promise<boolean> {
   return new Promise((resolve) => {
     const server = createServer();
     server.once('error', () => resolve(false));
@@ -82,14 +99,37 @@ export class LocalCluster {
   readonly layout: ClusterLayout;
   private readonly proxies: Child[];
   private readonly nodes: Child[];
+  private readonly gateway: Child | undefined;
+  /** The gateway's URL (http://host:port/) once it has said ready; kept across restarts. */
+  private gatewayAddress: string | undefined;
   private stopping = false;
 
   private constructor(
     readonly dataDir: string,
     layout: ClusterLayout,
     private readonly progress: (line: string) => void,
+    gateway?: GatewayOption,
   ) {
     this.layout = layout;
+    this.gateway =
+      gateway === undefined
+        ? undefined
+        : {
+            name: 'gateway',
+            args: [
+              'gateway',
+              '--bind',
+              gateway.host ?? layout.host,
+              '--port',
+              `${gateway.port}`,
+              '--cloud',
+              this.proxyPorts()
+                .map((p) => `tcp://${layout.host}:${p.clientPort}`)
+                .join(','),
+              ...(gateway.webRoot === undefined ? [] : ['--web', gateway.webRoot]),
+            ],
+            process: undefined,
+          };
     this.proxies = this.proxyPorts().map((ports, i) => ({
       name: i === 0 ? 'proxy' : `proxy${i + 1}`,
       args: [
@@ -205,7 +245,7 @@ export class LocalCluster {
     }
     layout.nodes = nodes;
     writeFileSync(file, `${JSON.stringify(layout, null, 2)}\n`);
-    return new LocalCluster(o.dataDir, layout, o.progress ?? (() => undefined));
+    return new LocalCluster(o.dataDir, layout, o.progress ?? (() => undefined), o.gateway);
   }
 
   /** The first proxy's client endpoint. */
@@ -235,6 +275,42 @@ export class LocalCluster {
     await Promise.all(this.nodes.map((c) => this.spawn(c, timeoutMs)));
     this.progress(`${this.nodes.length} nodes started; waiting for the proxy to see them`);
     await this.waitForNodes(this.nodes.length, timeoutMs);
+    if (this.gateway !== undefined) {
+      await this.startGateway(timeoutMs);
+      this.progress(`gateway ready on ${this.gatewayUrl ?? '?'}`);
+    }
+  }
+
+  /**
+   * The gateway's URL (http://host:port/; its WebSocket is at …/sync), once it has started;
+   * undefined without the gateway option.
+   */
+  get gatewayUrl(): string | undefined {
+    return this.gatewayAddress;
+  }
+
+  /**
+   * Starts the gateway (again, after killGateway), and waits for its "ready" line. A gateway
+   * asked for on port 0 keeps the port it got the first time.
+   */
+  async startGateway(timeoutMs = 30_000): Promise<void> {
+    const c = this.gatewayChild();
+    await this.spawn(c, timeoutMs, (line) => {
+      const ready = JSON.parse(line.slice('ready'.length)) as { gateway: string; port: number };
+      this.gatewayAddress = ready.gateway;
+      const at = c.args.indexOf('--port');
+      if (at >= 0) c.args[at + 1] = `${ready.port}`;
+    });
+  }
+
+  /** kill -9 of the gateway; resolves once it has exited. */
+  async killGateway(): Promise<void> {
+    await this.kill(this.gatewayChild());
+  }
+
+  /** The gateway's process ID, undefined while it is not running. */
+  gatewayPid(): number | undefined {
+    return this.gateway?.process?.pid;
   }
 
   async startNode(i: number, timeoutMs = 30_000): Promise<void> {
@@ -341,7 +417,7 @@ export class LocalCluster {
 
   async stop(): Promise<void> {
     this.stopping = true;
-    const all = [...this.proxies, ...this.nodes]
+    const all = [...(this.gateway === undefined ? [] : [this.gateway]), ...this.proxies, ...this.nodes]
       .map((c) => c.process)
       .filter((p): p is ChildProcess => p !== undefined);
     await Promise.all(
@@ -367,6 +443,12 @@ export class LocalCluster {
     return c;
   }
 
+  private gatewayChild(): Child {
+    if (this.gateway === undefined)
+      throw new TrolleyError('not_found', 'this cluster was planned without a gateway');
+    return this.gateway;
+  }
+
   private proxyChild(i: number): Child {
     const c = this.proxies[i];
     if (c === undefined) throw new TrolleyError('not_found', `no proxy ${i}`);
@@ -382,7 +464,7 @@ export class LocalCluster {
     c.process = undefined;
   }
 
-  private spawn(c: Child, timeoutMs: number): Promise<void> {
+  private spawn(c: Child, timeoutMs: number, onReady?: (line: string) => void): Promise<void> {
     const child = spawn(process.execPath, [trolleyBin, ...c.args], { stdio: ['ignore', 'pipe', 'inherit'] });
     c.process = child;
     return new Promise((resolve, reject) => {
@@ -394,7 +476,16 @@ export class LocalCluster {
       lines.on('line', (line) => {
         if (line.startsWith('ready')) {
           clearTimeout(timer);
-          resolve();
+          try {
+            onReady?.(line);
+            resolve();
+          } catch (e) {
+            reject(
+              new TrolleyError('not_found', `${c.name} said something else than ready: ${line}`, {
+                cause: e,
+              }),
+            );
+          }
         }
       });
       child.once('exit', (code, signal) => {

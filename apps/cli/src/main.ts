@@ -10,6 +10,7 @@ import { registerItems } from './commands/items.ts';
 import { registerLists } from './commands/lists.ts';
 import { registerMenu } from './commands/menu.ts';
 import { registerServers } from './commands/servers.ts';
+import { registerStart } from './commands/start.ts';
 import { registerSync } from './commands/sync.ts';
 import { registerGlobalOptions } from './home.ts';
 
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerCluster(program);
   registerServers(program);
   registerCloud(program);
+  registerStart(program);
   return program;
 }
 

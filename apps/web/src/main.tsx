@@ -1,2 +1,34 @@
+// Boot: open the engine (IndexedDB, the gateway socket, the sync loop), render, and register the
+// service worker that caches the app shell so the app opens with no network.
+import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
-createRoot(document.getElementById('root') as HTMLElement).render(<p>Trolley</p>);
+import { registerSW } from 'virtual:pwa-register';
+import { App } from './App.tsx';
+import { AppEngine, errorMessage } from './engine.ts';
+import { EngineContext } from './hooks.ts';
+import './styles.css';
+
+const root = createRoot(document.getElementById('root') as HTMLElement);
+
+AppEngine.open().then(
+  (engine) => {
+    root.render(
+      <StrictMode>
+        <EngineContext.Provider value={engine}>
+          <App />
+        </EngineContext.Provider>
+      </StrictMode>,
+    );
+  },
+  (error: unknown) => {
+    root.render(
+      <main className="page">
+        <h1>Trolley could not open its storage</h1>
+        <p role="alert">{errorMessage(error)}</p>
+        <p>Close other Trolley tabs and reload. In a private window, some browsers do not allow storage.</p>
+      </main>,
+    );
+  },
+);
+
+if ('serviceWorker' in navigator) registerSW({ immediate: true });

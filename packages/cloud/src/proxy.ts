@@ -143,6 +143,7 @@ export class Proxy {
       case 'ring-change':
       case 'ring-change-reply':
       case 'changed':
+      case 'gateway-hello':
         this.counters.rejected++;
         return this.answer(client, requestId, 'unknown_type', `a client may not send ${m.type} to a proxy`);
     }

@@ -344,6 +344,7 @@ export class StorageNode {
       case 'ring-change-reply':
       case 'watch':
       case 'changed':
+      case 'gateway-hello':
         this.counters.rejected++;
         this.log.warn('unexpected message', { type: m.type });
         return;

@@ -60,6 +60,20 @@ export const limits = {
   watchesPerProxyMax: 100_000,
   /** A watch lasts this long unless the client repeats it. */
   watchLeaseMs: 30_000,
+  // ---- the gateway (browsers over WebSocket) ----
+  /** WebSocket connections one gateway holds; past it, an upgrade is refused with HTTP 503. */
+  gatewayConnectionsMax: 10_000,
+  /** Puts and gets one browser connection may have in flight; past it: overloaded. */
+  gatewayRequestsInFlightMax: 64,
+  /** Distinct lists one gateway watches on the proxies for all its connections together. */
+  gatewayWatchedListsMax: 50_000,
+  /** The gateway pings every connection this often; one that has not answered the last ping is cut. */
+  gatewayPingIntervalMs: 15_000,
+  /**
+   * Bytes queued for one connection (a slow browser) past which live `changed` pushes to it are
+   * dropped (and counted); replies are still sent. A changed may be lost; the browser syncs anyway.
+   */
+  gatewaySendBufferBytesMax: 64 * 1024 * 1024,
 } as const;
 
 export type Limits = typeof limits;
@@ -74,6 +88,22 @@ check(limits.quantityMax * 4 < 2 ** 31, 'quantities must add without losing prec
 check(
   limits.itemNameLengthMax * 4 * limits.itemsPerListMax < limits.encodedListBytesMax,
   'a full list must encode',
+);
+check(
+  limits.gatewayWatchedListsMax <= limits.watchesPerProxyMax,
+  "a gateway's watches must fit in one proxy's watch table",
+);
+check(
+  limits.gatewayWatchedListsMax >= limits.watchedListsMax,
+  'the gateway must be able to watch what one browser may ask for',
+);
+check(
+  limits.gatewayPingIntervalMs >= 1_000 && 2 * limits.gatewayPingIntervalMs <= limits.watchLeaseMs,
+  'a dead browser is cut (two pings) within one lease, so the gateway stops renewing its watches',
+);
+check(
+  limits.gatewaySendBufferBytesMax > limits.encodedListBytesMax + 64 * 1024,
+  'one full message must fit in a connection send buffer',
 );
 
 // ---- the ring (Dynamo §6.2, strategy 3) ----

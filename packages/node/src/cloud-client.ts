@@ -164,11 +164,36 @@ export class CloudClient {
     if (this.watched.length !== before) this.renewWatch();
   }
 
+  /**
+   * Replaces the watched lists (the gateway: the union of its browsers' lists), at most
+   * limits.gatewayWatchedListsMax. Lists dropped from the set are simply no longer renewed: their
+   * leases lapse at the proxy. Listeners are those registered with watch() (possibly for no list).
+   */
+  setWatched(listIds: readonly ListId[]): void {
+    this.watched = [...new Set(listIds)].slice(0, limits.gatewayWatchedListsMax);
+    this.renewWatch();
+    if (this.watched.length > 0)
+      this.watchTimer ??= setInterval(() => this.renewWatch(), limits.watchLeaseMs / 2);
+  }
+
+  /** The lists this client currently keeps a watch on. */
+  get watchedLists(): readonly ListId[] {
+    return this.watched;
+  }
+
   private renewWatch(): void {
     if (this.watched.length === 0) return;
     this.watchedVia = this.current;
     const endpoint = this.endpoints[this.current % this.endpoints.length] as Endpoint;
-    endpoint.sender.send([encodeMessage({ type: 'watch', requestId: 0, listIds: this.watched })]);
+    // One watch message holds at most watchedListsMax lists; leases are per list, so several add up.
+    for (let i = 0; i < this.watched.length; i += limits.watchedListsMax)
+      endpoint.sender.send([
+        encodeMessage({
+          type: 'watch',
+          requestId: 0,
+          listIds: this.watched.slice(i, i + limits.watchedListsMax),
+        }),
+      ]);
   }
 
   /** The proxy's own view of the cluster (nodes, ring), as JSON. */

@@ -1,12 +1,12 @@
-// `trolley node` and `trolley proxy`: one storage node or one proxy in this process. Each prints
-// one line containing "ready" (with its endpoints as JSON) once it is bound, and stops cleanly
-// on SIGINT or SIGTERM.
+// `trolley node`, `trolley proxy` and `trolley gateway`: one storage node, one proxy or one
+// browser gateway in this process. Each prints one line containing "ready" (with its endpoints as
+// JSON) once it is bound, and stops cleanly on SIGINT or SIGTERM.
 
 import type { Command } from 'commander';
 import { parseNodeId } from '@trolley/core';
 import { processLogger, startNode, startProxy } from '@trolley/node';
 import { defaultQuorum } from '@trolley/cloud';
-import { endpoints, intOption, members, quorumFrom, untilSignal } from './common.ts';
+import { defaultCloud, endpoints, intOption, members, quorumFrom, untilSignal } from './common.ts';
 
 export function registerServers(program: Command): void {
   program
@@ -79,6 +79,33 @@ export function registerServers(program: Command): void {
       await untilSignal();
       await running.stop();
     });
+
+  program
+    .command('gateway')
+    .description('run one gateway for browsers: the web app over HTTP and sync over WebSocket (/sync)')
+    .option('--cloud <endpoints>', 'client ports of the proxies (tcp://host:5555,…)', endpoints, [
+      defaultCloud,
+    ])
+    .option('--bind <host>', 'address to bind', '127.0.0.1')
+    .option('--port <port>', 'HTTP port (0: any free port)', intOption('port', 0, 65_535), 8080)
+    .option('--web <dir>', 'the built web app to serve (apps/web/dist); without it, only /sync and /healthz')
+    .action(async (o: GatewayCommandOptions) => {
+      // Loaded here, so that every other command starts without the HTTP and WebSocket modules.
+      const { startGateway } = await import('@trolley/web/server');
+      const running = await startGateway({
+        cloud: o.cloud,
+        host: o.bind,
+        port: o.port,
+        ...(o.web === undefined ? {} : { webRoot: o.web }),
+        logger: processLogger('gateway'),
+      });
+      const sync = `${running.url.replace(/^http/, 'ws')}sync`;
+      process.stdout.write(
+        `ready ${JSON.stringify({ gateway: running.url, sync, port: running.port, cloud: o.cloud, web: o.web ?? null })}\n`,
+      );
+      await untilSignal();
+      await running.stop();
+    });
 }
 
 interface NodeCommandOptions {
@@ -94,6 +121,13 @@ interface NodeCommandOptions {
   w: number;
   weakQuorum?: boolean;
   partitions: number;
+}
+
+interface GatewayCommandOptions {
+  cloud: string[];
+  bind: string;
+  port: number;
+  web?: string;
 }
 
 interface ProxyCommandOptions {

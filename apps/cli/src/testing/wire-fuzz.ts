@@ -73,6 +73,9 @@ const nodeRefuses: readonly string[] = [
   'stats-reply',
   'node-hello',
   'ring-change-reply',
+  'watch',
+  'changed',
+  'gateway-hello',
 ];
 
 /**

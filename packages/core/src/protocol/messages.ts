@@ -1,5 +1,6 @@
 // The wire protocol between clients, proxies and storage nodes: one ZeroMQ frame per message
-// (after the routing frames), written down in docs/PROTOCOL.md. Messages are a union keyed on
+// (after the routing frames), or one binary WebSocket frame between a browser and the gateway;
+// written down in docs/PROTOCOL.md. Messages are a union keyed on
 // `type`; each has a numeric tag on the wire. The numbers are part of the protocol: append only.
 //
 //   frame   = version:u8 tag:u8 requestId:varint body
@@ -45,6 +46,7 @@ export const Tag = {
   'ring-change-reply': 25,
   watch: 26,
   changed: 27,
+  'gateway-hello': 28,
 } as const;
 
 /** Error codes carried by `error` messages. Append only. */
@@ -132,7 +134,12 @@ export type Message =
    * Node → proxies → watching clients: a write to this list became cloud-ok; `delta` is that
    * write (joining it is always safe), so a watcher is up to date without asking.
    */
-  | { type: 'changed'; requestId: number; listId: ListId; delta: Uint8Array };
+  | { type: 'changed'; requestId: number; listId: ListId; delta: Uint8Array }
+  /**
+   * Gateway → browser, once, right after a WebSocket opens: the gateway's wall clock (so that the
+   * browser can express deadlines in it), the largest frame it accepts, and its name.
+   */
+  | { type: 'gateway-hello'; requestId: number; wallMs: number; messageBytesMax: number; server: string };
 
 export interface WireMember {
   id: string;
@@ -298,6 +305,11 @@ export function encodeMessage(m: Message): Uint8Array {
       writeId(w, listIdBytes(m.listId));
       w.bytes(m.delta);
       break;
+    case 'gateway-hello':
+      w.varint(m.wallMs);
+      w.varint(m.messageBytesMax);
+      w.string(m.server);
+      break;
   }
   return w.finish();
 }
@@ -343,6 +355,7 @@ function payloadSize(m: Message): number {
     case 'admin-read':
     case 'stats':
     case 'stats-reply':
+    case 'gateway-hello':
       return 0;
   }
 }
@@ -577,6 +590,14 @@ function readBody(r: Reader, type: MessageType, requestId: number): Message {
     }
     case 'changed':
       return { type, requestId, listId: readListId(r), delta: r.bytes(limits.encodedListBytesMax) };
+    case 'gateway-hello':
+      return {
+        type,
+        requestId,
+        wallMs: r.varint(),
+        messageBytesMax: r.varint(),
+        server: r.string(shortStringMax),
+      };
   }
 }
 

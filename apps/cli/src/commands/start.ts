@@ -1,0 +1,82 @@
+// `trolley start` (what `npm start` runs): the whole thing on one machine. Builds the web app when
+// its sources changed, starts a local cloud (one proxy, three storage nodes) and a gateway that
+// serves the app, with data under ./data (or $TROLLEY_DATA), and prints the address to open.
+// Ctrl-C stops everything; the next start finds the same data.
+
+import type { Command } from 'commander';
+import { defaultQuorum } from '@trolley/cloud';
+import { TrolleyError } from '@trolley/core';
+import { ensureWebBuild, webDist } from '@trolley/web/server';
+import { LocalCluster, freePort, portFree } from '../local-cluster.ts';
+import { intOption, untilSignal } from './common.ts';
+
+const defaultWebPort = 8080;
+const defaultProxyPort = 5555;
+
+export function registerStart(program: Command): void {
+  program
+    .command('start')
+    .description('run Trolley on this machine: the web app, a gateway, a proxy and 3 storage nodes')
+    .option(
+      '--data <dir>',
+      'folder for all data (reused on restart)',
+      process.env['TROLLEY_DATA'] ?? './data',
+    )
+    .option(
+      '--port <port>',
+      'web port (default $PORT, else 8080; a free one when taken)',
+      intOption('port', 1, 65_535),
+    )
+    .option(
+      '--host <host>',
+      'address the web app listens on (0.0.0.0: reachable from phones on your network)',
+      '127.0.0.1',
+    )
+    .action(async (o: { data: string; port?: number; host: string }) => {
+      const say = (line: string): void => void process.stderr.write(`${line}\n`);
+      await ensureWebBuild(say);
+      const asked = o.port ?? portFromEnv() ?? defaultWebPort;
+      const webPort = (await portFree(asked, o.host)) ? asked : await freePort(o.host);
+      if (webPort !== asked) say(`port ${asked} is taken; using ${webPort}`);
+      const proxyPort =
+        (await portFree(defaultProxyPort)) && (await portFree(defaultProxyPort + 1))
+          ? defaultProxyPort
+          : await freePort();
+      const local = await LocalCluster.plan({
+        nodes: 3,
+        dataDir: o.data,
+        quorum: defaultQuorum,
+        proxyPort,
+        gateway: { port: webPort, host: o.host, webRoot: webDist },
+        progress: say,
+      });
+      const stopped = untilSignal();
+      try {
+        await local.start();
+      } catch (e) {
+        await local.stop();
+        throw e;
+      }
+      const url = `http://${o.host === '0.0.0.0' ? 'localhost' : o.host}:${webPort}/`;
+      process.stdout.write(
+        `\nTrolley is running. Open ${url}\n` +
+          `  terminal: npx trolley --cloud ${local.clientEndpoint} list ls\n` +
+          `  data:     ${o.data}   (Ctrl-C stops everything; the next start keeps the data)\n\n`,
+      );
+      await stopped;
+      say('stopping…');
+      await local.stop();
+    });
+}
+
+function portFromEnv(): number | undefined {
+  const raw = process.env['PORT'];
+  if (raw === undefined || raw === '') return undefined;
+  const port = Number(raw);
+  if (!Number.isSafeInteger(port) || port < 1 || port > 65_535)
+    throw new TrolleyError(
+      'invalid_argument',
+      `PORT must be a port number (1–65535), not ${JSON.stringify(raw)}`,
+    );
+  return port;
+}

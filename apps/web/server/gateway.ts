@@ -1,0 +1,485 @@
+// The gateway between browsers and the cloud (DESIGN.md §2, PROTOCOL.md §7): one HTTP port that
+// serves the built web app and, at /sync, WebSockets that speak the wire codec, one binary frame
+// per message. Browsers may only put, get, watch and say hello; puts and gets are relayed through
+// one shared CloudClient (ZeroMQ to the proxies) under the browser's request ID, and `changed`
+// pushes from the cloud go to every connection watching that list. The gateway keeps no data:
+// a browser re-sends its watch after reconnecting, to this gateway or another one.
+//
+// Everything that arrives from a browser is bounded (frame size, requests in flight, watched
+// lists, connections) and counted; bad input gets an `error` frame, never a crash.
+
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import sirv from 'sirv';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import {
+  TrolleyError,
+  WIRE_VERSION,
+  WireError,
+  decodeMessage,
+  encodeMessage,
+  limits,
+  messageBytesMax,
+  type ListId,
+  type Message,
+  type MessageOf,
+  type WireErrorName,
+} from '@trolley/core';
+import { silentLogger, type Logger } from '@trolley/cloud';
+import { CloudClient } from '@trolley/node';
+
+export interface GatewayOptions {
+  /** Client endpoints of the proxies (tcp://host:5555,…); the CloudClient fails over between them. */
+  cloud: readonly string[];
+  host: string;
+  /** 0: any free port. */
+  port: number;
+  /** The built web app (apps/web/dist); absent: pages answer 404, /sync and /healthz still work. */
+  webRoot?: string;
+  logger?: Logger;
+  /** How often every connection is pinged (default limits.gatewayPingIntervalMs); for tests. */
+  pingIntervalMs?: number;
+  /** Its name in gateway-hello and hello-reply. */
+  name?: string;
+}
+
+/** Counters since start; `connections` is the number open now. */
+export interface GatewayStats {
+  connections: number;
+  /** Connections accepted since start. */
+  accepted: number;
+  /** Upgrades refused: over gatewayConnectionsMax (503) or not at /sync (404). */
+  refused: number;
+  framesIn: number;
+  /** Frames that did not decode, and text frames. */
+  malformed: number;
+  /** Frames over messageBytesMax (the connection was closed with 1009). */
+  tooLarge: number;
+  /** Messages a browser may not send. */
+  unknownType: number;
+  /** Requests refused because the connection had too many in flight. */
+  overloaded: number;
+  /** Requests whose deadline had passed on arrival. */
+  late: number;
+  errorsSent: number;
+  puts: number;
+  gets: number;
+  watches: number;
+  changedIn: number;
+  changedPushed: number;
+  /** Pushes skipped because the connection's send buffer was over gatewaySendBufferBytesMax. */
+  changedDropped: number;
+  /** Connections cut because they missed a pong. */
+  timedOut: number;
+  /** Lists watched on the proxies now (the union of every connection's set). */
+  watchedLists: number;
+}
+
+export interface RunningGateway {
+  /** http://host:port/ */
+  url: string;
+  port: number;
+  stats(): GatewayStats;
+  /** Closes every WebSocket, the HTTP server and the CloudClient. Idempotent. */
+  stop(): Promise<void>;
+}
+
+interface Connection {
+  ws: WebSocket;
+  id: number;
+  watched: Set<ListId>;
+  inFlight: number;
+  alive: boolean;
+}
+
+/** Starts a gateway; resolves once it listens. */
+export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
+  const log = options.logger ?? silentLogger;
+  const name = options.name ?? 'trolley gateway';
+  const cloud = new CloudClient(options.cloud, { logger: log });
+  const counters: Omit<GatewayStats, 'connections' | 'watchedLists'> = {
+    accepted: 0,
+    refused: 0,
+    framesIn: 0,
+    malformed: 0,
+    tooLarge: 0,
+    unknownType: 0,
+    overloaded: 0,
+    late: 0,
+    errorsSent: 0,
+    puts: 0,
+    gets: 0,
+    watches: 0,
+    changedIn: 0,
+    changedPushed: 0,
+    changedDropped: 0,
+    timedOut: 0,
+  };
+  const connections = new Set<Connection>();
+  /** listId → the connections watching it. */
+  const watchers = new Map<ListId, Set<Connection>>();
+  let nextConnectionId = 1;
+  let stopped = false;
+  let watchFlush: NodeJS.Immediate | undefined;
+
+  // ---- HTTP: the app, /healthz, and the upgrade to /sync ----
+
+  const serveApp =
+    options.webRoot === undefined
+      ? undefined
+      : sirv(options.webRoot, {
+          single: true,
+          etag: true,
+          // Vite names the files under /assets/ by their content hash: they never change. Everything
+          // else (index.html, also as the SPA fallback; sw.js; the manifest) is revalidated (ETag).
+          setHeaders: (res, pathname) =>
+            res.setHeader(
+              'Cache-Control',
+              pathname.startsWith('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache',
+            ),
+        });
+
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    try {
+      const path = (req.url ?? '/').split('?')[0];
+      if (path === '/healthz') {
+        const body = JSON.stringify({ ok: true, connections: connections.size });
+        res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
+        res.end(body);
+        return;
+      }
+      if (serveApp === undefined) {
+        res.writeHead(404, { 'Content-Type': 'text/plain' });
+        res.end('no web app here: start the gateway with --web <dir>\n');
+        return;
+      }
+      serveApp(req, res);
+    } catch (e) {
+      log.error('http request failed', { cause: String(e) });
+      if (!res.headersSent) res.writeHead(500);
+      res.end();
+    }
+  };
+
+  const server = createServer(onRequest);
+  const wss = new WebSocketServer({ noServer: true, maxPayload: messageBytesMax });
+
+  const refuseUpgrade = (socket: Duplex, status: string): void => {
+    counters.refused++;
+    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    socket.destroy();
+  };
+
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    try {
+      socket.on('error', (e) => log.debug('upgrade socket error', { cause: String(e) }));
+      const path = (req.url ?? '/').split('?')[0];
+      if (path !== '/sync') return refuseUpgrade(socket, '404 Not Found');
+      if (stopped || connections.size >= limits.gatewayConnectionsMax)
+        return refuseUpgrade(socket, '503 Service Unavailable');
+      wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws));
+    } catch (e) {
+      log.error('upgrade failed', { cause: String(e) });
+      socket.destroy();
+    }
+  });
+
+  // ---- the cloud side ----
+
+  const stopListening = cloud.watch([], (listId, delta) => {
+    try {
+      counters.changedIn++;
+      const set = watchers.get(listId);
+      if (set === undefined || set.size === 0) return;
+      const frame = encodeMessage({ type: 'changed', requestId: 0, listId, delta });
+      for (const c of set) {
+        if (c.ws.readyState !== c.ws.OPEN) continue;
+        if (c.ws.bufferedAmount > limits.gatewaySendBufferBytesMax) {
+          counters.changedDropped++;
+          continue;
+        }
+        counters.changedPushed++;
+        c.ws.send(frame);
+      }
+    } catch (e) {
+      log.error('changed push failed', { cause: String(e) });
+    }
+  });
+
+  /** Sends the union of every connection's lists to the proxies, once per turn of the event loop. */
+  const scheduleWatchFlush = (): void => {
+    if (watchFlush !== undefined || stopped) return;
+    watchFlush = setImmediate(() => {
+      watchFlush = undefined;
+      if (stopped) return;
+      cloud.setWatched([...watchers.keys()]);
+    });
+  };
+
+  // ---- one browser connection ----
+
+  const send = (c: Connection, m: Message): void => {
+    if (c.ws.readyState !== c.ws.OPEN) return;
+    if (m.type === 'error') counters.errorsSent++;
+    c.ws.send(encodeMessage(m));
+  };
+
+  const fail = (c: Connection, requestId: number, code: WireErrorName, message: string): void =>
+    send(c, { type: 'error', requestId, code, message });
+
+  const setWatched = (c: Connection, listIds: readonly ListId[]): void => {
+    const next = new Set(listIds);
+    let changed = false;
+    for (const id of c.watched)
+      if (!next.has(id)) {
+        const set = watchers.get(id);
+        set?.delete(c);
+        if (set !== undefined && set.size === 0) {
+          watchers.delete(id);
+          changed = true;
+        }
+      }
+    for (const id of next) {
+      if (c.watched.has(id)) continue;
+      let set = watchers.get(id);
+      if (set === undefined) {
+        if (watchers.size >= limits.gatewayWatchedListsMax) {
+          next.delete(id); // the gateway as a whole is full: this list is not watched
+          continue;
+        }
+        set = new Set();
+        watchers.set(id, set);
+        changed = true;
+      }
+      set.add(c);
+    }
+    c.watched = next;
+    if (changed) scheduleWatchFlush();
+  };
+
+  /** The time a request may take: until its deadline (gateway clock), at most deadlineMsMax. */
+  const timeLeft = (deadlineMs: number): number => Math.min(deadlineMs - Date.now(), limits.deadlineMsMax);
+
+  const relayPut = async (c: Connection, m: MessageOf<'put'>): Promise<void> => {
+    const r = await cloud.put(m.listId, m.delta, { timeoutMs: timeLeft(m.deadlineMs), opId: m.opId });
+    send(c, { type: 'put-reply', requestId: m.requestId, ...r });
+  };
+
+  const relayGet = async (c: Connection, m: MessageOf<'get'>): Promise<void> => {
+    const r = await cloud.get(m.listId, m.context, { timeoutMs: timeLeft(m.deadlineMs) });
+    send(c, {
+      type: 'get-reply',
+      requestId: m.requestId,
+      delta: r.delta,
+      answered: r.answered,
+      inSync: r.inSync,
+      replicas: r.replicas,
+    });
+  };
+
+  const relay = (c: Connection, m: MessageOf<'put'> | MessageOf<'get'>): void => {
+    if (timeLeft(m.deadlineMs) <= 0) {
+      counters.late++;
+      return fail(c, m.requestId, 'deadline_exceeded', 'the deadline had passed when the gateway got it');
+    }
+    if (c.inFlight >= limits.gatewayRequestsInFlightMax) {
+      counters.overloaded++;
+      return fail(
+        c,
+        m.requestId,
+        'overloaded',
+        `${limits.gatewayRequestsInFlightMax} requests in flight on this connection; wait for replies`,
+      );
+    }
+    c.inFlight++;
+    if (m.type === 'put') counters.puts++;
+    else counters.gets++;
+    const work = m.type === 'put' ? relayPut(c, m) : relayGet(c, m);
+    work
+      .catch((e: unknown) => {
+        // A get that timed out, a refusal from the cloud (CloudClient throws), or a bug here.
+        const code = refusalCode(e) ?? (m.type === 'get' ? 'unavailable' : 'internal');
+        log.debug('relay failed', { type: m.type, cause: String(e) });
+        fail(c, m.requestId, code, e instanceof Error ? e.message : String(e));
+      })
+      .finally(() => {
+        c.inFlight--;
+      })
+      .catch(() => undefined);
+  };
+
+  const onFrame = (c: Connection, data: RawData, isBinary: boolean): void => {
+    counters.framesIn++;
+    if (!isBinary) {
+      counters.malformed++;
+      return fail(c, 0, 'malformed', 'text frames are not spoken here: send one binary frame per message');
+    }
+    const bytes = Array.isArray(data)
+      ? Buffer.concat(data)
+      : Buffer.isBuffer(data)
+        ? data
+        : Buffer.from(data);
+    const decoded = decodeMessage(bytes);
+    if (!decoded.ok) {
+      counters.malformed++;
+      return fail(c, 0, 'malformed', decoded.error.message);
+    }
+    const m = decoded.value;
+    switch (m.type) {
+      case 'hello':
+        return send(c, {
+          type: 'hello-reply',
+          requestId: m.requestId,
+          version: WIRE_VERSION,
+          server: name,
+          messageBytesMax,
+        });
+      case 'put':
+      case 'get':
+        return relay(c, m);
+      case 'watch':
+        counters.watches++;
+        return setWatched(c, m.listIds);
+      case 'hello-reply':
+      case 'put-reply':
+      case 'get-reply':
+      case 'error':
+      case 'replica-put':
+      case 'replica-put-reply':
+      case 'replica-get':
+      case 'replica-get-reply':
+      case 'admin-read':
+      case 'admin-read-reply':
+      case 'stats':
+      case 'stats-reply':
+      case 'node-hello':
+      case 'gossip':
+      case 'gossip-reply':
+      case 'hinted-put':
+      case 'ae-root':
+      case 'ae-buckets':
+      case 'ae-keys':
+      case 'ae-keys-reply':
+      case 'ring-change':
+      case 'ring-change-reply':
+      case 'changed':
+      case 'gateway-hello':
+        counters.unknownType++;
+        return fail(c, m.requestId, 'unknown_type', `a browser may not send ${m.type} to the gateway`);
+    }
+  };
+
+  const onConnection = (ws: WebSocket): void => {
+    const c: Connection = { ws, id: nextConnectionId++, watched: new Set(), inFlight: 0, alive: true };
+    connections.add(c);
+    counters.accepted++;
+    ws.on('message', (data, isBinary) => {
+      try {
+        onFrame(c, data, isBinary);
+      } catch (e) {
+        log.error('frame handling failed', { cause: String(e) });
+        try {
+          fail(c, 0, 'internal', 'the gateway failed on this frame');
+        } catch {
+          // the socket is gone
+        }
+      }
+    });
+    ws.on('pong', () => {
+      c.alive = true;
+    });
+    ws.on('error', (e: Error & { code?: string }) => {
+      if (e.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') counters.tooLarge++;
+      log.debug('websocket error', { connection: c.id, cause: String(e) });
+    });
+    ws.on('close', () => {
+      connections.delete(c);
+      setWatched(c, []);
+    });
+    send(c, { type: 'gateway-hello', requestId: 0, wallMs: Date.now(), messageBytesMax, server: name });
+  };
+
+  const pingTimer = setInterval(() => {
+    for (const c of connections) {
+      try {
+        if (!c.alive) {
+          counters.timedOut++;
+          c.ws.terminate();
+          continue;
+        }
+        c.alive = false;
+        c.ws.ping();
+      } catch (e) {
+        log.debug('ping failed', { connection: c.id, cause: String(e) });
+      }
+    }
+  }, options.pingIntervalMs ?? limits.gatewayPingIntervalMs);
+  pingTimer.unref();
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  }).catch((e: unknown) => {
+    clearInterval(pingTimer);
+    stopListening();
+    cloud.close();
+    wss.close();
+    throw e;
+  });
+  server.on('error', (e) => log.error('http server error', { cause: String(e) }));
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : options.port;
+  const urlHost = options.host.includes(':') ? `[${options.host}]` : options.host;
+  log.info('gateway listening', { port, cloud: options.cloud });
+
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      stopped = true;
+      clearInterval(pingTimer);
+      if (watchFlush !== undefined) clearImmediate(watchFlush);
+      const closed = [...connections].map(
+        (c) =>
+          new Promise<void>((resolve) => {
+            if (c.ws.readyState === c.ws.CLOSED) return resolve();
+            const force = setTimeout(() => {
+              c.ws.terminate();
+              resolve();
+            }, 500);
+            c.ws.once('close', () => {
+              clearTimeout(force);
+              resolve();
+            });
+            c.ws.close(1001, 'gateway stopping');
+          }),
+      );
+      await Promise.all(closed);
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      stopListening();
+      cloud.close();
+    })();
+    return stopping;
+  };
+
+  return {
+    url: `http://${urlHost}:${port}/`,
+    port,
+    stats: () => ({ ...counters, connections: connections.size, watchedLists: watchers.size }),
+    stop,
+  };
+}
+
+/** The wire error code inside a CloudClient refusal ("the cloud refused: <code>: …"), if any. */
+function refusalCode(e: unknown): WireErrorName | undefined {
+  if (!(e instanceof TrolleyError)) return undefined;
+  const match = /the cloud refused: ([a-z_]+):/.exec(e.message);
+  const code = match?.[1];
+  return code !== undefined && code in WireError ? (code as WireErrorName) : undefined;
+}

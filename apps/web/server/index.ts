@@ -1,0 +1,6 @@
+// @trolley/web/server: the Node side of the web app — the gateway that serves it and relays its
+// sync messages to the cloud (PROTOCOL.md §7), and the build of the app it serves. The CLI's
+// `trolley gateway` and `trolley start` run them.
+
+export { startGateway, type GatewayOptions, type GatewayStats, type RunningGateway } from './gateway.ts';
+export * from './build.ts';
