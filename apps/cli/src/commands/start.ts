@@ -32,16 +32,18 @@ export function registerStart(program: Command): void {
       'address the web app listens on (0.0.0.0: reachable from phones on your network)',
       '127.0.0.1',
     )
-    .action(async (o: { data: string; port?: number; host: string }) => {
+    .option(
+      '--proxy-port <port>',
+      'client port of the proxy for terminal clients (default 5555, a free one when taken)',
+      intOption('port', 1, 65_534),
+    )
+    .action(async (o: { data: string; port?: number; host: string; proxyPort?: number }) => {
       const say = (line: string): void => void process.stderr.write(`${line}\n`);
       await ensureWebBuild(say);
       const asked = o.port ?? portFromEnv() ?? defaultWebPort;
       const webPort = (await portFree(asked, o.host)) ? asked : await freePort(o.host);
       if (webPort !== asked) say(`port ${asked} is taken; using ${webPort}`);
-      const proxyPort =
-        (await portFree(defaultProxyPort)) && (await portFree(defaultProxyPort + 1))
-          ? defaultProxyPort
-          : await freePort();
+      const proxyPort = o.proxyPort ?? (await defaultOrFreeProxyPort());
       const local = await LocalCluster.plan({
         nodes: 3,
         dataDir: o.data,
@@ -58,15 +60,25 @@ export function registerStart(program: Command): void {
         throw e;
       }
       const url = `http://${o.host === '0.0.0.0' ? 'localhost' : o.host}:${webPort}/`;
+      const cloudFlag = proxyPort === defaultProxyPort ? '' : ` --cloud ${local.clientEndpoint}`;
       process.stdout.write(
         `\nTrolley is running. Open ${url}\n` +
-          `  terminal: npx trolley --cloud ${local.clientEndpoint} list ls\n` +
+          `  terminal: npx trolley${cloudFlag} list ls\n` +
           `  data:     ${o.data}   (Ctrl-C stops everything; the next start keeps the data)\n\n`,
       );
       await stopped;
       say('stopping…');
       await local.stop();
     });
+}
+
+/** 5555 (the CLI's default cloud) when it and its node port are free, else a free pair. */
+async function defaultOrFreeProxyPort(): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = attempt === 0 ? defaultProxyPort : await freePort();
+    if ((await portFree(port)) && (await portFree(port + 1))) return port;
+  }
+  throw new TrolleyError('not_found', 'no two free adjacent ports for the proxy; pass --proxy-port');
 }
 
 function portFromEnv(): number | undefined {

@@ -1,0 +1,113 @@
+// `trolley start` (what `npm start` runs) as a person uses it: it prints the address to open, the
+// address serves the web app and its sync socket, a terminal client reaches the same cloud, Ctrl-C
+// stops every process it started, and the next start finds the same lists.
+
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { freePort, trolleyBin } from './local-cluster.ts';
+import { freePortPair } from './testing/test-cluster.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'trolley-start-'));
+const started = new Set<ChildProcess>();
+
+afterAll(() => {
+  for (const child of started) child.kill('SIGKILL');
+  rmSync(dir, { recursive: true, force: true });
+});
+
+interface Running {
+  child: ChildProcess;
+  url: string;
+  output: () => string;
+}
+
+/** Starts `trolley start` and waits for the line with the address. */
+async function start(env: NodeJS.ProcessEnv, args: string[]): Promise<Running> {
+  const child = spawn(process.execPath, [trolleyBin, 'start', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, TROLLEY_LOG: 'error', ...env },
+  });
+  started.add(child);
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no address printed in time:\n${out}`)), 120_000);
+    const check = (): void => {
+      const m = /Open (http:\/\/\S+)/.exec(out);
+      if (m?.[1] !== undefined) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    };
+    child.stdout?.on('data', check);
+    child.once('exit', () => reject(new Error(`trolley start exited:\n${out}`)));
+  });
+  return { child, url, output: () => out };
+}
+
+async function interrupt(r: Running): Promise<number | null> {
+  const exited = new Promise<number | null>((resolve) => r.child.once('exit', (code) => resolve(code)));
+  r.child.kill('SIGINT');
+  const code = await exited;
+  started.delete(r.child);
+  return code;
+}
+
+/** Processes whose command line names this data folder (the nodes) or these ports. */
+async function leftovers(): Promise<string[]> {
+  const { stdout } = await promisify(execFile)('ps', ['-eo', 'args']);
+  return stdout.split('\n').filter((line) => line.includes(dir));
+}
+
+describe('trolley start', () => {
+  it('serves the app, shares one cloud with the terminal, stops cleanly and keeps the data', async () => {
+    const data = join(dir, 'data');
+    const webPort = await freePort();
+    const proxyPort = await freePortPair();
+    const env = { TROLLEY_DATA: data, PORT: String(webPort) };
+    const args = ['--proxy-port', String(proxyPort)];
+    const first = await start(env, args);
+    expect(first.url).toBe(`http://127.0.0.1:${webPort}/`);
+
+    const page = await fetch(first.url);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('<div id="root">');
+    expect(((await (await fetch(new URL('healthz', first.url))).json()) as { ok: boolean }).ok).toBe(true);
+    const manifest = await fetch(new URL('manifest.webmanifest', first.url));
+    expect(manifest.status).toBe(200);
+
+    const cloud = `tcp://127.0.0.1:${proxyPort}`;
+    const home = join(dir, 'home');
+    const cli = (...a: string[]) =>
+      promisify(execFile)(process.execPath, [trolleyBin, '--home', home, '--cloud', cloud, ...a], {
+        env: { ...process.env, TROLLEY_LOG: 'error' },
+      });
+    const id = (await cli('list', 'create', 'Kept')).stdout.trim();
+    await cli('item', 'add', id, 'Milk', '2');
+    await cli('sync'); // exit 0: nothing waits on this device (execFile rejects otherwise)
+
+    expect(await interrupt(first)).toBe(0);
+    expect(await leftovers()).toEqual([]);
+
+    // The next start: same data (the terminal client's copy is forgotten first, so the list can
+    // only come from the cloud's storage).
+    const second = await start(env, args);
+    await cli('list', 'forget', id);
+    await cli('list', 'join', id);
+    await cli('sync');
+    const shown = JSON.parse((await cli('list', 'show', id, '--json')).stdout) as {
+      title: string;
+      items: { key: string; wanted: number }[];
+    };
+    expect(shown.title).toBe('Kept');
+    expect(shown.items.map((i) => [i.key, i.wanted])).toEqual([['milk', 2]]);
+    expect(second.output()).not.toContain('building the web app'); // nothing changed: no rebuild
+    expect(await interrupt(second)).toBe(0);
+    expect(await leftovers()).toEqual([]);
+  });
+});
