@@ -9,7 +9,9 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createRequire } from 'node:module';
 import { promisify } from 'node:util';
+import type * as Axe from 'axe-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { TestCluster, disposeAll } from '../../cli/src/testing/test-cluster.ts';
@@ -104,6 +106,26 @@ async function badge(page: Page): Promise<string> {
   return (await page.locator('.list-header .badge').getAttribute('data-status')) ?? '';
 }
 
+/** axe-core's accessibility audit of the page as it is now: the violations, by rule and impact. */
+async function audit(page: Page): Promise<{ id: string; impact: string; nodes: number }[]> {
+  await page.addScriptTag({ path: createRequire(import.meta.url).resolve('axe-core/axe.min.js') });
+  const result = await page.evaluate(() =>
+    (window as unknown as { axe: typeof Axe }).axe.run(document, {
+      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] },
+    }),
+  );
+  return result.violations.map((v) => ({ id: v.id, impact: v.impact ?? 'unknown', nodes: v.nodes.length }));
+}
+
+/** Presses Tab until the element with this ID has the focus (as a keyboard user would). */
+async function tabTo(page: Page, id: string): Promise<number> {
+  for (let presses = 1; presses <= 40; presses++) {
+    await page.keyboard.press('Tab');
+    if ((await page.evaluate(() => document.activeElement?.id ?? '')) === id) return presses;
+  }
+  throw new Error(`Tab never reached #${id}`);
+}
+
 async function cli(...args: string[]): Promise<string> {
   const { stdout } = await promisify(execFile)(
     process.execPath,
@@ -152,9 +174,9 @@ describe('the web app in chromium', () => {
 
     // Both buy soda at once: the counts add up, and over-buying is said plainly.
     await Promise.all([
-      a.page.getByRole('button', { name: 'Bought one Soda' }).click(),
-      b.page.getByRole('button', { name: 'Bought one Soda' }).click(),
-      b.page.getByRole('button', { name: 'Bought one Soda' }).click(),
+      a.page.getByRole('button', { name: 'Bought 1 Soda' }).click(),
+      b.page.getByRole('button', { name: 'Bought 1 Soda' }).click(),
+      b.page.getByRole('button', { name: 'Bought 1 Soda' }).click(),
     ]);
     for (const p of [a.page, b.page])
       await expect.poll(() => quantityOf(p, 'soda'), { timeout: 10_000 }).toBe('bought 3 of 2 (over-bought)');
@@ -236,5 +258,43 @@ describe('the web app in chromium', () => {
     );
     await a.context.close();
     await b.context.close();
+  });
+
+  it('works from the keyboard alone and passes an accessibility audit, on a phone-sized screen', async () => {
+    const { context, page } = await device(true);
+    await page.goto(gateway.url);
+    await tabTo(page, 'new-list-title');
+    await page.keyboard.type('Keyboard');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.url()).toMatch(/#\/list\//);
+    await tabTo(page, 'item-name');
+    await page.keyboard.type('Apples');
+    await page.keyboard.press('Tab'); // the quantity
+    await page.keyboard.press('ControlOrMeta+A');
+    await page.keyboard.type('4');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => quantityOf(page, 'apples')).toBe('4 to buy');
+    // The focus is back in the item field, ready for the next one.
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('item-name');
+    await page.getByRole('button', { name: 'One more Apples' }).focus();
+    await page.keyboard.press('Space');
+    await expect.poll(() => quantityOf(page, 'apples')).toBe('5 to buy');
+    await page.getByLabel('Apples', { exact: true }).focus();
+    await page.keyboard.press('Space');
+    await expect.poll(() => quantityOf(page, 'apples')).toBe('bought 5 of 5 (done)');
+
+    const onList = await audit(page);
+    await page.getByRole('button', { name: 'Share' }).click();
+    const onShare = await audit(page);
+    await page.goto(gateway.url);
+    await expect.poll(() => page.locator('.card').count()).toBe(1);
+    const onOverview = await audit(page);
+    const all = [...onList, ...onShare, ...onOverview];
+    console.log(
+      `web a11y: axe-core found ${all.length} violation(s)` +
+        (all.length === 0 ? '' : `: ${all.map((v) => `${v.id} (${v.impact}, ${v.nodes})`).join(', ')}`),
+    );
+    expect(all.filter((v) => v.impact === 'serious' || v.impact === 'critical')).toEqual([]);
+    await context.close();
   });
 });

@@ -52,7 +52,7 @@ export function ItemRow({ item, actions }: { item: ItemView; actions: ItemAction
         <button type="button" onClick={() => actions.more(item)} aria-label={`One more ${item.name}`}>
           +
         </button>
-        <button type="button" onClick={() => actions.buy(item)} aria-label={`Bought one ${item.name}`}>
+        <button type="button" onClick={() => actions.buy(item)} aria-label={`Bought 1 ${item.name}`}>
           Bought 1
         </button>
         <button
