@@ -13,9 +13,7 @@ import type { Duplex } from 'node:stream';
 import sirv from 'sirv';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import {
-  TrolleyError,
   WIRE_VERSION,
-  WireError,
   decodeMessage,
   encodeMessage,
   limits,
@@ -26,7 +24,7 @@ import {
   type WireErrorName,
 } from '@trolley/core';
 import { silentLogger, type Logger } from '@trolley/cloud';
-import { CloudClient } from '@trolley/node';
+import { CloudClient, CloudRefusedError } from '@trolley/node';
 
 export interface GatewayOptions {
   /** Client endpoints of the proxies (tcp://host:5555,…); the CloudClient fails over between them. */
@@ -298,7 +296,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     work
       .catch((e: unknown) => {
         // A get that timed out, a refusal from the cloud (CloudClient throws), or a bug here.
-        const code = refusalCode(e) ?? (m.type === 'get' ? 'unavailable' : 'internal');
+        const code =
+          e instanceof CloudRefusedError ? e.wireCode : m.type === 'get' ? 'unavailable' : 'internal';
         log.debug('relay failed', { type: m.type, cause: String(e) });
         fail(c, m.requestId, code, e instanceof Error ? e.message : String(e));
       })
@@ -474,12 +473,4 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     stats: () => ({ ...counters, connections: connections.size, watchedLists: watchers.size }),
     stop,
   };
-}
-
-/** The wire error code inside a CloudClient refusal ("the cloud refused: <code>: …"), if any. */
-function refusalCode(e: unknown): WireErrorName | undefined {
-  if (!(e instanceof TrolleyError)) return undefined;
-  const match = /the cloud refused: ([a-z_]+):/.exec(e.message);
-  const code = match?.[1];
-  return code !== undefined && code in WireError ? (code as WireErrorName) : undefined;
 }

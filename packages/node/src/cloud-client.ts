@@ -15,6 +15,7 @@ import {
   type Message,
   type OpId,
   type Random,
+  type WireErrorName,
 } from '@trolley/core';
 import { silentLogger, type Logger } from '@trolley/cloud';
 import { cryptoRandom, systemClock } from './clock.ts';
@@ -249,8 +250,17 @@ export class CloudClient {
   }
 }
 
+/** The cloud answered with an `error` message: its wire code, for relays such as the gateway. */
+export class CloudRefusedError extends TrolleyError {
+  constructor(
+    readonly wireCode: WireErrorName,
+    readonly detail: string,
+  ) {
+    super('invalid_argument', `the cloud refused: ${wireCode}: ${detail}`);
+  }
+}
+
 function unexpected(m: Message): TrolleyError {
-  if (m.type === 'error')
-    return new TrolleyError('invalid_argument', `the cloud refused: ${m.code}: ${m.message}`);
+  if (m.type === 'error') return new CloudRefusedError(m.code, m.message);
   return new TrolleyError('invalid_argument', `unexpected reply ${m.type}`);
 }
