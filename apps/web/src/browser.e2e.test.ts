@@ -260,6 +260,25 @@ describe('the web app in chromium', () => {
     await b.context.close();
   });
 
+  it('two tabs of one browser share their lists, even offline', async () => {
+    const { context, page: first } = await device();
+    await first.goto(gateway.url);
+    await first.getByLabel('New list name').fill('Tabs');
+    await first.getByRole('button', { name: 'Create list' }).click();
+    await expect.poll(() => first.url()).toMatch(/#\/list\//);
+    const second = await context.newPage();
+    await second.goto(first.url());
+    await expect.poll(() => second.locator('#list-title').textContent()).toBe('Tabs');
+    // Offline, nothing goes through the cloud: the tabs hear of each other's commits directly.
+    await context.setOffline(true);
+    await addItem(first, 'Pears', 2);
+    await expect.poll(() => quantityOf(second, 'pears'), { timeout: 5_000 }).toBe('2 to buy');
+    await second.getByRole('button', { name: 'Bought 1 Pears' }).click();
+    await expect.poll(() => quantityOf(first, 'pears'), { timeout: 5_000 }).toBe('bought 1 of 2 (1 to buy)');
+    await context.setOffline(false);
+    await context.close();
+  });
+
   it('works from the keyboard alone and passes an accessibility audit, on a phone-sized screen', async () => {
     const { context, page } = await device(true);
     await page.goto(gateway.url);
