@@ -30,7 +30,7 @@ export default defineConfig({
       workbox: {
         globPatterns: ['**/*.{js,css,html,svg,png,webmanifest}'],
         navigateFallback: 'index.html',
-        navigateFallbackDenylist: [/^\/sync/],
+        navigateFallbackDenylist: [/^\/sync/, /^\/healthz/],
         cleanupOutdatedCaches: true,
       },
     }),

@@ -25,7 +25,7 @@
 // Figures are medians over the rounds; each ratio (gateway ÷ direct) is the median of the
 // per-round ratios (a round's two blocks run back to back).
 // Output: progress on stderr, a table on stdout, then one JSON line (the last stdout line).
-// Environment: WEB_BENCH_ROUNDS (default 3), WEB_BENCH_CPU_PROF (a folder: this process is
+// Environment: WEB_BENCH_ROUNDS (default 5), WEB_BENCH_CPU_PROF (a folder: this process is
 // profiled during the blocks; the hottest functions of each system's blocks are printed to stderr
 // at the end — profiling slows everything, so read its ratios with care).
 
@@ -60,7 +60,7 @@ const envNumber = (name: string, fallback: number): number => {
   return Number.isFinite(v) && v > 0 ? v : fallback;
 };
 
-const ROUNDS = Math.max(1, Math.round(envNumber('WEB_BENCH_ROUNDS', 3)));
+const ROUNDS = Math.max(1, Math.round(envNumber('WEB_BENCH_ROUNDS', 5)));
 const QUORUM = { n: 3, r: 2, w: 2 };
 const LISTS = 64;
 const SEQ_PUTS = 500;
@@ -300,6 +300,8 @@ interface ThroughputPhase {
 interface NoticePhase {
   p50: number;
   p99: number;
+  /** The writer's own put-reply, for the same puts. */
+  replyP50: number;
   missed: number;
   /** Notices for the watched list that matched no put of this phase. */
   stray: number;
@@ -397,6 +399,7 @@ async function pipelinedPuts(s: System, writes: Write[], pids: readonly number[]
 
 async function notices(s: System, writes: Write[]): Promise<NoticePhase> {
   const lat: number[] = [];
+  const replies: number[] = [];
   let missed = 0;
   let stray = 0;
   let expected: Write | undefined;
@@ -417,7 +420,10 @@ async function notices(s: System, writes: Write[]): Promise<NoticePhase> {
       const noticed = new Promise<boolean>((resolve) => (heard = () => resolve(true)));
       expected = w;
       const sent = performance.now();
-      const put = s.put(w).catch(() => ({ outcome: 'threw' }));
+      const put = s.put(w).then(
+        () => replies.push(performance.now() - sent),
+        () => undefined,
+      );
       const ok = await Promise.race([noticed, sleep(NOTICE_WAIT_MS).then(() => false)]);
       await put;
       if (ok) lat.push(heardAt - sent);
@@ -429,7 +435,14 @@ async function notices(s: System, writes: Write[]): Promise<NoticePhase> {
     s.onChanged(undefined);
   }
   const sorted = Float64Array.from(lat).sort();
-  return { p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99), missed, stray };
+  const replySorted = Float64Array.from(replies).sort();
+  return {
+    p50: percentile(sorted, 0.5),
+    p99: percentile(sorted, 0.99),
+    replyP50: percentile(replySorted, 0.5),
+    missed,
+    stray,
+  };
 }
 
 async function runBlock(s: System, roundNo: number, pids: readonly number[], prof: Profiler): Promise<Block> {
@@ -624,31 +637,34 @@ async function main(res: Resources): Promise<void> {
     unit: string;
     digits: number;
     of: (b: Block) => number;
-    /** Is a ratio above 1 worse for the gateway (latency, cost) or better (throughput)? */
-    ratio: boolean;
   };
   const figures: Figure[] = [
-    { key: 'putP50Ms', label: 'sequential put p50', unit: 'ms', digits: 3, of: (b) => b.put.p50, ratio: true },
-    { key: 'putP99Ms', label: 'sequential put p99', unit: 'ms', digits: 3, of: (b) => b.put.p99, ratio: true },
-    { key: 'getP50Ms', label: 'sequential get p50', unit: 'ms', digits: 3, of: (b) => b.get.p50, ratio: true },
-    { key: 'getP99Ms', label: 'sequential get p99', unit: 'ms', digits: 3, of: (b) => b.get.p99, ratio: true },
+    { key: 'putP50Ms', label: 'sequential put p50', unit: 'ms', digits: 3, of: (b) => b.put.p50 },
+    { key: 'putP99Ms', label: 'sequential put p99', unit: 'ms', digits: 3, of: (b) => b.put.p99 },
+    { key: 'getP50Ms', label: 'sequential get p50', unit: 'ms', digits: 3, of: (b) => b.get.p50 },
+    { key: 'getP99Ms', label: 'sequential get p99', unit: 'ms', digits: 3, of: (b) => b.get.p99 },
     {
       key: 'throughputPerSec',
       label: `puts/s, ${IN_FLIGHT} in flight`,
       unit: '/s',
       digits: 0,
       of: (b) => b.throughput.perSec,
-      ratio: true,
     },
-    { key: 'noticeP50Ms', label: 'write → changed p50', unit: 'ms', digits: 3, of: (b) => b.notice.p50, ratio: true },
-    { key: 'noticeP99Ms', label: 'write → changed p99', unit: 'ms', digits: 3, of: (b) => b.notice.p99, ratio: true },
+    { key: 'noticeP50Ms', label: 'write → changed p50', unit: 'ms', digits: 3, of: (b) => b.notice.p50 },
+    { key: 'noticeP99Ms', label: 'write → changed p99', unit: 'ms', digits: 3, of: (b) => b.notice.p99 },
+    {
+      key: 'noticePutReplyP50Ms',
+      label: '  … their put-reply p50',
+      unit: 'ms',
+      digits: 3,
+      of: (b) => b.notice.replyP50,
+    },
     {
       key: 'cpuPerRequestUs',
       label: 'this process CPU/request',
       unit: 'µs',
       digits: 1,
       of: (b) => b.cpuPerRequestUs,
-      ratio: true,
     },
     {
       key: 'putCpuPerRequestUs',
@@ -656,7 +672,6 @@ async function main(res: Resources): Promise<void> {
       unit: 'µs',
       digits: 1,
       of: (b) => b.put.cpuUs / b.put.requests,
-      ratio: true,
     },
     {
       key: 'getCpuPerRequestUs',
@@ -664,7 +679,6 @@ async function main(res: Resources): Promise<void> {
       unit: 'µs',
       digits: 1,
       of: (b) => b.get.cpuUs / b.get.requests,
-      ratio: true,
     },
     {
       key: 'throughputCpuPerRequestUs',
@@ -672,7 +686,6 @@ async function main(res: Resources): Promise<void> {
       unit: 'µs',
       digits: 1,
       of: (b) => b.throughput.cpuUs / b.throughput.requests,
-      ratio: true,
     },
     {
       key: 'cloudCpuPerRequestUs',
@@ -680,7 +693,6 @@ async function main(res: Resources): Promise<void> {
       unit: 'µs',
       digits: 0,
       of: (b) => b.cloudCpuPerRequestUs,
-      ratio: true,
     },
   ];
   const med = (system: SystemName, f: Figure): number => median(blocks[system].map(f.of));

@@ -260,6 +260,39 @@ describe('the web app in chromium', () => {
     await b.context.close();
   });
 
+  it('a rename and a delete reach the other person live', async () => {
+    const one = await device();
+    const two = await device();
+    await one.page.goto(gateway.url);
+    await one.page.getByLabel('New list name').fill('Picnic');
+    await one.page.getByRole('button', { name: 'Create list' }).click();
+    await expect.poll(() => one.page.url()).toMatch(/#\/list\//);
+    await addItem(one.page, 'Grapes', 1);
+    await two.page.goto(one.page.url());
+    await expect
+      .poll(() => two.page.locator('#list-title').textContent(), { timeout: 15_000 })
+      .toBe('Picnic');
+
+    await one.page.getByRole('button', { name: 'Rename' }).click();
+    await one.page.getByLabel('List name').fill('Picnic Sunday');
+    await one.page.getByRole('button', { name: 'Save' }).click();
+    await expect
+      .poll(() => two.page.locator('#list-title').textContent(), { timeout: 10_000 })
+      .toBe('Picnic Sunday');
+
+    await one.page.getByRole('button', { name: 'Delete list' }).click();
+    await one.page.getByRole('alertdialog').getByRole('button', { name: 'Delete' }).click();
+    await expect.poll(() => one.page.url()).toMatch(/#\/$/);
+    await expect
+      .poll(() => one.page.getByRole('list', { name: 'Deleted lists' }).textContent())
+      .toContain('Picnic Sunday');
+    await expect
+      .poll(() => two.page.getByText('This list was deleted.').isVisible(), { timeout: 10_000 })
+      .toBe(true);
+    await one.context.close();
+    await two.context.close();
+  });
+
   it('two tabs of one browser share their lists, even offline', async () => {
     const { context, page: first } = await device();
     await first.goto(gateway.url);

@@ -129,9 +129,9 @@ export class AppEngine {
     return this.client.joinList(listId);
   }
 
-  /** Takes a list off this device (the cloud keeps it). Refuses while changes wait, unless told. */
-  forget(listId: ListId, discardUnsynced = false): Promise<void> {
-    return this.client.forget(listId, { discardUnsynced });
+  /** Takes a list off this device (the cloud keeps it). Refuses while changes of it wait. */
+  forget(listId: ListId): Promise<void> {
+    return this.client.forget(listId);
   }
 
   async close(): Promise<void> {

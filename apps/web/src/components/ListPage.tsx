@@ -170,17 +170,24 @@ function ListBody({ listId }: { listId: ListId }) {
       {view.deleted && (
         <div className="notice" role="status">
           <p>This list was deleted. Adding an item brings it back for everyone.</p>
-          <button
-            type="button"
-            onClick={() =>
-              void action.run(async () => {
-                await engine.forget(listId, true);
-                navigate({ page: 'lists' });
-              })
-            }
-          >
-            Remove from this device
-          </button>
+          {summary.outbox > 0 ? (
+            <p className="quiet">
+              This device still has changes of this list to send; it can be removed from here once they are
+              saved in the cloud.
+            </p>
+          ) : (
+            <button
+              type="button"
+              onClick={() =>
+                void action.run(async () => {
+                  await engine.forget(listId);
+                  navigate({ page: 'lists' });
+                })
+              }
+            >
+              Remove from this device
+            </button>
+          )}
         </div>
       )}
 
