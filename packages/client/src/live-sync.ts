@@ -16,7 +16,7 @@ import type { ListId } from '@trolley/core';
 import type { Clock, Random } from '@trolley/core';
 import type { CloudPort } from './ports.ts';
 import { SyncLoop, attemptResult, type SyncLoopPhase } from './sync-loop.ts';
-import type { SyncSummary, TrolleyClient } from './trolley-client.ts';
+import { addSyncSummary, emptySyncSummary, type SyncSummary, type TrolleyClient } from './trolley-client.ts';
 
 /** A source of "list X changed in the cloud" notices: the seam for pushed live updates. */
 export interface ChangeFeed {
@@ -162,31 +162,15 @@ export class LiveSync {
 
   /** One round; never rejects (a failure is counted in the summary, as syncOnce counts them). */
   private async syncWatched(): Promise<SyncSummary> {
-    const total: SyncSummary = {
-      lists: 0,
-      pushed: 0,
-      acknowledged: 0,
-      unknown: 0,
-      pulled: 0,
-      changed: 0,
-      errors: 0,
-      outboxLeft: 0,
-      failures: [],
-    };
+    const total = emptySyncSummary();
     try {
       await this.client.refresh();
       for (const listId of this.watching()) {
         if (!this.client.has(listId)) continue;
-        const s = await this.client.syncList(this.cloud, listId, { timeoutMs: this.options.timeoutMs });
-        total.lists += s.lists;
-        total.pushed += s.pushed;
-        total.acknowledged += s.acknowledged;
-        total.unknown += s.unknown;
-        total.pulled += s.pulled;
-        total.changed += s.changed;
-        total.errors += s.errors;
-        total.outboxLeft += s.outboxLeft;
-        total.failures.push(...s.failures);
+        addSyncSummary(
+          total,
+          await this.client.syncList(this.cloud, listId, { timeoutMs: this.options.timeoutMs }),
+        );
       }
     } catch (error) {
       // The local store failed (refresh, or a list forgotten by another process meanwhile).

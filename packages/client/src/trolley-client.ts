@@ -402,7 +402,7 @@ export class TrolleyClient {
     const timeoutMs = checkTimeout(options.timeoutMs);
     this.checkOpen();
     const ids = [...this.entries.keys()];
-    const summary = emptySummary();
+    const summary = emptySyncSummary();
     let next = 0;
     const worker = async (): Promise<void> => {
       for (let id = ids[next++]; id !== undefined; id = ids[next++]) {
@@ -424,7 +424,7 @@ export class TrolleyClient {
     const timeoutMs = checkTimeout(options.timeoutMs);
     this.checkOpen();
     this.entry(listId);
-    const summary = emptySummary();
+    const summary = emptySyncSummary();
     await this.syncListInto(cloud, listId, timeoutMs, summary);
     summary.lists = 1;
     summary.outboxLeft = this.entries.get(listId)?.outbox.length ?? 0;
@@ -867,7 +867,8 @@ export class TrolleyClient {
 
 // ---- helpers -------------------------------------------------------------------------------------
 
-function emptySummary(): SyncSummary {
+/** A summary of nothing done yet, to add rounds or lists into. */
+export function emptySyncSummary(): SyncSummary {
   return {
     lists: 0,
     pushed: 0,
@@ -879,6 +880,19 @@ function emptySummary(): SyncSummary {
     outboxLeft: 0,
     failures: [],
   };
+}
+
+/** Adds the counts of `s` into `total` (outboxLeft too: lists are disjoint) and its failures. */
+export function addSyncSummary(total: SyncSummary, s: SyncSummary): void {
+  total.lists += s.lists;
+  total.pushed += s.pushed;
+  total.acknowledged += s.acknowledged;
+  total.unknown += s.unknown;
+  total.pulled += s.pulled;
+  total.changed += s.changed;
+  total.errors += s.errors;
+  total.outboxLeft += s.outboxLeft;
+  total.failures.push(...s.failures);
 }
 
 function notFound(listId: ListId): TrolleyError {

@@ -6,11 +6,9 @@
 
 import { InvalidArgumentError, type Command } from 'commander';
 import type { ListId } from '@trolley/core';
-import type { SyncSummary } from '@trolley/client';
-import { systemClock } from '@trolley/node';
+import { LiveSync, emptySyncSummary, type LiveRound, type SyncSummary } from '@trolley/client';
+import { nodeLiveSyncEnv, pushedChanges, systemClock } from '@trolley/node';
 import { exitSyncPending, withHome, type Home } from '../home.ts';
-import { LiveSync, type LiveRound } from '@trolley/client';
-import { nodeLiveSyncEnv, pushedChanges } from '@trolley/node';
 import { ago, listJson, renderList, statusJson, statusText, table, titleOf, waiting } from '../render.ts';
 import { untilSignal } from './common.ts';
 import { shortId } from './lists.ts';
@@ -43,20 +41,7 @@ export interface SyncRun extends SyncSummary {
 export async function runSync(home: Home, timeoutMs: number): Promise<SyncRun> {
   const start = systemClock.monotonicMs();
   const deadline = start + timeoutMs;
-  const run: SyncRun = {
-    rounds: 0,
-    elapsedMs: 0,
-    lists: 0,
-    pushed: 0,
-    acknowledged: 0,
-    unknown: 0,
-    pulled: 0,
-    changed: 0,
-    errors: 0,
-    outboxLeft: 0,
-    failures: [],
-    pending: [],
-  };
+  const run: SyncRun = { ...emptySyncSummary(), rounds: 0, elapsedMs: 0, pending: [] };
   for (;;) {
     const left = deadline - systemClock.monotonicMs();
     const perRequest = Math.round(Math.max(100, Math.min(syncRequestMsMax, left)));
