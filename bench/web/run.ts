@@ -515,7 +515,8 @@ interface Profiler {
 }
 
 async function profiler(dir: string | undefined): Promise<Profiler> {
-  if (dir === undefined || dir === '') return { open: () => 0, close: () => undefined, finish: async () => {} };
+  if (dir === undefined || dir === '')
+    return { open: () => 0, close: () => undefined, finish: async () => {} };
   mkdirSync(dir, { recursive: true });
   const session = new Session();
   session.connect();
@@ -534,7 +535,9 @@ async function profiler(dir: string | undefined): Promise<Profiler> {
       const file = join(resolve(dir), `bench-web-${process.pid}.cpuprofile`);
       writeFileSync(file, JSON.stringify(profile));
       for (const system of ['direct', 'gateway'] as const)
-        log(`this process during the ${system} blocks:\n${formatSummary(summarizeProfile(file, 20, windows[system]))}`);
+        log(
+          `this process during the ${system} blocks:\n${formatSummary(summarizeProfile(file, 20, windows[system]))}`,
+        );
     },
   };
 }
@@ -552,7 +555,11 @@ function table(header: string[], rows: string[][]): string {
 function gitCommit(): string {
   try {
     const git = (...args: string[]): string =>
-      execFileSync('git', args, { cwd: repoRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+      execFileSync('git', args, {
+        cwd: repoRoot,
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      }).trim();
     const head = git('rev-parse', '--short', 'HEAD');
     return git('status', '--porcelain', '--untracked-files=no') === '' ? head : `${head}+changes`;
   } catch {
