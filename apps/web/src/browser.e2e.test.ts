@@ -293,6 +293,23 @@ describe('the web app in chromium', () => {
     await two.context.close();
   });
 
+  it('a link to a list nobody shared says so instead of waiting for ever', async () => {
+    const { context, page } = await device();
+    await page.goto(`${gateway.url}#/list/${crypto.randomUUID()}`);
+    await expect
+      .poll(
+        () => page.getByText('The cloud has nothing under this link yet.', { exact: false }).isVisible(),
+        {
+          timeout: 10_000,
+        },
+      )
+      .toBe(true);
+    expect(await badge(page)).toBe('joining');
+    await page.goto(`${gateway.url}#/list/not-a-list`);
+    await expect.poll(() => page.getByRole('heading', { name: 'Not a list link' }).isVisible()).toBe(true);
+    await context.close();
+  });
+
   it('two tabs of one browser share their lists, even offline', async () => {
     const { context, page: first } = await device();
     await first.goto(gateway.url);

@@ -229,7 +229,12 @@ function ListBody({ listId }: { listId: ListId }) {
 
       {view.items.length === 0 ? (
         <p className="empty">
-          {status === 'joining' ? 'Waiting for the list to arrive…' : 'Nothing on this list yet.'}
+          {status !== 'joining'
+            ? 'Nothing on this list yet.'
+            : summary.lastSyncMs === 0
+              ? 'Waiting for the list to arrive…'
+              : 'The cloud has nothing under this link yet. Check the link, or ask whoever shared it ' +
+                'to open the list once while online. Anything you add here will be shared.'}
         </p>
       ) : (
         <>
