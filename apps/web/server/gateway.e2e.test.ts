@@ -433,6 +433,9 @@ describe('gateway', () => {
       return { status: r.status, body: await r.text(), cache: r.headers.get('cache-control') };
     };
     const root = await get('/');
+    const headers = (await fetch(gateway.url)).headers;
+    expect(headers.get('content-security-policy')).toContain("script-src 'self'");
+    expect(headers.get('x-content-type-options')).toBe('nosniff');
     const deep = await get('/list/0b6d3c1e-7a8f-4c2d-9e0f-1a2b3c4d5e6f');
     const sw = await get('/sw.js');
     const manifest = await get('/manifest.webmanifest');

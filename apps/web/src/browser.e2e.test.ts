@@ -24,7 +24,11 @@ const artifacts = join(import.meta.dirname, '..', '..', '..', 'artifacts', 'web'
 
 let tc: TestCluster;
 let gateway: RunningGateway;
+/** A second gateway on the same cloud: gateways keep no state, so either serves anyone. */
+let otherGateway: RunningGateway;
 let browser: Browser;
+/** Uncaught errors and policy violations in any page: none may happen. */
+const pageErrors: string[] = [];
 const cliHome = mkdtempSync(join(tmpdir(), 'trolley-web-cli-'));
 
 beforeAll(async () => {
@@ -36,6 +40,12 @@ beforeAll(async () => {
   await ensureWebBuild();
   tc = await TestCluster.start({ nodes: 3 });
   gateway = await startGateway({
+    cloud: tc.cluster.clientEndpoints,
+    host: '127.0.0.1',
+    port: await freePort(),
+    webRoot: webDist,
+  });
+  otherGateway = await startGateway({
     cloud: tc.cluster.clientEndpoints,
     host: '127.0.0.1',
     port: await freePort(),
@@ -57,21 +67,34 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await gateway?.stop();
-  await disposeAll();
-  rmSync(cliHome, { recursive: true, force: true });
+  try {
+    await browser?.close();
+    await Promise.all([gateway?.stop(), otherGateway?.stop()]);
+    await disposeAll();
+  } finally {
+    rmSync(cliHome, { recursive: true, force: true });
+  }
+  expect(pageErrors).toEqual([]);
 });
 
 /** A person on their own device: a browser context of its own (its own IndexedDB). */
-async function device(phone = false): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await browser.newContext(
-    phone
+async function device(
+  phone = false,
+  /** Lets a test inject its own script (the accessibility audit) past the page's CSP. */
+  bypassCSP = false,
+): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext({
+    bypassCSP,
+    ...(phone
       ? { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true }
-      : {},
-  );
+      : {}),
+  });
   const page = await context.newPage();
-  page.on('pageerror', (e) => console.error(`page error: ${e.message}`));
+  page.on('pageerror', (e) => pageErrors.push(`page error: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error' && /Content Security Policy|Refused to/i.test(m.text()))
+      pageErrors.push(m.text());
+  });
   return { context, page };
 }
 
@@ -140,7 +163,7 @@ describe('the web app in chromium', () => {
   let a: { context: BrowserContext; page: Page };
   let b: { context: BrowserContext; page: Page };
 
-  it('two people open one list by its link, edit at once, and each sees the other live', async () => {
+  it('two people open one list by its link, edit at once, and each sees the other live (through two gateways)', async () => {
     a = await device();
     b = await device(true);
     await a.page.goto(gateway.url);
@@ -151,8 +174,9 @@ describe('the web app in chromium', () => {
     listUrl = await a.page.getByTestId('share-link').inputValue();
     expect(listUrl).toBe(a.page.url());
 
-    // The second person follows the link: the list is joined and arrives from the cloud.
-    await b.page.goto(listUrl);
+    // The second person follows the link — served by another gateway, as a load balancer might:
+    // the list is joined and arrives from the cloud.
+    await b.page.goto(listUrl.replace(gateway.url, otherGateway.url));
     await expect.poll(() => b.page.locator('#list-title').textContent(), { timeout: 15_000 }).toBe('Party');
 
     // Both edit at the same moment.
@@ -330,7 +354,7 @@ describe('the web app in chromium', () => {
   });
 
   it('works from the keyboard alone and passes an accessibility audit, on a phone-sized screen', async () => {
-    const { context, page } = await device(true);
+    const { context, page } = await device(true, true);
     await page.goto(gateway.url);
     await tabTo(page, 'new-list-title');
     await page.keyboard.type('Keyboard');

@@ -4,6 +4,7 @@ import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { registerSW } from 'virtual:pwa-register';
 import { App } from './App.tsx';
+import { ErrorBoundary } from './components/ErrorBoundary.tsx';
 import { AppEngine, errorMessage } from './engine.ts';
 import { EngineContext } from './hooks.ts';
 import './styles.css';
@@ -14,9 +15,11 @@ AppEngine.open().then(
   (engine) => {
     root.render(
       <StrictMode>
-        <EngineContext.Provider value={engine}>
-          <App />
-        </EngineContext.Provider>
+        <ErrorBoundary>
+          <EngineContext.Provider value={engine}>
+            <App />
+          </EngineContext.Provider>
+        </ErrorBoundary>
       </StrictMode>,
     );
   },
