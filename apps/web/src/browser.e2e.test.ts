@@ -246,10 +246,11 @@ describe('the web app in chromium', () => {
 
     // Back online: both converge to what both meant.
     await a.context.setOffline(false);
+    // What is still to buy comes first, what is done below it.
     const expected: Row[] = [
       { key: 'bread', quantity: '2 to buy', done: false },
-      { key: 'chips', quantity: 'bought 3 of 2 (over-bought)', done: true },
       { key: 'milk', quantity: '1 to buy', done: false },
+      { key: 'chips', quantity: 'bought 3 of 2 (over-bought)', done: true },
       { key: 'soda', quantity: 'bought 3 of 3 (done)', done: true },
     ];
     const back = performance.now();

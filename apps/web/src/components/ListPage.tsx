@@ -97,6 +97,8 @@ function ListBody({ listId }: { listId: ListId }) {
   };
   const toBuy = view.items.filter((i) => i.remaining > 0);
   const anyDone = view.items.some((i) => i.done);
+  // What is still to buy first, what is done below it; each part in the list's own (name) order.
+  const shown = [...view.items.filter((i) => !i.done), ...view.items.filter((i) => i.done)];
 
   return (
     <main className="page" aria-labelledby="list-title">
@@ -244,7 +246,7 @@ function ListBody({ listId }: { listId: ListId }) {
               : `${toBuy.length} of ${view.items.length} still to buy`}
           </p>
           <ul className="items" aria-label="Items">
-            {view.items.map((i) => (
+            {shown.map((i) => (
               <ItemRow key={i.key} item={i} actions={actions} />
             ))}
           </ul>

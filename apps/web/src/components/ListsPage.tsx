@@ -30,8 +30,11 @@ export function ListsPage() {
     }
   };
 
-  const lists = snapshot.lists.filter((l) => !l.deleted);
-  const deleted = snapshot.lists.filter((l) => l.deleted);
+  const byTitle = [...snapshot.lists].sort(
+    (a, b) => a.title.localeCompare(b.title) || (a.listId < b.listId ? -1 : a.listId > b.listId ? 1 : 0),
+  );
+  const lists = byTitle.filter((l) => !l.deleted);
+  const deleted = byTitle.filter((l) => l.deleted);
   return (
     <main className="page" aria-labelledby="lists-heading">
       <h1 id="lists-heading">Your lists</h1>
