@@ -20,6 +20,16 @@ import { ensureWebBuild, webDist } from '../server/build.ts';
 import { startGateway, type RunningGateway } from '../server/gateway.ts';
 
 const chromiumPath = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
+/** As root, in a container, on a machine with no internet: no sandbox, no GPU, no calls home. */
+const chromiumArgs = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 const artifacts = join(import.meta.dirname, '..', '..', '..', 'artifacts', 'web');
 
 let tc: TestCluster;
@@ -54,15 +64,7 @@ beforeAll(async () => {
   browser = await chromium.launch({
     executablePath: chromiumPath,
     headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
+    args: chromiumArgs,
   });
 }, 180_000);
 
@@ -352,6 +354,36 @@ describe('the web app in chromium', () => {
     await expect.poll(() => quantityOf(first, 'pears'), { timeout: 5_000 }).toBe('bought 1 of 2 (1 to buy)');
     await context.setOffline(false);
     await context.close();
+  });
+
+  it('is installable: Chromium finds nothing missing (manifest, icons, service worker)', async () => {
+    // Browser contexts here are incognito, where nothing installs: this check needs a profile.
+    const profile = mkdtempSync(join(tmpdir(), 'trolley-chromium-'));
+    const context = await chromium.launchPersistentContext(profile, {
+      executablePath: chromiumPath,
+      headless: true,
+      args: chromiumArgs,
+    });
+    try {
+      const page = context.pages()[0] ?? (await context.newPage());
+      await page.goto(gateway.url);
+      await page.evaluate(async () => {
+        await navigator.serviceWorker.ready;
+      });
+      await page.reload();
+      await expect.poll(() => page.evaluate(() => navigator.serviceWorker.controller !== null)).toBe(true);
+      const cdp = await context.newCDPSession(page);
+      const { installabilityErrors } = await cdp.send('Page.getInstallabilityErrors');
+      expect(installabilityErrors).toEqual([]);
+      const manifest = await cdp.send('Page.getAppManifest');
+      expect(manifest.errors).toEqual([]);
+      console.log(
+        `web: installable (0 installability errors, manifest ${manifest.url.replace(gateway.url, '/')} parsed clean)`,
+      );
+    } finally {
+      await context.close();
+      rmSync(profile, { recursive: true, force: true });
+    }
   });
 
   it('works from the keyboard alone and passes an accessibility audit, on a phone-sized screen', async () => {
