@@ -34,18 +34,37 @@ export function dealer(routingId?: string): zmq.Dealer {
   return new zmq.Dealer({ ...commonOptions, ...(routingId === undefined ? {} : { routingId }) });
 }
 
-/** Sends multipart messages one at a time; drops (and counts) when its queue is full. */
+/**
+ * Sends multipart messages in order; drops (and counts) when its queue is full or the socket
+ * refuses a message.
+ *
+ * With `sendTimeout: 0` (commonOptions) a zeromq send never waits: it queues the message with
+ * ZMQ_DONTWAIT at once and returns a promise already settled (rejected with EAGAIN when there is
+ * no live connection or the peer's queue is full), and there is never a send in flight that a
+ * second one could collide with. So such a socket is written synchronously, a whole burst of
+ * messages back to back, without an await (a promise resumption) per frame; only the outcome is
+ * observed later, for the drop count. A socket that may wait (another sendTimeout) goes through
+ * the bounded queue, one awaited send at a time, as zeromq requires.
+ */
 export class Sender {
   private readonly queue: Uint8Array[][] = [];
   private busy = false;
+  /** True when the socket's sends settle at once (sendTimeout 0): no awaiting needed. */
+  private readonly immediate: boolean;
   dropped = 0;
 
   constructor(
     private readonly socket: zmq.Writable & zmq.Socket,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.immediate = socket.sendTimeout === 0;
+  }
 
   send(frames: Uint8Array[]): void {
+    if (this.immediate && !this.busy && !this.socket.closed) {
+      this.sendNow(frames);
+      return;
+    }
     if (this.queue.length >= limits.socketQueueMax) {
       this.dropped++;
       return;
@@ -54,6 +73,24 @@ export class Sender {
     if (!this.busy) void this.pump();
   }
 
+  /** One send that settles at once; its failure is counted when the promise reports it. */
+  private sendNow(frames: Uint8Array[]): void {
+    let sent: Promise<void>;
+    try {
+      sent = this.socket.send(frames);
+    } catch (e) {
+      this.onFailure(e);
+      return;
+    }
+    sent.then(undefined, this.onFailure);
+  }
+
+  private readonly onFailure = (e: unknown): void => {
+    // EAGAIN: no live connection or the peer's queue is full. Best effort: drop.
+    this.dropped++;
+    if ((e as { code?: string }).code !== 'EAGAIN') this.log.debug('send failed', { cause: String(e) });
+  };
+
   private async pump(): Promise<void> {
     this.busy = true;
     while (this.queue.length > 0 && !this.socket.closed) {
@@ -61,9 +98,7 @@ export class Sender {
       try {
         await this.socket.send(frames);
       } catch (e) {
-        // EAGAIN: no live connection or the peer's queue is full. Best effort: drop.
-        this.dropped++;
-        if ((e as { code?: string }).code !== 'EAGAIN') this.log.debug('send failed', { cause: String(e) });
+        this.onFailure(e);
       }
     }
     this.busy = false;
