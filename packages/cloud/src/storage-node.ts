@@ -232,6 +232,9 @@ export class StorageNode {
   private readonly transportStats: (() => Record<string, number>) | undefined;
   private readonly onWriteAcknowledged: ((listId: ListId, delta: Uint8Array) => void) | undefined;
   private readonly cache = new BoundedMap<string, ListDoc>(limits.cachedListsMax);
+  /** Partitions of recently used keys, valid for partitionCacheCount partitions (see partition()). */
+  private partitionCache = new BoundedMap<string, number>(limits.cachedListsMax);
+  private partitionCacheCount = 0;
   private readonly acknowledged = new BoundedMap<OpId, number>(limits.recentOperationsMax);
   /** Coordinator requests in flight, by our own ID. */
   private readonly pending = new Map<number, Pending>();
@@ -417,8 +420,23 @@ export class StorageNode {
 
   // ---- placement -------------------------------------------------------------------------------
 
+  /**
+   * The partition of a key under the current ring. partitionOf hashes the key (MD5, then bigint
+   * arithmetic), and every write asks several times (placement, the store row, the hint); the
+   * answer depends only on the key and Q, so it is remembered per key and forgotten when Q changes.
+   */
   private partition(listId: string): number {
-    return partitionOf(listId, (this.ringState as RingState).partitionCount);
+    const count = (this.ringState as RingState).partitionCount;
+    if (count !== this.partitionCacheCount) {
+      this.partitionCache = new BoundedMap(limits.cachedListsMax);
+      this.partitionCacheCount = count;
+    }
+    let p = this.partitionCache.get(listId);
+    if (p === undefined) {
+      p = partitionOf(listId, count);
+      this.partitionCache.set(listId, p);
+    }
+    return p;
   }
 
   /** The key's N owners, each down one replaced by the next healthy node with a hint (§4.6). */

@@ -35,21 +35,23 @@ export function dealer(routingId?: string): zmq.Dealer {
 }
 
 /**
- * Sends multipart messages in order; drops (and counts) when its queue is full or the socket
- * refuses a message.
+ * Sends multipart messages in order through a bounded queue; drops (and counts) when the queue is
+ * full or the socket refuses a message.
  *
- * With `sendTimeout: 0` (commonOptions) a zeromq send never waits: it queues the message with
- * ZMQ_DONTWAIT at once and returns a promise already settled (rejected with EAGAIN when there is
- * no live connection or the peer's queue is full), and there is never a send in flight that a
- * second one could collide with. So such a socket is written synchronously, a whole burst of
- * messages back to back, without an await (a promise resumption) per frame; only the outcome is
- * observed later, for the drop count. A socket that may wait (another sendTimeout) goes through
- * the bounded queue, one awaited send at a time, as zeromq requires.
+ * With `sendTimeout: 0` (commonOptions) a zeromq send never waits: it hands the message to libzmq
+ * (ZMQ_DONTWAIT) at once and returns a promise already settled (rejected with EAGAIN when there is
+ * no live connection or the peer's queue is full), so two sends can never collide. Such a socket
+ * is written in bursts: what is sent while the process works through what it has received (one
+ * macrotask and its microtasks) queues here, and goes out back to back, without an await per
+ * frame, when that work is done (process.nextTick runs after the microtasks drain). Messages
+ * written together reach libzmq's I/O thread together: one wake-up and one TCP write for the
+ * burst instead of one each, on this side and the receiver's. A socket that may wait (another
+ * sendTimeout) is written one awaited send at a time, as zeromq requires.
  */
 export class Sender {
-  private readonly queue: Uint8Array[][] = [];
+  private queue: Uint8Array[][] = [];
   private busy = false;
-  /** True when the socket's sends settle at once (sendTimeout 0): no awaiting needed. */
+  /** True when the socket's sends settle at once (sendTimeout 0): written in bursts. */
   private readonly immediate: boolean;
   dropped = 0;
 
@@ -61,29 +63,34 @@ export class Sender {
   }
 
   send(frames: Uint8Array[]): void {
-    if (this.immediate && !this.busy && !this.socket.closed) {
-      this.sendNow(frames);
-      return;
-    }
     if (this.queue.length >= limits.socketQueueMax) {
       this.dropped++;
       return;
     }
     this.queue.push(frames);
-    if (!this.busy) void this.pump();
+    if (this.busy) return;
+    this.busy = true;
+    if (this.immediate) process.nextTick(this.writeBurst);
+    else void this.pump();
   }
 
-  /** One send that settles at once; its failure is counted when the promise reports it. */
-  private sendNow(frames: Uint8Array[]): void {
-    let sent: Promise<void>;
-    try {
-      sent = this.socket.send(frames);
-    } catch (e) {
-      this.onFailure(e);
-      return;
+  /** Writes everything queued, in order (immediate sockets only). */
+  private readonly writeBurst = (): void => {
+    const burst = this.queue;
+    this.queue = [];
+    this.busy = false;
+    for (const frames of burst) {
+      if (this.socket.closed) return;
+      let sent: Promise<void>;
+      try {
+        sent = this.socket.send(frames);
+      } catch (e) {
+        this.onFailure(e);
+        continue;
+      }
+      sent.then(undefined, this.onFailure);
     }
-    sent.then(undefined, this.onFailure);
-  }
+  };
 
   private readonly onFailure = (e: unknown): void => {
     // EAGAIN: no live connection or the peer's queue is full. Best effort: drop.
@@ -92,7 +99,6 @@ export class Sender {
   };
 
   private async pump(): Promise<void> {
-    this.busy = true;
     while (this.queue.length > 0 && !this.socket.closed) {
       const frames = this.queue.shift() as Uint8Array[];
       try {
