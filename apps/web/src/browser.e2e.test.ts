@@ -415,6 +415,7 @@ describe('the web app in chromium', () => {
     await page.goto(gateway.url);
     await expect.poll(() => page.locator('.card').count()).toBe(1);
     const onOverview = await audit(page);
+    await page.screenshot({ path: join(artifacts, 'lists-phone.png'), fullPage: true });
     const all = [...onList, ...onShare, ...onOverview];
     console.log(
       `web a11y: axe-core found ${all.length} violation(s)` +

@@ -46,7 +46,7 @@ export function ListsPage() {
           id="new-list-title"
           value={title}
           maxLength={limits.titleLengthMax}
-          placeholder="New list, e.g. Weekend shop"
+          placeholder="New list name"
           onChange={(e) => setTitle(e.target.value)}
         />
         <button type="submit" className="primary">
