@@ -155,6 +155,42 @@ describe('SqliteListStore', () => {
     expect(store.integrityCheck()).toBe('ok');
   });
 
+  it('keeps its per-partition counts in memory, equal to the file after every batch and a reopen', async () => {
+    const path = tempPath();
+    const store = open(path);
+    const fromFile = (): Map<number, number> => {
+      let counts = new Map<number, number>();
+      raw(path, (db) => {
+        const rows = db.prepare('SELECT partition, count(*) AS n FROM lists GROUP BY partition').all() as {
+          partition: number;
+          n: number;
+        }[];
+        counts = new Map(rows.map((r) => [r.partition, r.n]));
+      });
+      return counts;
+    };
+    let seed = 7;
+    const next = (n: number): number => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+      return seed % n;
+    };
+    for (let batch = 0; batch < 30; batch++) {
+      const writes: Promise<void>[] = [];
+      for (let i = 0; i < 20; i++) {
+        const key = `k${next(60)}`;
+        // Deletes, fresh keys, overwrites, and keys moving to another partition (a ring change).
+        writes.push(next(4) === 0 ? store.delete(key) : store.put(sampleList(key, next(8), batch)));
+      }
+      await Promise.all(writes);
+      const file = fromFile();
+      expect(store.countByPartition()).toEqual(file);
+      expect(store.count()).toBe([...file.values()].reduce((a, b) => a + b, 0));
+    }
+    const before = store.countByPartition();
+    store.close();
+    expect(open(path).countByPartition()).toEqual(before);
+  });
+
   it('refuses a database written by a newer schema, with a clear message', () => {
     const path = tempPath();
     SqliteListStore.open(path).close();
