@@ -11,7 +11,13 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { TrolleyError } from '@trolley/core';
-import { CloudClient, ringChange } from '@trolley/node';
+import {
+  CloudClient,
+  ringChangeConfirmed,
+  type ConfirmRingChangeOptions,
+  type ConfirmedRingChange,
+  type RingChangeRequest,
+} from '@trolley/node';
 import type { Quorum } from '@trolley/cloud';
 
 export const trolleyBin = fileURLToPath(new URL('../../../bin/trolley.js', import.meta.url));
@@ -385,26 +391,62 @@ export class LocalCluster {
     }
   }
 
-  /** Starts one more node process and asks the cluster to put it in the ring. */
-  async addNode(weight = 1): Promise<number> {
+  /**
+   * Starts one more node process and puts it in the ring through node `via` (default 0), waiting
+   * until every node agrees on a ring with it (ringChangeConfirmed: a concurrent ring change that
+   * wins is answered by issuing this one again; anything else throws). `beforeRingChange` runs
+   * once the process is ready, before the change is sent (tests use it to line changes up).
+   * Returns the new node's index.
+   */
+  async addNode(
+    weight = 1,
+    options: {
+      via?: number;
+      beforeRingChange?: () => Promise<void>;
+      confirm?: ConfirmRingChangeOptions;
+    } = {},
+  ): Promise<number> {
     const port = await freePort(this.layout.host);
     const id = `n${this.layout.nodes.length + 1}`;
     const entry = { id, port };
     this.layout.nodes.push(entry);
     const child = this.nodeChildFor(entry, false);
     this.nodes.push(child);
+    const i = this.nodes.length - 1; // before any await: addNode may run concurrently
     this.saveLayout();
     await this.spawn(child, 30_000);
-    const i = this.nodes.length - 1;
-    await ringChange(this.nodeEndpoint(0), { add: [{ id, address: this.nodeEndpoint(i), weight }] });
+    await options.beforeRingChange?.();
+    await this.confirmedRingChange(
+      options.via ?? 0,
+      { add: [{ id, address: this.nodeEndpoint(i), weight }] },
+      options.confirm,
+    );
     return i;
   }
 
-  /** Asks the cluster to take node i out of the ring; it hands its lists over, then may stop. */
-  async removeNode(i: number, via = 0): Promise<number> {
+  /**
+   * Takes node i out of the ring through node `via`, waiting until every node agrees on a ring
+   * without it; it then hands its lists over, and may stop once it holds none. Returns the agreed
+   * ring version.
+   */
+  async removeNode(i: number, via = 0, confirm?: ConfirmRingChangeOptions): Promise<number> {
     const n = this.layout.nodes[i];
     if (n === undefined) throw new TrolleyError('not_found', `no node ${i}`);
-    return ringChange(this.nodeEndpoint(via), { remove: [n.id] });
+    return (await this.confirmedRingChange(via, { remove: [n.id] }, confirm)).version;
+  }
+
+  /** Through node `via` first, then the other running nodes if it does not answer. */
+  private confirmedRingChange(
+    via: number,
+    change: RingChangeRequest,
+    confirm: ConfirmRingChangeOptions = {},
+  ): Promise<ConfirmedRingChange> {
+    const others = this.nodes.flatMap((c, j) => (j !== via && c.process !== undefined ? [j] : []));
+    const endpoints = [via, ...others].map((j) => this.nodeEndpoint(j));
+    return ringChangeConfirmed(endpoints, change, {
+      progress: (line) => this.progress(`ring change: ${line}`),
+      ...confirm,
+    });
   }
 
   get nodeCount(): number {

@@ -31,7 +31,8 @@ import {
   parseNodeId,
   partitionOf,
   preferenceList,
-  rebalance,
+  applyRingChange,
+  describeRingChange,
   type Clock,
   type ContextWithTable,
   type ListId,
@@ -40,6 +41,7 @@ import {
   type NodeId,
   type OpId,
   type Random,
+  type RingChange,
   type RingState,
   type WireErrorName,
 } from '@trolley/core';
@@ -405,6 +407,9 @@ export class StorageNode {
       nodeId: this.id,
       ringVersion: ring?.version ?? 0,
       ringNodes: ring?.nodes.map((n) => n.id) ?? [],
+      ringWeights: Object.fromEntries(ring?.nodes.map((n) => [n.id, n.weight]) ?? []),
+      // Tells apart two rings of the same version (operators wait for one ring everywhere).
+      ringHash: this.ringBytes === undefined ? '' : hexOf(md5(this.ringBytes).subarray(0, 8)),
       partitionsOwned: ring === undefined ? 0 : ring.owners.filter((o) => o === this.id).length,
       partitionsHeld: this.store.countByPartition().size,
       keys: this.store.count(),
@@ -924,18 +929,30 @@ export class StorageNode {
     return this.ringBytes;
   }
 
+  /**
+   * An operator's ring change. Idempotent: a change the current ring already reflects (a node
+   * added again with the same weight, a node removed that is not there) is answered with the
+   * current version and changes nothing, so an operator may repeat it — after a lost reply, or
+   * after a concurrent change on the same base ring won the gossip (see admin.ts).
+   */
   private onRingChangeRequest(m: MessageOf<'ring-change'>, replyTo: ReplyTo): void {
     const ring = this.ringState;
     if (ring === undefined)
       return this.sendError(replyTo, m.requestId, 'unavailable', 'this node has no ring yet');
     try {
       const now = this.clock.monotonicMs();
-      const keep = ring.nodes.filter((n) => !m.remove.includes(n.id) && !m.add.some((a) => a.id === n.id));
-      const added = m.add.map((a) => ({ id: parseNodeId(a.id), weight: a.weight }));
+      const change: RingChange = {
+        add: m.add.map((a) => ({ id: parseNodeId(a.id), weight: a.weight })),
+        remove: m.remove.map((id) => parseNodeId(id)),
+      };
+      const next = applyRingChange(ring, change);
       for (const a of m.add) this.learn(a.id, a.address, now);
-      const next = rebalance(ring, [...keep, ...added]);
-      this.setRing(next);
-      // Tell everyone now rather than waiting for gossip to wander.
+      if (next !== ring) {
+        this.setRing(next);
+        this.log.info('ring changed', { version: next.version, change: describeRingChange(change) });
+      }
+      // Tell everyone now rather than waiting for gossip to wander (also after a no-op: a repeated
+      // change is often a sign that some node has not heard of the ring yet).
       for (const peer of this.membership.others()) this.sendGossip(peer, 'gossip');
       this.send(replyTo, { type: 'ring-change-reply', requestId: m.requestId, ringVersion: next.version });
     } catch (e) {
@@ -1232,6 +1249,10 @@ export class StorageNode {
   private sendError(to: ReplyTo, requestId: number, code: WireErrorName, message: string): void {
     this.send(to, { type: 'error', requestId, code, message });
   }
+}
+
+function hexOf(bytes: Uint8Array): string {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 function compareBytes(a: Uint8Array, b: Uint8Array): number {

@@ -3,7 +3,13 @@
 
 import type { Command } from 'commander';
 import { defaultQuorum } from '@trolley/cloud';
-import { CloudClient, nodeStats, ringChange } from '@trolley/node';
+import {
+  CloudClient,
+  nodeStats,
+  ringChangeConfirmed,
+  type ConfirmedRingChange,
+  type RingChangeRequest,
+} from '@trolley/node';
 import { TrolleyError, parseNodeId } from '@trolley/core';
 import { LocalCluster } from '../local-cluster.ts';
 import { defaultCloud, endpoints, intOption, quorumFrom, untilSignal } from './common.ts';
@@ -110,52 +116,96 @@ export function registerCluster(program: Command): void {
     });
 }
 
-/** The endpoint of some live node, found through a proxy. */
-async function someLiveNode(cloud: string[]): Promise<string> {
+/** The endpoints of the live nodes, found through a proxy (the ones to send a ring change to). */
+async function liveNodes(cloud: string[]): Promise<string[]> {
   const client = new CloudClient(cloud);
   try {
     const view = await client.proxyStats();
-    const live = (view['nodes'] as { address: string; live: boolean }[]).find((n) => n.live);
-    if (live === undefined)
+    const live = (view['nodes'] as { address: string; live: boolean }[]).filter((n) => n.live);
+    if (live.length === 0)
       throw new TrolleyError('not_found', 'the proxy knows no live node; is the cloud running?');
-    return live.address;
+    return live.map((n) => n.address);
   } finally {
     client.close();
   }
 }
 
+interface RingChangeCommandOptions {
+  cloud: string[];
+  via?: string[];
+  timeout: number;
+}
+
+/**
+ * Applies a ring change through a node and waits until every node holds one ring with the change
+ * in it (issuing it again if a concurrent change won); progress on stderr. Fails loudly otherwise.
+ */
+async function confirmedChange(
+  o: RingChangeCommandOptions,
+  change: RingChangeRequest,
+  again: string,
+): Promise<ConfirmedRingChange> {
+  const via = o.via ?? (await liveNodes(o.cloud));
+  return ringChangeConfirmed(via, change, {
+    timeoutMs: o.timeout * 1_000,
+    progress: (line) => process.stderr.write(`${line}\n`),
+    again,
+  });
+}
+
 export function registerRingChanges(cluster: Command): void {
-  cluster
-    .command('add-node')
-    .description(
-      'put a running node (started with trolley node --seeds …) into the ring; partitions move to it',
-    )
-    .requiredOption('--id <id>', "the new node's ID")
-    .requiredOption('--endpoint <endpoint>', 'where peers reach it (its --advertise)')
-    .option('--weight <w>', 'capacity weight (1–1000)', intOption('weight', 1, 1000), 1)
-    .option('--cloud <endpoints>', 'proxy endpoints', endpoints, [defaultCloud])
-    .action(async (o: { id: string; endpoint: string; weight: number; cloud: string[] }) => {
-      const address = endpoints(o.endpoint)[0] as string;
-      const version = await ringChange(await someLiveNode(o.cloud), {
-        add: [{ id: parseNodeId(o.id), address, weight: o.weight }],
-      });
-      process.stdout.write(
-        `ring version ${version}: ${o.id} added; partitions move to it in the background\n`,
+  const common = (c: Command): Command =>
+    c
+      .option('--cloud <endpoints>', 'proxy endpoints', endpoints, [defaultCloud])
+      .option(
+        '--via <endpoints>',
+        'node endpoints to send the change to (default: the live nodes the proxy knows)',
+        endpoints,
+      )
+      .option(
+        '--timeout <s>',
+        'give up (loudly) if the cluster does not agree on the change by then',
+        intOption('timeout', 1, 3_600),
+        60,
       );
-    });
-  cluster
-    .command('remove-node')
-    .description(
-      'take a node out of the ring; it hands its lists to the new owners (watch cluster status), then stop it',
-    )
-    .requiredOption('--id <id>', 'the node to remove')
-    .option('--cloud <endpoints>', 'proxy endpoints', endpoints, [defaultCloud])
-    .action(async (o: { id: string; cloud: string[] }) => {
-      const version = await ringChange(await someLiveNode(o.cloud), { remove: [parseNodeId(o.id)] });
-      process.stdout.write(
-        `ring version ${version}: ${o.id} removed; stop it once trolley cluster status shows it holds 0 keys\n`,
-      );
-    });
+  common(
+    cluster
+      .command('add-node')
+      .description(
+        'put a running node (started with trolley node --seeds …) into the ring and wait until every node agrees; partitions move to it',
+      )
+      .requiredOption('--id <id>', "the new node's ID")
+      .requiredOption('--endpoint <endpoint>', 'where peers reach it (its --advertise)')
+      .option('--weight <w>', 'capacity weight (1–1000)', intOption('weight', 1, 1000), 1),
+  ).action(async (o: RingChangeCommandOptions & { id: string; endpoint: string; weight: number }) => {
+    const address = endpoints(o.endpoint)[0] as string;
+    const again = `trolley cluster add-node --id ${o.id} --endpoint ${address} --weight ${o.weight} (it is idempotent)`;
+    const r = await confirmedChange(
+      o,
+      { add: [{ id: parseNodeId(o.id), address, weight: o.weight }] },
+      again,
+    );
+    process.stdout.write(
+      `ring version ${r.version}: ${o.id} added, every node agrees (${r.agreeing.length} nodes); ` +
+        'partitions move to it in the background\n',
+    );
+  });
+  common(
+    cluster
+      .command('remove-node')
+      .description(
+        'take a node out of the ring and wait until every node agrees; it hands its lists to the new owners (watch cluster status), then stop it',
+      )
+      .requiredOption('--id <id>', 'the node to remove'),
+  ).action(async (o: RingChangeCommandOptions & { id: string }) => {
+    const again = `trolley cluster remove-node --id ${o.id} (it is idempotent)`;
+    const r = await confirmedChange(o, { remove: [parseNodeId(o.id)] }, again);
+    const gone = r.silentRemoved.length > 0 ? ` (${o.id} did not answer)` : '';
+    process.stdout.write(
+      `ring version ${r.version}: ${o.id} removed, every node agrees${gone}; ` +
+        'stop it once trolley cluster status shows it holds 0 keys\n',
+    );
+  });
 }
 
 interface ClusterCommandOptions {

@@ -22,6 +22,15 @@ export {
   type RingOptions,
   type OwnerChange,
 } from './ring.ts';
+export {
+  applyRingChange,
+  changedNodes,
+  describeRingChange,
+  pendingRingChange,
+  ringChangeProblem,
+  ringReflects,
+  type RingChange,
+} from './ring-change.ts';
 export { preferenceList, preferenceListForKey, extendedPreferenceList } from './preference-list.ts';
 export { partitionsOf, loadByNode, maxOverMean, maxOverShare } from './load.ts';
 export { encodeRing, decodeRing, RING_ENCODING_VERSION } from './ring-codec.ts';

@@ -1,0 +1,123 @@
+// Concurrent ring changes on real processes (ARCHITECTURE.md, "adding and removing nodes"): a proxy
+// and 3 storage nodes started by LocalCluster on 127.0.0.1, 40 lists written, then two more node
+// processes put into the ring at the same time through two different nodes. Before the confirmed
+// ring change, both nodes answered "version 2" with different rings and gossip silently dropped
+// one. Now each add-node waits for the one ring the cluster agrees on and issues its change again
+// if a concurrent one won. To make the race likely, both changes are lined up behind a barrier
+// and the two nodes they go to are paused (SIGSTOP) while the changes are sent, then resumed
+// together. The test checks that they really raced (both answered v2), and: both nodes in the one ring
+// all 5 nodes hold, and every list written before still reads back whole. The cluster is stopped
+// and its folder removed, pass or fail.
+
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ListReplica, encodeList, newListId, newReplicaId, type ListId } from '@trolley/core';
+import { CloudClient, cryptoRandom, nodeStats } from '@trolley/node';
+import { TestCluster, disposeAll } from './testing/test-cluster.ts';
+import { pool, readList } from './testing/cloud-checks.ts';
+
+const logLevelBefore = process.env['TROLLEY_LOG'];
+beforeAll(() => {
+  process.env['TROLLEY_LOG'] ??= 'error';
+});
+afterAll(() => {
+  if (logLevelBefore === undefined) delete process.env['TROLLEY_LOG'];
+  else process.env['TROLLEY_LOG'] = logLevelBefore;
+});
+
+const clients: CloudClient[] = [];
+afterEach(async () => {
+  for (const c of clients.splice(0)) c.close();
+  await disposeAll();
+});
+
+const seconds = (since: number): string => `${((performance.now() - since) / 1000).toFixed(1)} s`;
+
+describe('ring changes on real processes', () => {
+  it('two nodes added at once through two nodes: both in the one ring every node holds, no list lost', async () => {
+    const started = performance.now();
+    const tc = await TestCluster.start({ nodes: 3, partitions: 16 });
+    const client = new CloudClient([tc.cluster.clientEndpoint]);
+    clients.push(client);
+
+    // 40 lists, each with two items, all cloud-ok.
+    const lists: { listId: ListId; expected: string }[] = [];
+    for (let i = 0; i < 40; i++) lists.push({ listId: newListId(cryptoRandom), expected: '' });
+    await pool(lists, 8, async (l, i) => {
+      const r = new ListReplica(newReplicaId(cryptoRandom));
+      for (const delta of [
+        r.rename(`List ${i}`),
+        r.addItem('Milk', 1 + (i % 3)),
+        r.addItem(`Bread ${i}`, 2),
+      ]) {
+        const put = await client.put(l.listId, encodeList(delta), { timeoutMs: 10_000 });
+        expect(put.outcome).toBe('ok');
+      }
+      l.expected = JSON.stringify(r.view());
+    });
+
+    // Both new processes start; once both are ready, n1 and n2 are paused, both changes sent
+    // (n4 through n1, n5 through n2), and the two nodes resumed together.
+    let ready = 0;
+    let release = (): void => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const lineUp = async (): Promise<void> => {
+      if (++ready === 2) {
+        tc.cluster.signalNode(0, 'SIGSTOP');
+        tc.cluster.signalNode(1, 'SIGSTOP');
+        release();
+        setTimeout(() => {
+          tc.cluster.signalNode(0, 'SIGCONT');
+          tc.cluster.signalNode(1, 'SIGCONT');
+        }, 700);
+      }
+      await gate;
+    };
+    const changeStarted = performance.now();
+    const [a, b] = await Promise.all([
+      tc.cluster.addNode(1, { via: 0, beforeRingChange: lineUp }),
+      tc.cluster.addNode(1, { via: 1, beforeRingChange: lineUp }),
+    ]);
+    const changeMs = performance.now() - changeStarted;
+    const lines = tc.events.filter((e) => e.startsWith('ring change:'));
+    const appliedVersions = lines.flatMap((l) => /ring v(\d+) applied by/.exec(l)?.[1] ?? []);
+    const reissued = lines.filter((l) => /concurrent ring change won/.test(l)).length;
+    const raced = appliedVersions.slice(0, 2).every((v) => v === '2');
+
+    // Every node, the two new ones included, holds one ring with both.
+    const endpoints = [0, 1, 2, a, b].map((i) => tc.cluster.nodeEndpoint(i));
+    const stats = await Promise.all(endpoints.map((e) => nodeStats(e)));
+    const hashes = new Set(stats.map((s) => s['ringHash']));
+    const versions = new Set(stats.map((s) => s['ringVersion']));
+    expect(hashes.size).toBe(1);
+    expect(versions.size).toBe(1);
+    for (const s of stats)
+      expect([...(s['ringNodes'] as string[])].sort()).toEqual(['n1', 'n2', 'n3', 'n4', 'n5']);
+    expect(tc.exits()).toEqual([]);
+    // The pause makes the race (both answering v2) reliable on loopback; without it the test would
+    // not exercise the re-issue at all.
+    expect(raced).toBe(true);
+    expect(reissued).toBeGreaterThanOrEqual(1);
+
+    // Every list written before reads back whole through the proxy (R=2 of its new owners).
+    const readStarted = performance.now();
+    const wrong: string[] = [];
+    await pool(lists, 8, async (l) => {
+      const got = await readList(client, l.listId, 10_000);
+      if (JSON.stringify(got.view) !== l.expected) wrong.push(l.listId);
+    });
+    expect(wrong).toEqual([]);
+    const partitionsOfNew = await Promise.all(
+      [a, b].map(async (i) => (await nodeStats(tc.cluster.nodeEndpoint(i)))['partitionsOwned']),
+    );
+
+    console.log(
+      `concurrent add-node through n1 and n2: ${raced ? 'raced (both answered v2)' : 'did not race this time'}; ` +
+        `versions answered ${appliedVersions.join(', ')}, re-issued ${reissued}; all 5 nodes agree on ` +
+        `v${[...versions].join('')} with n4 and n5 (own ${partitionsOfNew.join(' and ')} of 16 partitions), ` +
+        `confirmed in ${(changeMs / 1000).toFixed(1)} s (0.7 s of it paused); ` +
+        `${lists.length - wrong.length}/${lists.length} lists written before read back whole in ${seconds(readStarted)}; ` +
+        `total ${seconds(started)}`,
+    );
+    if (process.env['TROLLEY_LOG'] !== 'error') for (const l of lines) console.log(`  ${l}`);
+  });
+});
