@@ -349,6 +349,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
           version: WIRE_VERSION,
           server: name,
           messageBytesMax,
+          wallMs: Date.now(),
         });
       case 'put':
       case 'get':

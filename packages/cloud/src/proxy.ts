@@ -100,6 +100,7 @@ export class Proxy {
           version: WIRE_VERSION,
           server: `trolley proxy ${this.o.name}`,
           messageBytesMax: 0,
+          wallMs: this.o.clock.wallMs(),
         });
       case 'stats':
         return this.reply(client, { type: 'stats-reply', requestId, json: JSON.stringify(this.view()) });

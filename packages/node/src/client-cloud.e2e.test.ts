@@ -148,6 +148,36 @@ describe('TrolleyClient with the real cloud (proxy + 3 nodes over ZeroMQ)', () =
     );
   });
 
+  it('a device whose clock is minutes off still syncs (deadlines in the proxy clock)', async () => {
+    const endpoint = cloud.clockOffsets()[0]?.address ?? '';
+    for (const skewMs of [-10 * 60_000, +10 * 60_000]) {
+      // This device's wall clock is ten minutes behind, then ahead: its own deadlines would have
+      // passed already, or be too far away, by the cloud's clock.
+      const skewed = {
+        monotonicMs: () => systemClock.monotonicMs(),
+        wallMs: () => systemClock.wallMs() + skewMs,
+      };
+      const device = new CloudClient([endpoint], { clock: skewed, attemptMs: 1_000 });
+      try {
+        const client = await TrolleyClient.open(SqliteClientStore.open(join(dir, `skew${skewMs}.db`)), {
+          clock: skewed,
+          random: cryptoRandom,
+        });
+        clients.push(client);
+        const id = await client.createList('Skewed');
+        await client.addItem(id, 'Salt', 1);
+        const summary = await client.syncOnce(device, { timeoutMs: 3_000 });
+        expect(summary).toMatchObject({ errors: 0, unknown: 0, outboxLeft: 0 });
+        expect(client.status(id)).not.toBe('local');
+        const learnt = device.clockOffsets()[0]?.offsetMs ?? NaN;
+        expect(Math.abs(learnt + skewMs)).toBeLessThan(1_000);
+        console.log(`skewed clock ${skewMs / 60_000} min: synced; learnt offset ${learnt.toFixed(0)} ms`);
+      } finally {
+        device.close();
+      }
+    }
+  });
+
   it('keeps cloud-ok with one node down (W=2 of N=3)', async () => {
     const carol = await device('carol');
     const id = await carol.createList('One node down');

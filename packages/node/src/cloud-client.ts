@@ -2,6 +2,11 @@
 // Requests carry a request ID (to match replies), an operation ID (so a retry is harmless) and
 // an absolute deadline. A proxy that does not answer within its share of the time is passed
 // over for the next one; a put whose every attempt timed out is "unknown", never "failed".
+//
+// Deadlines are written in the proxy's clock, not this device's: a laptop's clock may be minutes
+// off, and the cloud refuses a deadline that has passed by its own clock. The client learns each
+// proxy's clock from its `hello-reply` (NTP-style: the reply's time against the midpoint of the
+// round trip), before its first request there and again every few minutes.
 
 import type * as zmq from 'zeromq';
 import {
@@ -51,7 +56,18 @@ interface Endpoint {
   address: string;
   socket: zmq.Dealer;
   sender: Sender;
+  /** The proxy's clock minus ours (ms), from its last hello-reply; 0 until one arrived. */
+  offsetMs: number;
+  /** Our monotonic time of that reply; undefined: never (ask before the next request). */
+  offsetAtMs: number | undefined;
+  /** A hello under way, shared by the requests that wait for it. */
+  hello: Promise<void> | undefined;
 }
+
+/** How long a learnt clock offset is trusted before it is asked again. */
+const clockOffsetTtlMs = 5 * 60_000;
+/** The longest a request waits for a hello before going ahead with the offset it has. */
+const helloWaitMsMax = 1_000;
 
 export class CloudClient {
   private readonly endpoints: Endpoint[];
@@ -76,7 +92,14 @@ export class CloudClient {
     this.endpoints = addresses.map((address) => {
       const socket = dealer();
       socket.connect(address);
-      const endpoint = { address, socket, sender: new Sender(socket, log) };
+      const endpoint: Endpoint = {
+        address,
+        socket,
+        sender: new Sender(socket, log),
+        offsetMs: 0,
+        offsetAtMs: undefined,
+        hello: undefined,
+      };
       void receiveLoop(
         socket,
         (frames) => {
@@ -216,6 +239,59 @@ export class CloudClient {
     for (const e of this.endpoints) e.socket.close();
   }
 
+  /** Sends one request to one proxy; its reply, or undefined after `waitMs`. */
+  private exchange(
+    endpoint: Endpoint,
+    waitMs: number,
+    make: (requestId: number) => Message,
+  ): Promise<Message | undefined> {
+    const requestId = this.nextRequestId++;
+    return new Promise<Message | undefined>((resolve) => {
+      const timer = setTimeout(() => {
+        this.waiting.delete(requestId);
+        resolve(undefined);
+      }, waitMs);
+      this.waiting.set(requestId, { resolve, timer });
+      endpoint.sender.send([encodeMessage(make(requestId))]);
+    });
+  }
+
+  /**
+   * Asks a proxy for its clock (hello) unless a recent answer is known; waits at most `waitMs`.
+   * No answer leaves the offset as it was (0 at first): the request goes ahead regardless.
+   */
+  private learnClock(endpoint: Endpoint, waitMs: number): Promise<void> {
+    const at = endpoint.offsetAtMs;
+    if (at !== undefined && this.clock.monotonicMs() - at < clockOffsetTtlMs) return Promise.resolve();
+    endpoint.hello ??= (async () => {
+      const sentWall = this.clock.wallMs();
+      const sentMono = this.clock.monotonicMs();
+      const reply = await this.exchange(endpoint, helloWaitMsMax, (requestId) => ({
+        type: 'hello',
+        requestId,
+        client: 'trolley cloud client',
+      }));
+      if (reply?.type === 'hello-reply') {
+        const roundTrip = this.clock.monotonicMs() - sentMono;
+        endpoint.offsetMs = reply.wallMs - (sentWall + roundTrip / 2);
+        endpoint.offsetAtMs = this.clock.monotonicMs();
+      }
+    })().finally(() => {
+      endpoint.hello = undefined;
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const waited = new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs)));
+    return Promise.race([endpoint.hello, waited]).finally(() => clearTimeout(timer));
+  }
+
+  /** The last learnt offset of each proxy's clock from ours (ms), for status and tests. */
+  clockOffsets(): { address: string; offsetMs: number | undefined }[] {
+    return this.endpoints.map((e) => ({
+      address: e.address,
+      offsetMs: e.offsetAtMs === undefined ? undefined : e.offsetMs,
+    }));
+  }
+
   /**
    * Tries proxies in turn until one answers or the deadline passes. A proxy that lets a whole
    * attempt pass in silence is passed over for the next one — once, however many requests timed
@@ -230,17 +306,12 @@ export class CloudClient {
       const left = deadlineMs - this.clock.wallMs();
       if (left <= 0) return undefined;
       const index = this.current;
-      const share = Math.min(left, this.attemptMs);
       const endpoint = this.endpoints[index % this.endpoints.length] as Endpoint;
-      const requestId = this.nextRequestId++;
-      const reply = await new Promise<Message | undefined>((resolve) => {
-        const timer = setTimeout(() => {
-          this.waiting.delete(requestId);
-          resolve(undefined);
-        }, share);
-        this.waiting.set(requestId, { resolve, timer });
-        endpoint.sender.send([encodeMessage(make(requestId, deadlineMs))]);
-      });
+      await this.learnClock(endpoint, Math.min(left, helloWaitMsMax));
+      const share = Math.min(Math.max(1, deadlineMs - this.clock.wallMs()), this.attemptMs);
+      // The deadline as the proxy's clock reads it.
+      const wireDeadlineMs = Math.round(deadlineMs + endpoint.offsetMs);
+      const reply = await this.exchange(endpoint, share, (requestId) => make(requestId, wireDeadlineMs));
       if (reply !== undefined) return reply;
       if (share >= this.attemptMs && this.current === index) {
         this.current++;

@@ -31,7 +31,14 @@ const doc = encodeList(new ListReplica('alice' as ReplicaId).addItem('Milk', 2))
 /** One message of every type (the Record makes the compiler ask for a new type's example). */
 const examples: Record<MessageType, Message> = {
   hello: { type: 'hello', requestId: 1, client: 'test' },
-  'hello-reply': { type: 'hello-reply', requestId: 2, version: 1, server: 's', messageBytesMax: 0 },
+  'hello-reply': {
+    type: 'hello-reply',
+    requestId: 2,
+    version: 1,
+    server: 's',
+    messageBytesMax: 0,
+    wallMs: 1_790_000_000_000,
+  },
   put: { type: 'put', requestId: 3, listId, opId, deadlineMs: 1_700_000_000_000, delta: doc },
   'put-reply': { type: 'put-reply', requestId: 4, outcome: 'unknown', acks: 1, replicas: 3 },
   get: { type: 'get', requestId: 5, listId, deadlineMs: 1_700_000_000_000, context: new Uint8Array(0) },

@@ -67,7 +67,15 @@ export type OpId = string & { readonly __opId: true };
 
 export type Message =
   | { type: 'hello'; requestId: number; client: string }
-  | { type: 'hello-reply'; requestId: number; version: number; server: string; messageBytesMax: number }
+  | {
+      type: 'hello-reply';
+      requestId: number;
+      version: number;
+      server: string;
+      messageBytesMax: number;
+      /** The answering server's clock, so a client can write deadlines in it (§3, clocks). */
+      wallMs: number;
+    }
   | { type: 'put'; requestId: number; listId: ListId; opId: OpId; deadlineMs: number; delta: Uint8Array }
   | { type: 'put-reply'; requestId: number; outcome: 'ok' | 'unknown'; acks: number; replicas: number }
   | { type: 'get'; requestId: number; listId: ListId; deadlineMs: number; context: Uint8Array }
@@ -186,6 +194,7 @@ export function encodeMessage(m: Message): Uint8Array {
       w.varint(m.version);
       w.string(m.server);
       w.varint(m.messageBytesMax);
+      w.varint(m.wallMs);
       break;
     case 'put':
       writeId(w, listIdBytes(m.listId));
@@ -446,6 +455,7 @@ function readBody(r: Reader, type: MessageType, requestId: number): Message {
         version: r.varint(),
         server: r.string(shortStringMax),
         messageBytesMax: r.varint(),
+        wallMs: r.varint(),
       };
     case 'put':
       return {
