@@ -14,6 +14,7 @@
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { createRing, maxOverMean, parseNodeId, preferenceListForKey, type RingState } from '@trolley/core';
+import { rng } from '../common.ts';
 
 const NODE_COUNTS = [3, 5, 10, 20] as const;
 const KEYS = 100_000;
@@ -50,20 +51,9 @@ interface HashRingInstance {
 type HashRingConstructor = new (servers: string[]) => HashRingInstance;
 const HashRing = createRequire(import.meta.url)('hashring') as HashRingConstructor;
 
-/** mulberry32: a small seeded generator, so every run measures the same keys. */
-function seededRandom(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
-}
-
+/** `count` UUID-v4-shaped keys from a seeded generator (mulberry32), so every run measures the same keys. */
 function uuidKeys(count: number, seed: number): string[] {
-  const next = seededRandom(seed);
+  const next = rng(seed);
   const hex = (n: number): string => n.toString(16).padStart(8, '0');
   const keys: string[] = [];
   for (let i = 0; i < count; i++) {

@@ -54,14 +54,14 @@ import {
   opIdFrom,
   type ListId,
   type Message,
-  type Random,
 } from '@trolley/core';
 import { dealer } from '@trolley/node';
 import { LocalCluster, freePort } from '../../apps/cli/src/local-cluster.ts';
+import { median, percentile, rng, seededRandom, stopOnSignal } from '../common.ts';
 import { formatSummary, profileHook, summarizeProfile } from './cpu-profile.ts';
 import { ringBalance } from './ring-balance.ts';
 import { runStoreCommitBench, type StoreCommitFigures } from './store-commit.ts';
-import { echoRun, percentile, type EchoRun } from './zmq-echo.ts';
+import { echoRun, type EchoRun } from './zmq-echo.ts';
 
 const envNumber = (name: string, fallback: number): number => {
   const v = Number(process.env[name]);
@@ -92,37 +92,6 @@ const echoScript = fileURLToPath(new URL('./zmq-echo.ts', import.meta.url));
 
 const log = (line: string): void => void process.stderr.write(`[bench:cluster] ${line}\n`);
 const round = (x: number, digits: number): number => Number(x.toFixed(digits));
-const median = (xs: readonly number[]): number => {
-  const sorted = [...xs].sort((a, b) => a - b);
-  if (sorted.length === 0) return Number.NaN;
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-};
-
-/** mulberry32: a small seeded generator, so every run performs the same operations on the same lists. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
-}
-
-function seededRandom(seed: number): Random {
-  const next = rng(seed);
-  return {
-    fill: (bytes) => {
-      for (let i = 0; i < bytes.length; i++) bytes[i] = next() & 0xff;
-      return bytes;
-    },
-  };
-}
-
 // ---- latency samples ---------------------------------------------------------------------------
 
 class Samples {
@@ -188,6 +157,7 @@ class Workload {
   generatedLate = 0;
 
   constructor(count: number, seed: number) {
+    // Seeded (mulberry32), so that every run performs the same operations on the same lists.
     const random = seededRandom(seed);
     this.next = rng(seed ^ 0x9e3779b9);
     for (let i = 0; i < count; i++)
@@ -1236,17 +1206,11 @@ async function main(res: Resources): Promise<void> {
 }
 
 const resources: Resources = { conns: [], dirs: [] };
-let interrupted = false;
-const onSignal = (signal: NodeJS.Signals): void => {
-  if (interrupted) return;
-  interrupted = true;
-  log(`${signal}: stopping the cluster and removing temporary files`);
-  void cleanup(resources).finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
-};
-// `on`, not `once`: tsx relays the terminal's SIGINT to this process, which then gets it twice,
-// and a second one must not kill it before the cleanup is done.
-process.on('SIGINT', onSignal);
-process.on('SIGTERM', onSignal);
+const interrupted = stopOnSignal(
+  log,
+  () => cleanup(resources),
+  'stopping the cluster and removing temporary files',
+);
 
 try {
   await main(resources);
@@ -1254,10 +1218,10 @@ try {
   log(`FAILED: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
   process.exitCode = 1;
 } finally {
-  if (!interrupted) await cleanup(resources);
+  if (!interrupted()) await cleanup(resources);
 }
 const profileDir = process.env['CLUSTER_BENCH_CPU_PROF'];
-if (profileDir !== undefined && profileDir !== '' && !interrupted) {
+if (profileDir !== undefined && profileDir !== '' && !interrupted()) {
   const mine = readdirSync(profileDir)
     .filter((f) => /^(proxy|node-).*\.cpuprofile$/.test(f))
     .filter((f) => statSync(join(profileDir, f)).mtimeMs >= performance.timeOrigin)

@@ -10,6 +10,7 @@
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import * as zmq from 'zeromq';
+import { percentile } from '../common.ts';
 
 export const ECHO_MESSAGE_BYTES = 100;
 
@@ -19,13 +20,6 @@ export interface EchoRun {
   perSec: number;
   p50Us: number;
   p99Us: number;
-}
-
-/** Sorted-sample percentile (nearest rank); `sorted` ascending. */
-export function percentile(sorted: Float64Array | number[], q: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
-  return sorted[i] ?? Number.NaN;
 }
 
 /**

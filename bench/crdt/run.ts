@@ -16,6 +16,7 @@
 // Progress goes to stderr.
 
 import { performance } from 'node:perf_hooks';
+import { median } from '../common.ts';
 import { impls, type Impl, type ImplName } from './impls.ts';
 import {
   Rng,
@@ -113,13 +114,6 @@ function runMerge(impl: Impl, s: MergeScenario, rng: Rng): MergeRun {
 }
 
 // ---- statistics and formatting -----------------------------------------------------------------
-
-function median(xs: readonly number[]): number {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((x, y) => x - y);
-  const mid = s.length >> 1;
-  return s.length % 2 === 1 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
-}
 
 const round = (x: number, digits: number): number => Number(x.toFixed(digits));
 

@@ -45,6 +45,7 @@ import type {
   ToClients,
   ToServer,
 } from './protocol.ts';
+import { median as medianOf, percentile, stopOnSignal } from '../common.ts';
 import { procSample } from './proc-usage.ts';
 import { isSystemName, systemAvailable, systemModuleUrl } from './systems/load.ts';
 import { SYSTEM_NAMES, nowMs, type SystemName } from './systems/types.ts';
@@ -234,13 +235,7 @@ function cleanup(): Promise<void> {
   return cleaningUp;
 }
 
-function onSignal(signal: NodeJS.Signals): void {
-  log(`${signal}: stopping all benchmark processes`);
-  void cleanup().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
-}
-// `on`, not `once`: tsx relays the terminal's SIGINT to this process, which may then get it twice.
-process.on('SIGINT', onSignal);
-process.on('SIGTERM', onSignal);
+stopOnSignal(log, cleanup, 'stopping all benchmark processes');
 process.on('exit', () => {
   for (const c of children) c.kill('SIGKILL');
 });
@@ -250,18 +245,9 @@ type ClientProc = Proc<ToClients, FromClients>;
 
 // ---- statistics --------------------------------------------------------------------------------
 
-/** Nearest-rank percentile of sorted values. */
-function percentile(sorted: Float64Array | readonly number[], q: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
-  return sorted[i] ?? Number.NaN;
-}
-
+/** The median of the finite values (a figure may be NaN or infinite in some runs). */
 function median(xs: readonly number[]): number {
-  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
-  if (s.length === 0) return Number.NaN;
-  const mid = s.length >> 1;
-  return s.length % 2 === 1 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+  return medianOf(xs.filter((x) => Number.isFinite(x)));
 }
 
 const round = (x: number, digits: number): number | null =>

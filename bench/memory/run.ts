@@ -59,6 +59,7 @@ import {
 import type { Quorum } from '@trolley/cloud';
 import { CloudClient, SqliteListStore, nodeStats } from '@trolley/node';
 import { LocalCluster, freePort } from '../../apps/cli/src/local-cluster.ts';
+import { median, stopOnSignal } from '../common.ts';
 import { Rng } from '../crdt/stream.ts';
 
 const ALL_SIZES = [0, 100_000, 1_000_000] as const;
@@ -234,12 +235,6 @@ function readHeap(dir: string, node: string): HeapSample[] {
     .map((l) => JSON.parse(l) as HeapSample);
 }
 
-const median = (xs: readonly number[]): number => {
-  if (xs.length === 0) return Number.NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-};
 const max = (xs: readonly number[]): number => (xs.length === 0 ? Number.NaN : Math.max(...xs));
 
 // ---- one size ------------------------------------------------------------------------------------
@@ -606,17 +601,7 @@ const resources: Resources = {
   sampler: undefined,
   dirs: [],
 };
-let interrupted = false;
-const onSignal = (signal: NodeJS.Signals): void => {
-  if (interrupted) return;
-  interrupted = true;
-  log(`${signal}: stopping the cluster and removing temporary files`);
-  void cleanup(resources).finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
-};
-// `on`, not `once`: tsx relays the terminal's SIGINT to this process, which then gets it twice,
-// and a second one must not kill it before the cleanup is done.
-process.on('SIGINT', onSignal);
-process.on('SIGTERM', onSignal);
+stopOnSignal(log, () => cleanup(resources), 'stopping the cluster and removing temporary files');
 
 try {
   await main(resources);

@@ -41,6 +41,7 @@ import {
   type ReplicaId,
 } from '@trolley/core';
 import { trolleyApply } from '../crdt/impls.ts';
+import { median } from '../common.ts';
 import { Rng, StreamGenerator, type Op, type Policy, type Profile } from '../crdt/stream.ts';
 
 const SIZES = [10, 100, 1_000, 5_000] as const;
@@ -188,12 +189,6 @@ function runCell(base: Base, n: number, k: number, seed: number, horizonCase: bo
     liveItems: remote.state.items.size,
   };
 }
-
-const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-};
 
 interface Row {
   n: number;

@@ -46,7 +46,6 @@ import {
   opIdFrom,
   type ListId,
   type OpId,
-  type Random,
 } from '@trolley/core';
 import { CloudClient, cryptoRandom } from '@trolley/node';
 import { LocalCluster, freePort, portFree } from '../../apps/cli/src/local-cluster.ts';
@@ -54,6 +53,7 @@ import { startGateway, type RunningGateway } from '../../apps/web/server/gateway
 import { WsCloud } from '../../apps/web/src/ws-cloud.ts';
 import { formatSummary, summarizeProfile } from '../cluster/cpu-profile.ts';
 import { procSample } from '../live/proc-usage.ts';
+import { median as medianOf, percentile, rng, seededRandom, stopOnSignal } from '../common.ts';
 
 const envNumber = (name: string, fallback: number): number => {
   const v = Number(process.env[name]);
@@ -84,19 +84,8 @@ const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const log = (line: string): void => void process.stderr.write(`[bench:web] ${line}\n`);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const round = (x: number, digits: number): number => Number(x.toFixed(digits));
-const median = (xs: readonly number[]): number => {
-  const sorted = [...xs].filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
-  if (sorted.length === 0) return Number.NaN;
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-};
-/** Nearest-rank percentile of ascending `sorted`. */
-const percentile = (sorted: Float64Array, q: number): number => {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? Number.NaN;
-};
+/** The median of the values that are not NaN. */
+const median = (xs: readonly number[]): number => medianOf(xs.filter((x) => !Number.isNaN(x)));
 const cpuUs = (): number => {
   const u = process.cpuUsage();
   return u.user + u.system;
@@ -105,28 +94,6 @@ const sameBytes = (a: Uint8Array, b: Uint8Array): boolean =>
   a.length === b.length && Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.length), b) === 0;
 
 // ---- the workload ------------------------------------------------------------------------------
-
-/** mulberry32: a small seeded generator, so both systems perform the same operations. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
-}
-
-function seededRandom(seed: number): Random {
-  const next = rng(seed);
-  return {
-    fill: (bytes) => {
-      for (let i = 0; i < bytes.length; i++) bytes[i] = next() & 0xff;
-      return bytes;
-    },
-  };
-}
 
 const CATALOG = [
   'milk', 'eggs', 'bread', 'butter', 'cheese', 'apples', 'bananas', 'oranges', 'tomatoes', 'onions',
@@ -148,7 +115,8 @@ interface Read {
 /**
  * LISTS lists with the writer's replica of each. List 0 is the watched one (notices only); the
  * other phases use lists 1…LISTS-1. Operations come from `opSeed` alone, so two workloads with
- * the same opSeed and different listSeeds do the same things to lists of their own.
+ * the same opSeed and different listSeeds do the same things to lists of their own. Both seeds
+ * drive mulberry32 generators, so that both systems perform the same operations.
  */
 class Workload {
   readonly lists: { id: ListId; replica: ListReplica }[] = [];
@@ -799,17 +767,11 @@ async function main(res: Resources): Promise<void> {
 }
 
 const resources: Resources = { systems: [] };
-let interrupted = false;
-const onSignal = (signal: NodeJS.Signals): void => {
-  if (interrupted) return;
-  interrupted = true;
-  log(`${signal}: stopping the cloud and the gateway, removing temporary files`);
-  void cleanup(resources).finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
-};
-// `on`, not `once`: tsx relays the terminal's SIGINT to this process, which then gets it twice,
-// and a second one must not kill it before the cleanup is done.
-process.on('SIGINT', onSignal);
-process.on('SIGTERM', onSignal);
+const interrupted = stopOnSignal(
+  log,
+  () => cleanup(resources),
+  'stopping the cloud and the gateway, removing temporary files',
+);
 
 try {
   await main(resources);
@@ -817,7 +779,7 @@ try {
   log(`FAILED: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
   process.exitCode = 1;
 } finally {
-  if (!interrupted) await cleanup(resources);
+  if (!interrupted()) await cleanup(resources);
 }
 // zeromq's sockets and the ws client may keep handles a moment longer than needed.
-if (!interrupted) setTimeout(() => process.exit(), 500).unref();
+if (!interrupted()) setTimeout(() => process.exit(), 500).unref();
