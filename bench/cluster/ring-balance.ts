@@ -54,7 +54,8 @@ const HashRing = createRequire(import.meta.url)('hashring') as HashRingConstruct
 /** `count` UUID-v4-shaped keys from a seeded generator (mulberry32), so every run measures the same keys. */
 function uuidKeys(count: number, seed: number): string[] {
   const next = rng(seed);
-  const hex = (n: number): string => n.toString(16).padStart(8, '0');
+  // `>>> 0`: the bitwise operators below give signed 32-bit numbers; keys must not carry a '-'.
+  const hex = (n: number): string => (n >>> 0).toString(16).padStart(8, '0');
   const keys: string[] = [];
   for (let i = 0; i < count; i++) {
     const a = hex(next());
