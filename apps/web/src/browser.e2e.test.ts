@@ -181,19 +181,21 @@ describe('the web app in chromium', () => {
     await b.page.goto(listUrl.replace(gateway.url, otherGateway.url));
     await expect.poll(() => b.page.locator('#list-title').textContent(), { timeout: 15_000 }).toBe('Party');
 
-    // Both edit at the same moment.
+    // Both edit at the same moment; each page watches for the other's item on every frame.
+    const appears = (page: Page, key: string, text: string): Promise<number> =>
+      page
+        .waitForFunction(
+          ([k, t]) =>
+            document.querySelector(`li[data-item="${k}"] [data-testid=quantity]`)?.textContent === t,
+          [key, text],
+          { polling: 'raf', timeout: 10_000 },
+        )
+        .then(() => performance.now());
+    const sodaOnA = appears(a.page, 'soda', '2 to buy');
+    const chipsOnB = appears(b.page, 'chips', '3 to buy');
     const started = performance.now();
     await Promise.all([addItem(a.page, 'Chips', 3), addItem(b.page, 'Soda', 2)]);
-    const seen = await Promise.all([
-      expect
-        .poll(() => quantityOf(a.page, 'soda'), { timeout: 10_000 })
-        .toBe('2 to buy')
-        .then(() => performance.now()),
-      expect
-        .poll(() => quantityOf(b.page, 'chips'), { timeout: 10_000 })
-        .toBe('3 to buy')
-        .then(() => performance.now()),
-    ]);
+    const seen = await Promise.all([sodaOnA, chipsOnB]);
     // Polling is every 15 s: seeing it within a few seconds means it was pushed.
     const live = seen.map((t) => t - started);
     expect(Math.max(...live)).toBeLessThan(5_000);
@@ -208,7 +210,8 @@ describe('the web app in chromium', () => {
       await expect.poll(() => quantityOf(p, 'soda'), { timeout: 10_000 }).toBe('bought 3 of 2 (over-bought)');
     await expect.poll(() => badge(a.page), { timeout: 10_000 }).toMatch(/^(cloud|all-replicas)$/);
     console.log(
-      `web live: each device saw the other's concurrent add in ${live.map((ms) => ms.toFixed(0)).join(' / ')} ms; ` +
+      `web live: each device saw the other's concurrent add ${live.map((ms) => ms.toFixed(0)).join(' / ')} ms after ` +
+        'the test began typing it (typing and clicking included); ' +
         `badge ${await badge(a.page)}`,
     );
   });

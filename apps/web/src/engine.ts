@@ -32,7 +32,7 @@ function gatewayFeed(cloud: WsCloud): ChangeFeed {
   return {
     start: (watching, onChanged) => {
       cloud.watch(watching());
-      const stopChanged = cloud.onChanged((listId) => onChanged(listId));
+      const stopChanged = cloud.onChanged((listId, delta) => onChanged(listId, delta));
       const stopConnection = cloud.onConnection((c) => {
         // Back online: everything may have moved while we were away; sync now, ending any backoff.
         if (c === 'online') for (const listId of watching()) onChanged(listId);
@@ -73,6 +73,7 @@ export class AppEngine {
       {
         pollMs: 15_000,
         timeoutMs: 5_000,
+        changeDelayMs: 25, // edits are taps, not keystrokes: push almost at once
         feed: gatewayFeed(cloud),
         onRound: (round) => ref.engine?.changed(round.problem),
       },

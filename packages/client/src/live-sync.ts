@@ -24,7 +24,10 @@ export interface ChangeFeed {
    * Starts delivering notices. `watching()` says which lists matter at the moment (it may change:
    * the menu opens and creates lists); a notice for any other list may be dropped. Returns stop.
    */
-  start(watching: () => readonly ListId[], onChanged: (listId: ListId) => void): () => void;
+  start(
+    watching: () => readonly ListId[],
+    onChanged: (listId: ListId, delta?: Uint8Array) => void,
+  ): () => void;
 }
 
 /** No notices: polling alone. */
@@ -48,6 +51,8 @@ export interface LiveSyncOptions {
   pollMs: number;
   /** Per request (each put and get) of a round. */
   timeoutMs: number;
+  /** Pause after a local edit before pushing it, gathering a burst into one push. Default 100 ms. */
+  changeDelayMs?: number;
   /** Where pushed notices come from; default pollingOnly. */
   feed?: ChangeFeed;
   /** Called after each round (for a status line). Must not throw. */
@@ -85,7 +90,7 @@ export class LiveSync {
   ) {
     this.loop = new SyncLoop(env.random, env.clock.monotonicMs(), {
       idleIntervalMs: options.pollMs,
-      changeDelayMs: 100,
+      changeDelayMs: options.changeDelayMs ?? 100,
       backoffBaseMs: 1_000,
       backoffMaxMs: 10_000,
     });
@@ -100,7 +105,7 @@ export class LiveSync {
     if (!this.stopped) return;
     this.stopped = false;
     const feed = this.options.feed ?? pollingOnly;
-    this.stops.push(feed.start(this.watching, (listId) => this.onChanged(listId)));
+    this.stops.push(feed.start(this.watching, (listId, delta) => this.onChanged(listId, delta)));
     this.stops.push(
       this.client.subscribe((event) => {
         // An edit made in this process: push it soon (the loop gathers a burst into one push).
@@ -114,11 +119,13 @@ export class LiveSync {
   }
 
   /**
-   * The cloud says `listId` changed: pull now, ending any backoff (the cloud is evidently there).
-   * This is what a pushed change notification calls; see the header.
+   * The cloud says `listId` changed: join the pushed write at once when the notice carries it
+   * (people see it without waiting for a pull), then pull now, ending any backoff (the cloud is
+   * evidently there). This is what a pushed change notification calls; see the header.
    */
-  onChanged(listId: ListId): void {
+  onChanged(listId: ListId, delta?: Uint8Array): void {
     if (this.stopped || !this.watching().includes(listId)) return;
+    if (delta !== undefined) void this.client.receivePushed(listId, delta).catch(() => undefined);
     this.loop.remoteChange(this.now());
     this.schedule();
   }

@@ -608,6 +608,45 @@ describe('TrolleyClient: two devices through the cloud', () => {
   });
 });
 
+describe('TrolleyClient: pushed writes', () => {
+  it('joins a pushed write at once and keeps it; ignores garbage and unknown lists', async () => {
+    const cloud = new MemoryCloud();
+    const alice = await device(new MemoryClientStore(), 31);
+    const bob = await device(new MemoryClientStore(), 32);
+    const id = await alice.client.createList('Pushed');
+    await alice.client.syncOnce(cloud, { timeoutMs });
+    await bob.client.joinList(id);
+    await bob.client.syncOnce(cloud, { timeoutMs });
+    // Alice's write, as the cloud would push it: her outbox entry's delta.
+    await alice.client.addItem(id, 'Figs', 3);
+    const pushed = (await alice.store.load()).lists.find((l) => l.listId === id)?.outbox[0]?.delta;
+    if (pushed === undefined) throw new Error('no outbox entry');
+    const events: ClientEvent[] = [];
+    bob.client.subscribe((e) => events.push(e));
+    expect(await bob.client.receivePushed(id, pushed)).toBe(true);
+    expect(seen(bob.client, id).items).toEqual([{ name: 'Figs', wanted: 3, bought: 0, note: undefined }]);
+    expect(events).toEqual([{ listId: id, origin: 'cloud' }]);
+    expect(bob.client.outboxSize(id)).toBe(0); // someone else's write: nothing to push
+    expect(await bob.client.receivePushed(id, pushed)).toBe(false); // a second time: no change
+    // Committed: a restart keeps it.
+    const again = await TrolleyClient.open(bob.store.reopen(), {
+      clock: new ManualClock(),
+      random: new SeededRandom(33),
+    });
+    expect(seen(again, id).items.map((i) => i.name)).toEqual(['Figs']);
+    // Garbage and lists not on this device change nothing.
+    expect(await bob.client.receivePushed(id, new Uint8Array([1, 2, 3]))).toBe(false);
+    expect(await bob.client.receivePushed('00000000-0000-4000-8000-000000000000' as ListId, pushed)).toBe(
+      false,
+    );
+    expect(bob.client.pushesIgnored).toBe(2);
+    // The pushed write and the pull agree: after both sync, one list.
+    await alice.client.syncOnce(cloud, { timeoutMs });
+    await bob.client.syncOnce(cloud, { timeoutMs });
+    expect(seen(bob.client, id)).toEqual(seen(alice.client, id));
+  });
+});
+
 describe('TrolleyClient: two processes on one store', () => {
   it('a stale writer reloads and redoes, so no dot is handed out twice', async () => {
     const cloud = new MemoryCloud();

@@ -197,6 +197,7 @@ export class TrolleyClient {
   private readonly listSyncs = new Map<ListId, Promise<void>>();
   private closing = false;
   private listenerErrorCount = 0;
+  private pushesIgnoredCount = 0;
 
   private constructor(
     private readonly store: ClientStore,
@@ -659,6 +660,44 @@ export class TrolleyClient {
     } catch (error) {
       fail('pull', error);
     }
+  }
+
+  /**
+   * A write the cloud pushed (a `changed` notice carries the write itself, PROTOCOL.md §3): joined
+   * and committed at once, so a person sees it without waiting for a pull. Joining any delta is
+   * safe; the next pull still brings whatever else is missing and the sync status. Returns whether
+   * the list changed. Bytes that do not decode, and lists not on this device, are ignored (counted
+   * in `pushesIgnored`): a notice is a hint, never an order.
+   */
+  receivePushed(listId: ListId, bytes: Uint8Array): Promise<boolean> {
+    return this.guarded(async () => {
+      const decoded = decodeList(bytes);
+      if (!decoded.ok || !this.entries.has(listId)) {
+        this.pushesIgnoredCount += 1;
+        return false;
+      }
+      const changed = await this.commitPlanned(listId, (entry): Plan<boolean> | undefined => {
+        entry.replica.apply(decoded.value);
+        const state = encodeList(entry.replica.state);
+        if (bytesEqual(state, entry.committed)) return undefined;
+        if (state.length > limits.encodedListBytesMax)
+          throw new TrolleyError('limit_exceeded', `the list would take ${state.length} bytes`);
+        return {
+          change: { state },
+          committed: (e) => {
+            this.setCommitted(e, state);
+            return true;
+          },
+        };
+      });
+      if (changed === true) this.notify(listId, 'cloud');
+      return changed ?? false;
+    });
+  }
+
+  /** Pushed writes ignored: undecodable, or for a list not on this device. */
+  get pushesIgnored(): number {
+    return this.pushesIgnoredCount;
   }
 
   /** Joins runs of outbox entries into one entry each, under fresh opIds (see the header). */
