@@ -290,7 +290,7 @@ describe('the web app in chromium', () => {
     await b.context.close();
   });
 
-  it('a rename and a delete reach the other person live', async () => {
+  it('a rename, a note and a delete reach the other person live', async () => {
     const one = await device();
     const two = await device();
     await one.page.goto(gateway.url);
@@ -309,6 +309,15 @@ describe('the web app in chromium', () => {
     await expect
       .poll(() => two.page.locator('#list-title').textContent(), { timeout: 10_000 })
       .toBe('Picnic Sunday');
+
+    // A note, from the keyboard's point of view a small form under the item.
+    await one.page.getByRole('button', { name: 'Add note to Grapes' }).click();
+    await one.page.getByLabel('Note for Grapes', { exact: true }).fill('seedless');
+    await one.page.getByLabel('Note for Grapes', { exact: true }).press('Enter');
+    await expect
+      .poll(() => two.page.locator('li[data-item="grapes"] .item-note').textContent(), { timeout: 10_000 })
+      .toBe('seedless');
+    expect(await one.page.getByRole('button', { name: 'Edit note for Grapes' }).isVisible()).toBe(true);
 
     await one.page.getByRole('button', { name: 'Delete list' }).click();
     await one.page.getByRole('alertdialog').getByRole('button', { name: 'Delete' }).click();

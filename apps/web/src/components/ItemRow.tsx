@@ -1,6 +1,8 @@
-// One item: check it off, change how many are wanted, record units bought, remove it. Every button
-// names its item for screen readers; quantities are said plainly ("bought 2 of 1").
-import type { ItemView } from '@trolley/core';
+// One item: check it off, change how many are wanted, record units bought, remove it, add a note
+// ("the big tin"). Every button names its item for screen readers; quantities are said plainly
+// ("bought 2 of 1").
+import { useId, useState, type FormEvent } from 'react';
+import { limits, type ItemView } from '@trolley/core';
 import { itemState } from '@trolley/client';
 
 export interface ItemActions {
@@ -9,6 +11,8 @@ export interface ItemActions {
   less: (item: ItemView) => void;
   buy: (item: ItemView) => void;
   remove: (item: ItemView) => void;
+  /** Sets the item's note ('' clears it); resolves whether it was saved. */
+  note: (item: ItemView, text: string) => Promise<boolean>;
 }
 
 export function quantityText(item: ItemView): string {
@@ -16,7 +20,13 @@ export function quantityText(item: ItemView): string {
 }
 
 export function ItemRow({ item, actions }: { item: ItemView; actions: ItemActions }) {
-  const id = `item-${item.key.replace(/[^a-z0-9]/gi, '_')}`;
+  const id = useId();
+  const [note, setNote] = useState<string | undefined>(); // the note being edited, if any
+  const hasNote = item.note !== undefined && item.note !== '';
+  const saveNote = async (e: FormEvent): Promise<void> => {
+    e.preventDefault();
+    if (note !== undefined && (await actions.note(item, note.trim()))) setNote(undefined);
+  };
   const classes = ['item', item.done ? 'done' : '', item.overBought ? 'over' : ''].join(' ').trim();
   return (
     <li className={classes} data-item={item.key}>
@@ -35,7 +45,43 @@ export function ItemRow({ item, actions }: { item: ItemView; actions: ItemAction
         <span id={`${id}-qty`} className="item-qty" data-testid="quantity">
           {quantityText(item)}
         </span>
-        {item.note !== undefined && item.note !== '' && <span className="item-note">{item.note}</span>}
+        {note === undefined ? (
+          <span className="item-note-line">
+            {hasNote && <span className="item-note">{item.note}</span>}
+            <button
+              type="button"
+              className="link"
+              onClick={() => setNote(item.note ?? '')}
+              aria-label={hasNote ? `Edit note for ${item.name}` : `Add note to ${item.name}`}
+            >
+              {hasNote ? 'Edit note' : 'Add note'}
+            </button>
+          </span>
+        ) : (
+          <form className="note-form" onSubmit={(e) => void saveNote(e)}>
+            <label htmlFor={`${id}-note`} className="visually-hidden">
+              Note for {item.name}
+            </label>
+            <input
+              id={`${id}-note`}
+              value={note}
+              maxLength={limits.noteLengthMax}
+              placeholder="e.g. the big tin"
+              onChange={(e) => setNote(e.target.value)}
+              autoFocus
+            />
+            <button type="submit" aria-label={`Save note for ${item.name}`}>
+              Save
+            </button>
+            <button
+              type="button"
+              onClick={() => setNote(undefined)}
+              aria-label={`Cancel note for ${item.name}`}
+            >
+              Cancel
+            </button>
+          </form>
+        )}
       </div>
       <div className="item-actions" role="group" aria-label={`Change ${item.name}`}>
         <button

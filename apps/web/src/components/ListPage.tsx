@@ -94,6 +94,7 @@ function ListBody({ listId }: { listId: ListId }) {
     less: item((i) => client.decreaseWanted(listId, i.key, 1)),
     buy: item((i) => client.buy(listId, i.key, 1)),
     remove: item((i) => client.removeItem(listId, i.key)),
+    note: (i, text) => action.run(() => client.setNote(listId, i.key, text)),
   };
   const toBuy = view.items.filter((i) => i.remaining > 0);
   const anyDone = view.items.some((i) => i.done);
