@@ -1,4 +1,5 @@
-// Helpers shared by the benchmarks: statistics, a seeded generator, and stopping on Ctrl-C.
+// Helpers shared by the benchmarks: statistics, a seeded generator, a text table, settings from the
+// environment, and stopping on Ctrl-C.
 // Nothing here measures anything; each benchmark's own header says what it measures.
 
 import type { Random } from '@trolley/core';
@@ -68,4 +69,31 @@ export function stopOnSignal(
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   return () => interrupted;
+}
+
+/** A positive number from the environment, or `fallback` when unset; anything else is an error. */
+export function envNumber(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const v = Number(raw);
+  if (!Number.isFinite(v) || v <= 0) throw new Error(`${name} must be a positive number, got ${raw}`);
+  return v;
+}
+
+/**
+ * A plain-text table: a header, a rule, the rows. Columns for which `alignLeft(i)` holds are padded
+ * on the right (names), the others on the left (figures).
+ */
+export function table(
+  header: readonly string[],
+  rows: readonly (readonly string[])[],
+  alignLeft: (column: number) => boolean = (i) => i === 0,
+): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]): string =>
+    cells
+      .map((c, i) => (alignLeft(i) ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }

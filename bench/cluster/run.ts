@@ -57,16 +57,11 @@ import {
 } from '@trolley/core';
 import { dealer } from '@trolley/node';
 import { LocalCluster, freePort } from '../../apps/cli/src/local-cluster.ts';
-import { median, percentile, rng, seededRandom, stopOnSignal } from '../common.ts';
+import { median, percentile, rng, seededRandom, stopOnSignal, table, envNumber } from '../common.ts';
 import { formatSummary, profileHook, summarizeProfile } from './cpu-profile.ts';
 import { ringBalance } from './ring-balance.ts';
 import { runStoreCommitBench, type StoreCommitFigures } from './store-commit.ts';
 import { echoRun, type EchoRun } from './zmq-echo.ts';
-
-const envNumber = (name: string, fallback: number): number => {
-  const v = Number(process.env[name]);
-  return Number.isFinite(v) && v > 0 ? v : fallback;
-};
 
 const NODES = 3;
 const QUORUM = { n: 3, r: 2, w: 2 };
@@ -841,13 +836,6 @@ function gitCommit(): string {
   } catch {
     return 'unknown';
   }
-}
-
-function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]): string =>
-    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
-  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
 async function main(res: Resources): Promise<void> {

@@ -16,7 +16,7 @@
 // Progress goes to stderr.
 
 import { performance } from 'node:perf_hooks';
-import { median } from '../common.ts';
+import { median, table } from '../common.ts';
 import { impls, type Impl, type ImplName } from './impls.ts';
 import {
   Rng,
@@ -116,13 +116,6 @@ function runMerge(impl: Impl, s: MergeScenario, rng: Rng): MergeRun {
 // ---- statistics and formatting -----------------------------------------------------------------
 
 const round = (x: number, digits: number): number => Number(x.toFixed(digits));
-
-function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: readonly string[]): string =>
-    cells.map((c, i) => (i < 2 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
-  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
-}
 
 // ---- main --------------------------------------------------------------------------------------
 
@@ -262,14 +255,16 @@ function main(): void {
   );
   console.log('Time: A performs each op, encodes it; B decodes and applies it. Doc: A encoded at the end.');
   console.log('');
-  console.log(table(['impl', 'profile', 'time ms', 'µs/op', 'B/update', 'doc bytes', 'runs'], rows));
+  console.log(
+    table(['impl', 'profile', 'time ms', 'µs/op', 'B/update', 'doc bytes', 'runs'], rows, (i) => i < 2),
+  );
   console.log('');
   console.log(
     `Merge: in sync after ${MERGE_BASE_OPS} small-list ops, then ${MERGE_BRANCH_OPS} different ops on each side; ` +
       'both directions (compute what the other misses, ship, decode, apply).',
   );
   console.log('');
-  console.log(table(['impl', 'row', 'time ms', 'bytes', 'runs'], mergeRows));
+  console.log(table(['impl', 'row', 'time ms', 'bytes', 'runs'], mergeRows, (i) => i < 2));
   console.log('');
   if (reducedNote !== undefined) console.log(`Note: ${reducedNote}.`);
   console.log('All replicas of all implementations ended in the same list as the reference model.');

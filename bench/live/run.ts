@@ -45,20 +45,12 @@ import type {
   ToClients,
   ToServer,
 } from './protocol.ts';
-import { median as medianOf, percentile, stopOnSignal } from '../common.ts';
+import { median as medianOf, percentile, stopOnSignal, table, envNumber } from '../common.ts';
 import { procSample } from './proc-usage.ts';
 import { isSystemName, systemAvailable, systemModuleUrl } from './systems/load.ts';
 import { SYSTEM_NAMES, nowMs, type SystemName } from './systems/types.ts';
 
 // ---- configuration -----------------------------------------------------------------------------
-
-const envNumber = (name: string, fallback: number): number => {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const v = Number(raw);
-  if (!Number.isFinite(v) || v <= 0) throw new Error(`${name} must be a positive number, got ${raw}`);
-  return v;
-};
 
 const PROCESSES = 4;
 const PER_PROCESS = 4;
@@ -585,18 +577,6 @@ function summary(runs: readonly RunFigures[]): Record<NumericKey, number> | unde
   return out;
 }
 
-function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: readonly string[]): string =>
-    cells
-      .map((c, i) =>
-        i === 0 || i === header.length - 1 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0),
-      )
-      .join('  ')
-      .trimEnd();
-  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
-}
-
 const fmt = (x: number | undefined, digits: number): string =>
   x === undefined || !Number.isFinite(x) ? '—' : x.toFixed(digits);
 
@@ -736,6 +716,7 @@ async function main(): Promise<void> {
         'notes',
       ],
       rows,
+      (i) => i === 0 || i === 11, // the system and its notes
     ),
   );
   out.push('');

@@ -59,7 +59,7 @@ import {
 import type { Quorum } from '@trolley/cloud';
 import { CloudClient, SqliteListStore, nodeStats } from '@trolley/node';
 import { LocalCluster, freePort } from '../../apps/cli/src/local-cluster.ts';
-import { median, stopOnSignal } from '../common.ts';
+import { median, stopOnSignal, table } from '../common.ts';
 import { Rng } from '../crdt/stream.ts';
 
 const ALL_SIZES = [0, 100_000, 1_000_000] as const;
@@ -437,13 +437,6 @@ async function cleanup(res: Resources): Promise<void> {
   res.cluster = undefined;
   for (const d of res.dirs) rmSync(d, { recursive: true, force: true });
   res.dirs = [];
-}
-
-function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]): string =>
-    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
-  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
 async function main(res: Resources): Promise<void> {

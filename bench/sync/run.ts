@@ -41,7 +41,7 @@ import {
   type ReplicaId,
 } from '@trolley/core';
 import { trolleyApply } from '../crdt/impls.ts';
-import { median } from '../common.ts';
+import { median, table } from '../common.ts';
 import { Rng, StreamGenerator, type Op, type Policy, type Profile } from '../crdt/stream.ts';
 
 const SIZES = [10, 100, 1_000, 5_000] as const;
@@ -230,13 +230,6 @@ function summarise(cells: readonly Cell[]): Row {
     liveItems: median(cells.map((c) => c.liveItems)),
     fullAnswers: cells.filter((c) => c.full).length,
   };
-}
-
-function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]): string =>
-    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
-  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
 const kb = (b: number): string => (b < 10_000 ? `${Math.round(b)} B` : `${(b / 1024).toFixed(1)} KB`);

@@ -53,12 +53,15 @@ import { startGateway, type RunningGateway } from '../../apps/web/server/gateway
 import { WsCloud } from '../../apps/web/src/ws-cloud.ts';
 import { formatSummary, summarizeProfile } from '../cluster/cpu-profile.ts';
 import { procSample } from '../live/proc-usage.ts';
-import { median as medianOf, percentile, rng, seededRandom, stopOnSignal } from '../common.ts';
-
-const envNumber = (name: string, fallback: number): number => {
-  const v = Number(process.env[name]);
-  return Number.isFinite(v) && v > 0 ? v : fallback;
-};
+import {
+  median as medianOf,
+  percentile,
+  rng,
+  seededRandom,
+  stopOnSignal,
+  table,
+  envNumber,
+} from '../common.ts';
 
 const ROUNDS = Math.max(1, Math.round(envNumber('WEB_BENCH_ROUNDS', 5)));
 const QUORUM = { n: 3, r: 2, w: 2 };
@@ -511,13 +514,6 @@ async function profiler(dir: string | undefined): Promise<Profiler> {
 }
 
 // ---- output ------------------------------------------------------------------------------------
-
-function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]): string =>
-    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
-  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
-}
 
 /** The commit measured, with "+changes" when the working tree differs from it. */
 function gitCommit(): string {

@@ -274,8 +274,20 @@ export class LocalCluster {
     return `tcp://${this.layout.host}:${n.port}`;
   }
 
-  /** Starts every process and waits until every proxy sees every node. */
+  /**
+   * Starts every process and waits until every proxy sees every node (and the gateway, if asked
+   * for, is ready). If any of it fails, stops what did start before passing the error on.
+   */
   async start(timeoutMs = 60_000): Promise<void> {
+    try {
+      await this.startAll(timeoutMs);
+    } catch (e) {
+      await this.stop();
+      throw e;
+    }
+  }
+
+  private async startAll(timeoutMs: number): Promise<void> {
     await Promise.all(this.proxies.map((c) => this.spawn(c, timeoutMs)));
     this.progress(`proxy ready on ${this.clientEndpoints.join(', ')}`);
     await Promise.all(this.nodes.map((c) => this.spawn(c, timeoutMs)));

@@ -40,12 +40,7 @@ export function registerCluster(program: Command): void {
         progress: (line) => process.stderr.write(`${line}\n`),
       });
       const stopped = untilSignal();
-      try {
-        await local.start();
-      } catch (e) {
-        await local.stop();
-        throw e;
-      }
+      await local.start(); // stops what it started if it fails
       const info = {
         ready: true,
         cloud: local.clientEndpoint,

@@ -53,12 +53,7 @@ export function registerStart(program: Command): void {
         progress: say,
       });
       const stopped = untilSignal();
-      try {
-        await local.start();
-      } catch (e) {
-        await local.stop();
-        throw e;
-      }
+      await local.start(); // stops what it started if it fails
       const url = `http://${o.host === '0.0.0.0' ? 'localhost' : o.host}:${webPort}/`;
       const cloudFlag = proxyPort === defaultProxyPort ? '' : ` --cloud ${local.clientEndpoint}`;
       process.stdout.write(

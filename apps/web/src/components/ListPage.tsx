@@ -36,20 +36,20 @@ export function ListPage({ listRef }: { listRef: string }) {
 function KnownList({ listId }: { listId: ListId }) {
   const engine = useEngine();
   const snapshot = useSnapshot();
-  const summary = snapshot.lists.find((l) => l.listId === listId);
-  const joining = useAction();
+  const present = snapshot.lists.some((l) => l.listId === listId);
+  const { run, error } = useAction();
   const joined = useRef(false);
 
   useEffect(() => {
-    if (summary !== undefined || joined.current) return;
+    if (present || joined.current) return;
     joined.current = true; // opened from a share link: join it
-    void joining.run(() => engine.join(listId));
-  }, [summary, engine, listId, joining]);
+    void run(() => engine.join(listId));
+  }, [present, engine, listId, run]);
 
-  if (summary === undefined)
+  if (!present)
     return (
       <main className="page">
-        <p role="status">{joining.error ?? 'Opening the shared list…'}</p>
+        <p role="status">{error ?? 'Opening the shared list…'}</p>
       </main>
     );
   return <ListBody listId={listId} />;
