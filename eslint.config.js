@@ -13,7 +13,7 @@ const purePackages = [
 ];
 
 export default tseslint.config(
-  { ignores: ['**/node_modules/**', '**/dist/**', 'bin/**', 'artifacts/**', 'data/**'] },
+  { ignores: ['**/node_modules/**', '**/dist/**', '**/dist-server/**', 'bin/**', 'artifacts/**', 'data/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -101,7 +101,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['**/*.js'],
+    files: ['**/*.js', '**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,
   },
 );

@@ -1,11 +1,14 @@
 // The web app's build: React, and a service worker (Workbox, through vite-plugin-pwa) that caches
 // the app shell so the app opens with no network; the list data lives in IndexedDB.
-import { defineConfig } from 'vite';
+import { defaultClientConditions, defineConfig } from 'vite';
 import react from '@vitejs/plugin-react';
 import { VitePWA } from 'vite-plugin-pwa';
 
 export default defineConfig({
   root: import.meta.dirname,
+  // The shared packages are bundled from their TypeScript sources (their `source` export), so the
+  // app never waits on, or goes stale against, their compiled dist/.
+  resolve: { conditions: ['source', ...defaultClientConditions] },
   plugins: [
     react(),
     VitePWA({

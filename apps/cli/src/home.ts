@@ -1,5 +1,5 @@
 // The user's home, as the local-first commands (list, item, sync, status, watch, the menu) see it:
-// the global options, the folder holding this device's database (DIR/trolley.db), the client engine
+// the folder holding this device's database (DIR/trolley.db), the client engine
 // over it (@trolley/client), the cloud connection (opened only when a command talks to the cloud),
 // list references (a full ID, a share link, an ID prefix or a title), and the rule every change
 // follows: commit locally first (local-ok, said at once), then try a quick sync, so that with the
@@ -7,24 +7,24 @@
 
 import { mkdirSync } from 'node:fs';
 import { connect } from 'node:net';
-import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { CommanderError, type Command } from 'commander';
 import { TrolleyError, type ListId } from '@trolley/core';
 import { TrolleyClient, parseListRef, type ListStatus } from '@trolley/client';
-import { CloudClient, SqliteClientStore, cryptoRandom, systemClock } from '@trolley/node';
-import { defaultCloud, endpoints } from './commands/common.ts';
+// Not the package's index: a command that never talks to the cloud must not load ZeroMQ.
+import { cryptoRandom, systemClock } from '@trolley/node/clock';
+import type { CloudClient } from '@trolley/node/cloud-client';
+import { SqliteClientStore } from '@trolley/node/sqlite-client-store';
+import {
+  cloudOf,
+  databaseFile,
+  globalsOf,
+  homeDirOf,
+  type CloudAddress,
+  type GlobalOptions,
+} from './globals.ts';
 import { statusJson, syncLine } from './render.ts';
 
-/** The program-level options, read with `optsWithGlobals()`; defaults are resolved here, not there. */
-export interface GlobalOptions {
-  home?: string;
-  cloud?: string[];
-  json?: boolean;
-}
-
-/** The database file inside the home folder. */
-export const databaseFile = 'trolley.db';
 /** Per-request timeout of the sync a change triggers: short, so a missing cloud costs little. */
 export const quickSyncMs = 1_500;
 /**
@@ -40,47 +40,6 @@ export const cloudAttemptMs = 1_000;
 export const cloudProbeMs = 300;
 /** Exit code of `sync` when changes are still waiting on this device at the end. */
 export const exitSyncPending = 5;
-
-const globalNames = ['home', 'cloud', 'json'] as const;
-
-/**
- * Adds --home, --cloud and --json to the program, so that they work before or after any
- * subcommand. Commander lets the program take its own options wherever they appear, which would
- * starve older commands that declare an option of the same name themselves (`trolley cloud
- * --cloud …`, `trolley cluster --json`, `trolley cluster status --cloud … --json`): the hook hands
- * a value given on the command line on to every such command below the one being run. Call it
- * before registering subcommands, so that they inherit the help settings.
- */
-export function registerGlobalOptions(program: Command): void {
-  program
-    .option('--home <dir>', "folder of this device's lists (default: $TROLLEY_HOME, else ~/.trolley)")
-    .option('--cloud <endpoints>', `cloud proxies, tried in turn (default: ${defaultCloud})`, endpoints)
-    .option('--json', 'print one JSON document on stdout, for scripts')
-    .configureHelp({ showGlobalOptions: true })
-    .hook('preSubcommand', (_program, sub) => {
-      for (const name of globalNames) {
-        if (program.getOptionValueSource(name) !== 'cli') continue;
-        const value: unknown = program.getOptionValue(name);
-        for (const c of withDescendants(sub))
-          if (c.options.some((o) => o.attributeName() === name))
-            c.setOptionValueWithSource(name, value, 'cli');
-      }
-    });
-}
-
-function withDescendants(command: Command): Command[] {
-  return [command, ...command.commands.flatMap(withDescendants)];
-}
-
-export function globalsOf(command: Command): GlobalOptions {
-  return command.optsWithGlobals<GlobalOptions>();
-}
-
-/** --home, else $TROLLEY_HOME, else ~/.trolley; absolute. */
-export function homeDirOf(o: GlobalOptions): string {
-  const env = process.env['TROLLEY_HOME'];
-  return resolve(o.home ?? (env !== undefined && env !== '' ? env : join(homedir(), '.trolley')));
-}
 
 /** What the quick sync after a change achieved. */
 export interface SyncOutcome {
@@ -100,13 +59,19 @@ export class Home {
   private constructor(
     readonly dir: string,
     readonly client: TrolleyClient,
-    readonly endpoints: readonly string[],
+    /** Where the cloud is, and where that address came from (--cloud, $TROLLEY_CLOUD, config). */
+    readonly cloudAddress: CloudAddress,
     readonly json: boolean,
   ) {}
+
+  get endpoints(): readonly string[] {
+    return this.cloudAddress.endpoints;
+  }
 
   /** Opens (creating on first use) the home folder and its database. */
   static async open(o: GlobalOptions): Promise<Home> {
     const dir = homeDirOf(o);
+    const cloudAddress = cloudOf(o); // a bad address fails before anything is opened
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const store = SqliteClientStore.open(join(dir, databaseFile));
     let client: TrolleyClient;
@@ -116,12 +81,16 @@ export class Home {
       await store.close();
       throw error;
     }
-    return new Home(dir, client, o.cloud ?? [defaultCloud], o.json === true);
+    return new Home(dir, client, cloudAddress, o.json === true);
   }
 
-  /** The cloud connection, opened on first use. */
-  get cloud(): CloudClient {
-    this.cloudClient ??= new CloudClient(this.endpoints, { attemptMs: cloudAttemptMs });
+  /** The cloud connection, opened (and ZeroMQ loaded) on first use. */
+  async cloud(): Promise<CloudClient> {
+    if (this.cloudClient === undefined) {
+      const { CloudClient } = await import('@trolley/node/cloud-client');
+      if (this.closed) throw new Error('the home is closed');
+      this.cloudClient ??= new CloudClient(this.endpoints, { attemptMs: cloudAttemptMs });
+    }
     return this.cloudClient;
   }
 
@@ -154,7 +123,7 @@ export class Home {
     if (needed) {
       attempted = true;
       if ((await this.reachability()) !== 'down') {
-        const summary = await this.client.syncList(this.cloud, listId, { timeoutMs: quickSyncMs });
+        const summary = await this.client.syncList(await this.cloud(), listId, { timeoutMs: quickSyncMs });
         reached = summary.errors === 0 && summary.unknown === 0;
       }
     }

@@ -12,8 +12,7 @@ export * from './crdt/list-replica.ts';
 export { RemovalLog, WHOLE_LIST } from './crdt/removal-log.ts';
 export * from './codec/list-codec.ts';
 
-/** Version of the list encoding; the codec's first byte. */
-export const PROTOCOL_VERSION = 1;
+export { PROTOCOL_VERSION } from './version.ts';
 export * from './hash.ts';
 export * from './protocol/messages.ts';
 export * from './ring/index.ts';

@@ -160,10 +160,11 @@ describe('SqliteClientStore', () => {
 
   it('keeps every local-ok operation when the client is killed with SIGKILL, with a second writer alongside', async () => {
     const path = tempPath();
-    const script = fileURLToPath(new URL('./testing/client-writer.ts', import.meta.url));
+    // The compiled writer (`npm test` builds dist/ first): a plain Node process, as in production.
+    const script = fileURLToPath(new URL('../dist/testing/client-writer.js', import.meta.url));
     const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
     const killAfter = 300;
-    const child = spawn(process.execPath, ['--import', 'tsx', script, path, '100000'], {
+    const child = spawn(process.execPath, [script, path, '100000'], {
       cwd: repoRoot,
       stdio: ['ignore', 'pipe', 'pipe'],
     });

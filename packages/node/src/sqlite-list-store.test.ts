@@ -246,10 +246,11 @@ describe('SqliteListStore', () => {
 
   it('keeps every acknowledged write when the writing process is killed with SIGKILL', async () => {
     const path = tempPath();
-    const script = fileURLToPath(new URL('./testing/store-writer.ts', import.meta.url));
+    // The compiled writer (`npm test` builds dist/ first): a plain Node process, as in production.
+    const script = fileURLToPath(new URL('../dist/testing/store-writer.js', import.meta.url));
     const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
     const killAfter = 1_500;
-    const child = spawn(process.execPath, ['--import', 'tsx', script, path, '200000', '16'], {
+    const child = spawn(process.execPath, [script, path, '200000', '16'], {
       cwd: repoRoot,
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -31,8 +31,8 @@ import {
   type RingState,
 } from '@trolley/core';
 import type { MemoryListStore } from '@trolley/cloud';
-import { intentViolations, specView } from '../../core/src/testing/intent-model.ts';
-import { plainView } from '../../core/src/testing/subjects.ts';
+import { intentViolations, specView } from '@trolley/core/testing/intent-model';
+import { plainView } from '@trolley/core/testing/subjects';
 import type { History } from './history.ts';
 
 export interface FinalNode {

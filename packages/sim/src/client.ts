@@ -25,8 +25,8 @@ import {
   type OpId,
   type ReplicaId,
 } from '@trolley/core';
-import { effectOf, intentViolations, specView, type Effect } from '../../core/src/testing/intent-model.ts';
-import { performOp, plainView } from '../../core/src/testing/subjects.ts';
+import { effectOf, intentViolations, specView, type Effect } from '@trolley/core/testing/intent-model';
+import { performOp, plainView } from '@trolley/core/testing/subjects';
 import type { History, OperationRecord } from './history.ts';
 import { randomOp } from './ops.ts';
 import type { Prng } from './prng.ts';

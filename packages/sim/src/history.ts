@@ -22,7 +22,7 @@ import {
   type OpId,
   type ReplicaId,
 } from '@trolley/core';
-import type { Effect, Op } from '../../core/src/testing/intent-model.ts';
+import type { Effect, Op } from '@trolley/core/testing/intent-model';
 
 /** The dots an operation created: counters (from, to] of one replica. */
 export interface FreshDots {

@@ -2,7 +2,7 @@
 // pools and weights as core's opArb (core/src/testing/arbitraries.ts), so that clients collide on
 // the same items often: spelling variants of one name, removes racing adds, deletes of the list.
 
-import type { Op } from '../../core/src/testing/intent-model.ts';
+import type { Op } from '@trolley/core/testing/intent-model';
 import type { Prng } from './prng.ts';
 
 const names = ['Milk', 'milk', ' MILK ', 'Eggs', 'Bread', 'brown  bread', 'Apples'];

@@ -51,7 +51,7 @@ import {
   type Quorum,
   type ReplyTo,
 } from '@trolley/cloud';
-import { plainView } from '../../core/src/testing/subjects.ts';
+import { plainView } from '@trolley/core/testing/subjects';
 import { SimClient, defaultClientConfig, type ClientConfig } from './client.ts';
 import { History, incorporates, type OperationRecord } from './history.ts';
 import { SimNetwork, calm, type Weather } from './network.ts';

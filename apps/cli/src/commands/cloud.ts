@@ -15,8 +15,10 @@ import {
   parseListId,
   type ListId,
 } from '@trolley/core';
-import { CloudClient, cryptoRandom } from '@trolley/node';
-import { defaultCloud, endpoints, intOption } from './common.ts';
+import { CloudClient } from '@trolley/node/cloud-client';
+import { cryptoRandom } from '@trolley/node/clock';
+import { cloudOf, endpoints, globalsOf } from '../globals.ts';
+import { intOption } from './common.ts';
 
 async function fetchReplica(
   client: CloudClient,
@@ -42,9 +44,13 @@ export function registerCloud(program: Command): void {
   const cloud = program
     .command('cloud')
     .description('talk to the cloud directly, without a local copy (for operators and tests)')
-    .option('--cloud <endpoints>', 'proxy endpoints, tried in turn', endpoints, [defaultCloud]);
+    .option(
+      '--cloud <endpoints>',
+      'proxy endpoints, tried in turn (default: as for every command)',
+      endpoints,
+    );
   const withClient = async <T>(command: Command, f: (client: CloudClient) => Promise<T>): Promise<T> => {
-    const client = new CloudClient(command.optsWithGlobals<{ cloud: string[] }>().cloud);
+    const client = new CloudClient(cloudOf(globalsOf(command)).endpoints);
     try {
       return await f(client);
     } finally {

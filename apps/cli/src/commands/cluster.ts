@@ -12,7 +12,8 @@ import {
 } from '@trolley/node';
 import { TrolleyError, parseNodeId } from '@trolley/core';
 import { LocalCluster } from '../local-cluster.ts';
-import { defaultCloud, endpoints, intOption, quorumFrom, untilSignal } from './common.ts';
+import { cloudOf, endpoints, globalsOf } from '../globals.ts';
+import { intOption, quorumFrom, untilSignal } from './common.ts';
 
 export function registerCluster(program: Command): void {
   const cluster = program
@@ -62,10 +63,10 @@ export function registerCluster(program: Command): void {
   cluster
     .command('status')
     .description('nodes, partitions and keys per node')
-    .option('--cloud <endpoints>', 'proxy endpoints', endpoints, [defaultCloud])
+    .option('--cloud <endpoints>', 'proxy endpoints (default: as for every command)', endpoints)
     .option('--json', 'print JSON')
-    .action(async (o: { cloud: string[]; json?: boolean }) => {
-      const client = new CloudClient(o.cloud);
+    .action(async (o: { json?: boolean }, command: Command) => {
+      const client = new CloudClient(cloudOf(globalsOf(command)).endpoints);
       try {
         const view = await client.proxyStats();
         const nodes = view['nodes'] as { id: string; address: string; live: boolean; partitions: number }[];
@@ -126,7 +127,6 @@ async function liveNodes(cloud: string[]): Promise<string[]> {
 }
 
 interface RingChangeCommandOptions {
-  cloud: string[];
   via?: string[];
   timeout: number;
 }
@@ -136,11 +136,12 @@ interface RingChangeCommandOptions {
  * in it (issuing it again if a concurrent change won); progress on stderr. Fails loudly otherwise.
  */
 async function confirmedChange(
-  o: RingChangeCommandOptions,
+  command: Command,
   change: RingChangeRequest,
   again: string,
 ): Promise<ConfirmedRingChange> {
-  const via = o.via ?? (await liveNodes(o.cloud));
+  const o = command.opts<RingChangeCommandOptions>();
+  const via = o.via ?? (await liveNodes(cloudOf(globalsOf(command)).endpoints));
   return ringChangeConfirmed(via, change, {
     timeoutMs: o.timeout * 1_000,
     progress: (line) => process.stderr.write(`${line}\n`),
@@ -151,7 +152,7 @@ async function confirmedChange(
 export function registerRingChanges(cluster: Command): void {
   const common = (c: Command): Command =>
     c
-      .option('--cloud <endpoints>', 'proxy endpoints', endpoints, [defaultCloud])
+      .option('--cloud <endpoints>', 'proxy endpoints (default: as for every command)', endpoints)
       .option(
         '--via <endpoints>',
         'node endpoints to send the change to (default: the live nodes the proxy knows)',
@@ -172,11 +173,11 @@ export function registerRingChanges(cluster: Command): void {
       .requiredOption('--id <id>', "the new node's ID")
       .requiredOption('--endpoint <endpoint>', 'where peers reach it (its --advertise)')
       .option('--weight <w>', 'capacity weight (1–1000)', intOption('weight', 1, 1000), 1),
-  ).action(async (o: RingChangeCommandOptions & { id: string; endpoint: string; weight: number }) => {
+  ).action(async (o: { id: string; endpoint: string; weight: number }, command: Command) => {
     const address = endpoints(o.endpoint)[0] as string;
     const again = `trolley cluster add-node --id ${o.id} --endpoint ${address} --weight ${o.weight} (it is idempotent)`;
     const r = await confirmedChange(
-      o,
+      command,
       { add: [{ id: parseNodeId(o.id), address, weight: o.weight }] },
       again,
     );
@@ -192,9 +193,9 @@ export function registerRingChanges(cluster: Command): void {
         'take a node out of the ring and wait until every node agrees; it hands its lists to the new owners (watch cluster status), then stop it',
       )
       .requiredOption('--id <id>', 'the node to remove'),
-  ).action(async (o: RingChangeCommandOptions & { id: string }) => {
+  ).action(async (o: { id: string }, command: Command) => {
     const again = `trolley cluster remove-node --id ${o.id} (it is idempotent)`;
-    const r = await confirmedChange(o, { remove: [parseNodeId(o.id)] }, again);
+    const r = await confirmedChange(command, { remove: [parseNodeId(o.id)] }, again);
     const gone = r.silentRemoved.length > 0 ? ` (${o.id} did not answer)` : '';
     process.stdout.write(
       `ring version ${r.version}: ${o.id} removed, every node agrees${gone}; ` +

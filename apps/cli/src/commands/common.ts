@@ -4,8 +4,7 @@ import { InvalidArgumentError } from 'commander';
 import type { TrolleyError } from '@trolley/core';
 import { parseNodeId, type NodeId } from '@trolley/core';
 import { checkQuorum, type Quorum } from '@trolley/cloud';
-
-export const defaultCloud = 'tcp://127.0.0.1:5555';
+import { endpoints } from '../globals.ts';
 
 export function intOption(name: string, min: number, max: number): (value: string) => number {
   return (value) => {
@@ -14,17 +13,6 @@ export function intOption(name: string, min: number, max: number): (value: strin
       throw new InvalidArgumentError(`${name} must be a whole number from ${min} to ${max}`);
     return n;
   };
-}
-
-export function endpoints(value: string): string[] {
-  const list = value
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s.length > 0);
-  for (const e of list)
-    if (!/^tcp:\/\/[^:]+:\d+$/.test(e))
-      throw new InvalidArgumentError(`not an endpoint (tcp://host:port): ${e}`);
-  return list;
 }
 
 export function members(value: string): { id: NodeId; address: string }[] {

@@ -11,23 +11,11 @@ import type { Command } from 'commander';
 import { TrolleyError, limits, type ItemView, type ListId } from '@trolley/core';
 import { LiveSync, itemState, shareLink } from '@trolley/client';
 import { withHome, type Home } from '../home.ts';
-import { nodeLiveSyncEnv, pushedChanges } from '@trolley/node';
+import { nodeLiveSyncEnv, pushedChanges } from '@trolley/node/live-feed';
 import { renderList, statusText, titleOf } from '../render.ts';
 import { itemOperations, runItemOperation, type ItemOperation } from './items.ts';
 import { quoted } from './lists.ts';
 import { describeSync, runSync } from './sync.ts';
-
-/** The program's own action: the menu, for `trolley` alone or with only global options. */
-export function registerMenu(program: Command): void {
-  program
-    // A program with an action of its own loses the implicit `help` command: keep it.
-    .helpCommand(true)
-    .allowExcessArguments(true)
-    .action(async (_o: unknown, command: Command) => {
-      if (command.args.length > 0) command.error(`error: unknown command '${command.args[0]}'`);
-      await runMenu(command);
-    });
-}
 
 export async function runMenu(program: Command): Promise<void> {
   if (!process.stdin.isTTY || !process.stdout.isTTY) {
@@ -52,14 +40,15 @@ function isPromptExit(error: unknown): boolean {
 }
 
 async function menu(home: Home): Promise<void> {
+  const cloud = await home.cloud();
   const live = new LiveSync(
     home.client,
-    home.cloud,
+    cloud,
     () => home.client.lists().map((l) => l.listId),
     {
       pollMs: 5_000,
       timeoutMs: 3_000,
-      feed: pushedChanges(home.cloud),
+      feed: pushedChanges(cloud),
     },
     nodeLiveSyncEnv,
   );

@@ -6,7 +6,8 @@ import type { Command } from 'commander';
 import { parseNodeId } from '@trolley/core';
 import { processLogger, startNode, startProxy } from '@trolley/node';
 import { defaultQuorum } from '@trolley/cloud';
-import { defaultCloud, endpoints, intOption, members, quorumFrom, untilSignal } from './common.ts';
+import { defaultCloud, endpoints } from '../globals.ts';
+import { intOption, members, quorumFrom, untilSignal } from './common.ts';
 
 export function registerServers(program: Command): void {
   program

@@ -7,9 +7,11 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import type { ListId } from '@trolley/core';
 import { LiveSync, emptySyncSummary, type LiveRound, type SyncSummary } from '@trolley/client';
-import { nodeLiveSyncEnv, pushedChanges, systemClock } from '@trolley/node';
+import { systemClock } from '@trolley/node/clock';
+import { nodeLiveSyncEnv, pushedChanges } from '@trolley/node/live-feed';
 import { exitSyncPending, withHome, type Home } from '../home.ts';
 import { ago, listJson, renderList, statusJson, statusText, table, titleOf, waiting } from '../render.ts';
+import { describeCloudSource, type CloudSource } from '../globals.ts';
 import { untilSignal } from './common.ts';
 import { shortId } from './lists.ts';
 
@@ -45,7 +47,7 @@ export async function runSync(home: Home, timeoutMs: number): Promise<SyncRun> {
   for (;;) {
     const left = deadline - systemClock.monotonicMs();
     const perRequest = Math.round(Math.max(100, Math.min(syncRequestMsMax, left)));
-    const s = await home.client.syncOnce(home.cloud, { timeoutMs: perRequest });
+    const s = await home.client.syncOnce(await home.cloud(), { timeoutMs: perRequest });
     run.rounds += 1;
     run.lists = s.lists;
     run.pushed += s.pushed;
@@ -94,24 +96,28 @@ export function describeSync(run: SyncRun, endpoints: readonly string[]): string
 
 interface CloudProbe {
   endpoints: readonly string[];
+  /** Where the address came from: --cloud, TROLLEY_CLOUD, config or default. */
+  source: CloudSource;
   reachable: boolean;
   nodes?: number;
   nodesLive?: number;
 }
 
 async function probeCloud(home: Home, timeoutMs: number): Promise<CloudProbe> {
-  if ((await home.reachability()) === 'down') return { endpoints: home.endpoints, reachable: false };
+  const { endpoints, source } = home.cloudAddress;
+  if ((await home.reachability()) === 'down') return { endpoints, source, reachable: false };
   try {
-    const stats = await home.cloud.proxyStats(timeoutMs);
+    const stats = await (await home.cloud()).proxyStats(timeoutMs);
     const nodes = Array.isArray(stats['nodes']) ? (stats['nodes'] as { live?: unknown }[]) : [];
     return {
-      endpoints: home.endpoints,
+      endpoints,
+      source,
       reachable: true,
       nodes: nodes.length,
       nodesLive: nodes.filter((n) => n.live === true).length,
     };
   } catch {
-    return { endpoints: home.endpoints, reachable: false };
+    return { endpoints, source, reachable: false };
   }
 }
 
@@ -168,6 +174,7 @@ export function registerSync(program: Command): void {
             ? `Cloud: reachable at ${cloud.endpoints.join(', ')} (${cloud.nodesLive ?? 0} of ${cloud.nodes ?? 0} nodes live)`
             : `Cloud: unreachable (no answer from ${cloud.endpoints.join(', ')}); changes wait on this device`,
         );
+        home.say(`       address ${describeCloudSource(cloud.source)}`);
         home.say(`Home:  ${home.dir}`);
         if (lists.length === 0) {
           home.say('No lists on this device yet.');
@@ -249,14 +256,15 @@ async function watch(home: Home, listId: ListId, pollMs: number): Promise<void> 
   const unsubscribe = home.client.subscribe((event) => {
     if (event.listId === listId) draw();
   });
+  const cloud = await home.cloud();
   const live = new LiveSync(
     home.client,
-    home.cloud,
+    cloud,
     () => [listId],
     {
       pollMs,
       timeoutMs: 3_000,
-      feed: pushedChanges(home.cloud),
+      feed: pushedChanges(cloud),
       onRound: (r) => {
         round = r;
         draw();

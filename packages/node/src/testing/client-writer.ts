@@ -9,7 +9,7 @@
 // the store too often fails with limit_exceeded having changed nothing, and is simply made again.
 //
 // Lines: `list <a> <b>` once, then `op <i>` per operation; operation i is `writerOp(i)`.
-// Usage: node --import tsx client-writer.ts <db-path> <count>
+// Usage: node dist/testing/client-writer.js <db-path> <count>
 
 import { writeSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';

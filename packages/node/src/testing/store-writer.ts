@@ -3,7 +3,7 @@
 // after its put has resolved, i.e. once the store acknowledged it as durable. stdout is a pipe,
 // which Node writes synchronously on Linux, so a printed key was acknowledged before the kill.
 //
-// Usage: node --import tsx store-writer.ts <db-path> <count> <writers>
+// Usage: node dist/testing/store-writer.js <db-path> <count> <writers>
 
 import { pathToFileURL } from 'node:url';
 import { SqliteListStore } from '../sqlite-list-store.ts';

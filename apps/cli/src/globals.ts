@@ -1,0 +1,174 @@
+// What every `trolley` command shares and what the command line needs before it knows which
+// command runs: the global options (--home, --cloud, --json), the home folder, and where the cloud
+// is (--cloud, else $TROLLEY_CLOUD, else the home's saved `config set cloud`, else the local
+// default). It loads nothing but commander and Node's own modules, so that `trolley --version` and
+// `--help` start at once; everything heavier is loaded by the command that uses it.
+
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { InvalidArgumentError, type Command } from 'commander';
+import { TrolleyError } from '@trolley/core/errors';
+
+/** The program-level options, read with `optsWithGlobals()`; defaults are resolved here, not there. */
+export interface GlobalOptions {
+  home?: string;
+  cloud?: string[];
+  json?: boolean;
+}
+
+/** The cloud a fresh machine talks to: the proxy `npm start` runs. */
+export const defaultCloud = 'tcp://127.0.0.1:5555';
+
+/** The database file inside the home folder. */
+export const databaseFile = 'trolley.db';
+/** The settings file inside the home folder (`trolley config`). */
+export const configFile = 'config.json';
+
+/** Parses a comma-separated list of proxy endpoints (tcp://host:port); a commander option parser. */
+export function endpoints(value: string): string[] {
+  const list = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+  if (list.length === 0) throw new InvalidArgumentError('give at least one endpoint (tcp://host:port)');
+  for (const e of list)
+    if (!/^tcp:\/\/[^:/\s]+:\d{1,5}$/.test(e))
+      throw new InvalidArgumentError(`not an endpoint (tcp://host:port): ${e}`);
+  return list;
+}
+
+const globalNames = ['home', 'cloud', 'json'] as const;
+
+/**
+ * Adds --home, --cloud and --json to the program, so that they work before or after any
+ * subcommand. Commander lets the program take its own options wherever they appear, which would
+ * starve older commands that declare an option of the same name themselves (`trolley cloud
+ * --cloud …`, `trolley cluster --json`, `trolley cluster status --cloud … --json`): the hook hands
+ * a value given on the command line on to every such command below the one being run. Call it
+ * before registering subcommands, so that they inherit the help settings.
+ */
+export function registerGlobalOptions(program: Command): void {
+  program
+    .option('--home <dir>', "folder of this device's lists (default: $TROLLEY_HOME, else ~/.trolley)")
+    .option(
+      '--cloud <endpoints>',
+      `cloud proxies, tried in turn (default: $TROLLEY_CLOUD, else \`trolley config set cloud\`, else ${defaultCloud})`,
+      endpoints,
+    )
+    .option('--json', 'print one JSON document on stdout, for scripts')
+    .configureHelp({ showGlobalOptions: true })
+    .hook('preSubcommand', (_program, sub) => {
+      for (const name of globalNames) {
+        if (program.getOptionValueSource(name) !== 'cli') continue;
+        const value: unknown = program.getOptionValue(name);
+        for (const c of withDescendants(sub))
+          if (c.options.some((o) => o.attributeName() === name))
+            c.setOptionValueWithSource(name, value, 'cli');
+      }
+    });
+}
+
+function withDescendants(command: Command): Command[] {
+  return [command, ...command.commands.flatMap(withDescendants)];
+}
+
+export function globalsOf(command: Command): GlobalOptions {
+  return command.optsWithGlobals<GlobalOptions>();
+}
+
+/** --home, else $TROLLEY_HOME, else ~/.trolley; absolute. */
+export function homeDirOf(o: GlobalOptions): string {
+  const env = process.env['TROLLEY_HOME'];
+  return resolve(o.home ?? (env !== undefined && env !== '' ? env : join(homedir(), '.trolley')));
+}
+
+// ---- Settings saved in the home (`trolley config`) ----
+
+/** The settings `trolley config` knows: each with its parser (which throws on a bad value). */
+export const settings = {
+  cloud: {
+    description: 'cloud proxies, tried in turn (tcp://host:port[,tcp://host:port…])',
+    parse: (value: string): string => endpoints(value).join(','),
+  },
+} as const;
+
+export type SettingName = keyof typeof settings;
+
+export function isSettingName(name: string): name is SettingName {
+  return Object.hasOwn(settings, name);
+}
+
+/** The home's saved settings; {} when there is no file yet. A file we cannot read is an error. */
+export function readSettings(homeDir: string): Partial<Record<SettingName, string>> {
+  const path = join(homeDir, configFile);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    throw new TrolleyError('invalid_argument', `cannot read ${path}: ${(error as Error).message}`);
+  }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    doc = undefined;
+  }
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc))
+    throw new TrolleyError(
+      'invalid_argument',
+      `${path} is not a settings file (a JSON object); fix it, or delete it and run trolley config set again`,
+    );
+  const out: Partial<Record<SettingName, string>> = {};
+  for (const [name, value] of Object.entries(doc))
+    if (isSettingName(name) && typeof value === 'string') out[name] = value;
+  return out;
+}
+
+/** Where the cloud address in use came from, as `trolley status` says it. */
+export type CloudSource = '--cloud' | 'TROLLEY_CLOUD' | 'config' | 'default';
+
+export interface CloudAddress {
+  endpoints: string[];
+  source: CloudSource;
+}
+
+/** The cloud this command talks to: --cloud, else $TROLLEY_CLOUD, else the home's config, else the default. */
+export function cloudOf(o: GlobalOptions): CloudAddress {
+  if (o.cloud !== undefined) return { endpoints: o.cloud, source: '--cloud' };
+  const env = process.env['TROLLEY_CLOUD'];
+  if (env !== undefined && env.trim() !== '') {
+    try {
+      return { endpoints: endpoints(env), source: 'TROLLEY_CLOUD' };
+    } catch (error) {
+      throw new TrolleyError('invalid_argument', `TROLLEY_CLOUD: ${(error as Error).message}`);
+    }
+  }
+  const saved = readSettings(homeDirOf(o)).cloud;
+  if (saved !== undefined) {
+    try {
+      return { endpoints: endpoints(saved), source: 'config' };
+    } catch (error) {
+      throw new TrolleyError(
+        'invalid_argument',
+        `the saved cloud address: ${(error as Error).message} (fix it with trolley config set cloud …)`,
+      );
+    }
+  }
+  return { endpoints: [defaultCloud], source: 'default' };
+}
+
+/** How `status` names a cloud address's origin. */
+export function describeCloudSource(source: CloudSource): string {
+  switch (source) {
+    case '--cloud':
+      return 'from --cloud';
+    case 'TROLLEY_CLOUD':
+      return 'from $TROLLEY_CLOUD';
+    case 'config':
+      return 'saved with trolley config set cloud';
+    case 'default':
+      return 'the default; save another with trolley config set cloud tcp://host:port';
+  }
+}
