@@ -52,7 +52,7 @@ describe('deterministic simulation of the cloud', () => {
     expect(b.trace).toBe(a.trace);
     expect(b.coverage).toEqual(a.coverage);
     expect(b.acknowledged).toBe(a.acknowledged);
-  }, 60_000);
+  }, 300_000); // against a hang only
 
   it('regression, fixed and random seeds: no checker fails, every fault path is taken', async () => {
     const random = Array.from({ length: randomSeedCount }, () => Math.floor(Math.random() * 2 ** 32));
@@ -90,5 +90,5 @@ describe('deterministic simulation of the cloud', () => {
     // The drain between events (scheduler.ts) is far deeper than any promise chain seen.
     const depth = Math.max(...reports.map((r) => r.activityDepthMax));
     expect(depth).toBeLessThan(new Scheduler().drainSteps / 2);
-  }, 240_000);
+  }, 900_000); // against a hang only: the seeds take what the machine gives them
 });

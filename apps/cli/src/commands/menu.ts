@@ -22,8 +22,16 @@ export async function runMenu(program: Command): Promise<void> {
     program.outputHelp();
     return;
   }
-  prompts = await import('@inquirer/prompts');
-  await withHome(program, (home) => menu(home), { json: false });
+  // The prompts library loads while the home opens: the first prompt comes sooner.
+  const loading = import('@inquirer/prompts');
+  await withHome(
+    program,
+    async (home) => {
+      prompts = await loading;
+      await menu(home);
+    },
+    { json: false },
+  );
 }
 
 /** @inquirer/prompts, loaded by runMenu. */

@@ -55,10 +55,12 @@ export function registerStart(program: Command): void {
       const stopped = untilSignal();
       await local.start(); // stops what it started if it fails
       const url = `http://${o.host === '0.0.0.0' ? 'localhost' : o.host}:${webPort}/`;
-      const cloudFlag = proxyPort === defaultProxyPort ? '' : ` --cloud ${local.clientEndpoint}`;
+      // The line that saves this cloud's address in the terminal's home, so that every later
+      // command finds it (needed when 5555 was taken, harmless otherwise).
+      const terminal = `  terminal: npx trolley config set cloud ${local.clientEndpoint}   (once; then: npx trolley list ls)\n`;
       process.stdout.write(
         `\nTrolley is running. Open ${url}\n` +
-          `  terminal: npx trolley${cloudFlag} list ls\n` +
+          terminal +
           `  data:     ${o.data}   (Ctrl-C stops everything; the next start keeps the data)\n\n`,
       );
       await stopped;

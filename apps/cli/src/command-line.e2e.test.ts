@@ -1,0 +1,176 @@
+// The command line itself, as real `node bin/trolley.js …` processes (no cloud needed): the saved
+// cloud address (`trolley config`) and the order in which addresses win; and a command loading only
+// what it uses, which is what lets it answer at once (bench:cli measures how fast).
+
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { trolleyBin } from './local-cluster.ts';
+import { commandOf } from './main.ts';
+
+const homes: string[] = [];
+afterAll(() => {
+  for (const h of homes) rmSync(h, { recursive: true, force: true });
+});
+
+function newHome(): string {
+  const home = mkdtempSync(join(tmpdir(), 'trolley-cli-'));
+  homes.push(home);
+  return home;
+}
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs trolley with `env` on top of a clean environment (no TROLLEY_CLOUD unless given). */
+function trolley(args: readonly string[], env: Record<string, string> = {}): Promise<Run> {
+  const base = { ...process.env };
+  delete base['TROLLEY_CLOUD'];
+  delete base['TROLLEY_HOME'];
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [trolleyBin, ...args],
+      { env: { ...base, ...env }, timeout: 120_000 }, // a hang guard
+      (error, stdout, stderr) =>
+        resolve({
+          code: error === null ? 0 : typeof error.code === 'number' ? error.code : 1,
+          stdout,
+          stderr,
+        }),
+    );
+  });
+}
+
+describe('trolley config: the cloud address, saved in the home', () => {
+  it('saves, shows and forgets it; --cloud, then TROLLEY_CLOUD, then the saved one, then the default', async () => {
+    const home = newHome();
+    const h = ['--home', home];
+    const saved = 'tcp://10.1.2.3:5555,tcp://10.1.2.4:5555';
+
+    expect((await trolley([...h, 'config', 'get', 'cloud'])).stdout).toBe('tcp://127.0.0.1:5555\n');
+    const set = await trolley([...h, 'config', 'set', 'cloud', ' tcp://10.1.2.3:5555 , tcp://10.1.2.4:5555']);
+    expect(set.code).toBe(0);
+    expect(set.stdout).toContain(`cloud = ${saved}`);
+    expect(JSON.parse(readFileSync(join(home, 'config.json'), 'utf8'))).toEqual({ cloud: saved });
+
+    const get = async (args: string[], env: Record<string, string> = {}): Promise<unknown> =>
+      JSON.parse((await trolley([...h, ...args, 'config', 'get', 'cloud', '--json'], env)).stdout);
+    expect(await get([])).toEqual({ name: 'cloud', value: saved, source: 'config' });
+    expect(await get([], { TROLLEY_CLOUD: 'tcp://127.0.0.1:7000' })).toEqual({
+      name: 'cloud',
+      value: 'tcp://127.0.0.1:7000',
+      source: 'TROLLEY_CLOUD',
+    });
+    expect(await get(['--cloud', 'tcp://127.0.0.1:7001'], { TROLLEY_CLOUD: 'tcp://127.0.0.1:7000' })).toEqual(
+      {
+        name: 'cloud',
+        value: 'tcp://127.0.0.1:7001',
+        source: '--cloud',
+      },
+    );
+    expect((await trolley([...h, 'config', 'list'])).stdout).toBe(`cloud = ${saved}  (config)\n`);
+
+    // A command that syncs uses the saved address: `status` says which one and where it came from.
+    const status = await trolley([...h, 'status']);
+    expect(status.code).toBe(0);
+    expect(status.stdout).toContain(saved.replace(',', ', '));
+    expect(status.stdout).toContain('saved with trolley config set cloud');
+    const statusJson = JSON.parse(
+      (await trolley([...h, 'status', '--json'], { TROLLEY_CLOUD: 'tcp://127.0.0.1:1' })).stdout,
+    ) as {
+      cloud: { endpoints: string[]; source: string; reachable: boolean };
+    };
+    expect(statusJson.cloud).toMatchObject({
+      endpoints: ['tcp://127.0.0.1:1'],
+      source: 'TROLLEY_CLOUD',
+      reachable: false,
+    });
+
+    expect((await trolley([...h, 'config', 'unset', 'cloud'])).code).toBe(0);
+    expect(await get([])).toEqual({ name: 'cloud', value: 'tcp://127.0.0.1:5555', source: 'default' });
+  });
+
+  it('refuses a bad address or an unknown setting with a clear error, exit 2, and saves nothing', async () => {
+    const home = newHome();
+    const h = ['--home', home];
+    expect((await trolley([...h, 'config', 'set', 'cloud', 'tcp://10.0.0.1:5555'])).code).toBe(0);
+    const before = readFileSync(join(home, 'config.json'), 'utf8');
+    for (const bad of ['http://example.com', 'tcp://host', 'tcp://a:1,nonsense', '']) {
+      const r = await trolley([...h, 'config', 'set', 'cloud', bad]);
+      expect(r.code, `config set cloud ${JSON.stringify(bad)}`).toBe(2);
+      expect(r.stderr).toMatch(/^trolley: cloud: .*nothing saved\n$/);
+    }
+    const unknown = await trolley([...h, 'config', 'set', 'colud', 'x']);
+    expect(unknown).toMatchObject({ code: 2, stderr: 'trolley: no setting "colud" (known: cloud)\n' });
+    expect(readFileSync(join(home, 'config.json'), 'utf8')).toBe(before);
+
+    // A bad TROLLEY_CLOUD, or a settings file edited by hand into nonsense, stops a command with the fix.
+    const env = await trolley([...h, 'list', 'ls'], { TROLLEY_CLOUD: 'localhost:5555' });
+    expect(env).toMatchObject({ code: 2 });
+    expect(env.stderr).toContain('TROLLEY_CLOUD: not an endpoint');
+    writeFileSync(join(home, 'config.json'), '{"cloud": ');
+    const broken = await trolley([...h, 'list', 'ls']);
+    expect(broken.code).toBe(2);
+    expect(broken.stderr).toContain('config.json is not a settings file');
+  });
+});
+
+describe('a command loads only what it uses', () => {
+  /** The CommonJS packages a run loaded (NODE_DEBUG=module traces every CommonJS load). */
+  async function loaded(args: readonly string[], env: Record<string, string> = {}): Promise<Set<string>> {
+    const r = await trolley(args, { ...env, NODE_DEBUG: 'module' });
+    const names = ['commander', 'better-sqlite3', 'zeromq', 'pino', 'js-md5', 'sirv', 'ws', 'vite'];
+    return new Set(names.filter((n) => new RegExp(`node_modules/${n}/`).test(r.stderr)));
+  }
+
+  it('--version and --help load commander alone; list ls loads SQLite but not ZeroMQ; sync loads ZeroMQ', async () => {
+    const home = newHome();
+    expect(await loaded(['--version'])).toEqual(new Set(['commander']));
+    expect(await loaded(['--help'])).toEqual(new Set(['commander']));
+    const ls = await loaded(['--home', home, 'list', 'ls']);
+    expect(ls.has('better-sqlite3')).toBe(true);
+    expect(ls.has('zeromq')).toBe(false);
+    expect(ls.has('pino')).toBe(false);
+    const sync = await loaded(['--home', home, '--cloud', 'tcp://127.0.0.1:1', 'sync', '--timeout', '1']);
+    expect(sync.has('zeromq')).toBe(true);
+  });
+
+  it('--help still lists every command, and each command has its own help', async () => {
+    const help = await trolley(['--help']);
+    for (const name of [
+      'list',
+      'item',
+      'sync',
+      'status',
+      'watch',
+      'config',
+      'cluster',
+      'node',
+      'proxy',
+      'gateway',
+      'cloud',
+      'start',
+    ])
+      expect(help.stdout).toMatch(new RegExp(`^  ${name}\\b`, 'm'));
+    const list = await trolley(['help', 'list']);
+    expect(list.stdout).toContain('create <title>');
+    expect((await trolley(['config', '--help'])).stdout).toContain('set <name> <value>');
+    const unknown = await trolley(['frobnicate']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain("unknown command 'frobnicate'");
+  });
+
+  it('finds the command after global options', () => {
+    expect(commandOf(['--home', '/x', '--json', 'list', 'ls'])).toBe('list');
+    expect(commandOf(['--cloud', 'tcp://a:1', 'item', 'add'])).toBe('item');
+    expect(commandOf(['help', 'sync'])).toBe('sync');
+    expect(commandOf(['--version'])).toBeUndefined();
+    expect(commandOf([])).toBeUndefined();
+  });
+});
