@@ -7,7 +7,8 @@
 //   versionVsNode  `trolley --version`                      ÷ `node -e 0`
 //   listLsVsNode   `trolley list ls` on a home with 20 lists ÷ `node -e 0`
 //   menuFirstPromptMs  `trolley` alone until "Choose a list" shows (ms; absolute)
-// It runs the compiled command (bin/trolley.js → apps/cli/dist), as people do.
+// It runs the compiled command (bin/trolley.js → apps/cli/dist), as people do; BENCH_CLI_BIN names
+// another checkout's bin/trolley.js to measure instead (an older version, side by side).
 
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -16,7 +17,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { envNumber, median, table } from '../common.ts';
 
-const trolleyBin = fileURLToPath(new URL('../../bin/trolley.js', import.meta.url));
+const trolleyBin =
+  process.env['BENCH_CLI_BIN'] ?? fileURLToPath(new URL('../../bin/trolley.js', import.meta.url));
 const pairs = envNumber('BENCH_CLI_PAIRS', 9);
 /** A cloud address nobody answers, so that no command waits for a network. */
 const noCloud = 'tcp://127.0.0.1:1';
@@ -90,6 +92,7 @@ async function main(): Promise<void> {
     console.log(
       JSON.stringify({
         bench: 'cli',
+        bin: trolleyBin,
         pairs,
         nodeMs: Math.round(nodeMs),
         ratios: {

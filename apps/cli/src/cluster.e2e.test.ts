@@ -27,12 +27,16 @@ import { TestCluster, disposeAll } from './testing/test-cluster.ts';
 import { RawDealer } from './testing/raw-dealer.ts';
 import { SeededRandom, fuzzMessage, mustAnswerUnsupportedVersion, mustReject } from './testing/wire-fuzz.ts';
 import {
+  hangMs,
   holdersOf,
   livenessSeenBy,
   nodeCounter,
   nodeRejects,
   pool,
+  putAcked,
   readList,
+  replyMs,
+  requestMs,
   sleep,
   sum,
   waitForPlacement,
@@ -79,6 +83,10 @@ function plain(view: ListView): string {
   });
 }
 
+/**
+ * Polls `f` until it holds; returns the milliseconds it took. `timeoutMs` guards against a hang
+ * (give it hangMs), it is not a budget: the figures print how long things took.
+ */
 async function waitUntil(what: string, timeoutMs: number, f: () => Promise<boolean>): Promise<number> {
   const start = performance.now();
   while (!(await f())) {
@@ -134,26 +142,33 @@ function planLists(count: number): PlannedList[] {
   });
 }
 
-/** One client writes its part of every list, 12 lists at a time; each list's puts in order. */
+/**
+ * One client writes its part of every list, 12 lists at a time; each list's puts in order. A put
+ * that comes back 'unknown' (its deadline passed, or the proxy saw no live coordinator for a
+ * moment, as may happen on a loaded machine) is sent again under its opId until it is cloud-ok,
+ * as a client does; `retried` counts those.
+ */
 async function writeAs(
   client: CloudClient,
   replicaId: ReplicaId,
   which: 0 | 1,
   plan: readonly PlannedList[],
-): Promise<{ puts: number; ok: number; failures: string[] }> {
+): Promise<{ puts: number; ok: number; retried: number; failures: string[] }> {
   let puts = 0;
   let ok = 0;
+  let retried = 0;
   const failures: string[] = [];
   await pool(plan, 12, async (list) => {
     const replica = new ListReplica(replicaId);
     for (const op of list.ops[which]) {
-      const r = await client.put(list.listId, encodeList(op(replica)), { timeoutMs: 10_000 });
+      const r = await putAcked(client, list.listId, encodeList(op(replica)));
       puts++;
+      if (r.attempts > 1) retried++;
       if (r.outcome === 'ok' && r.acks >= 2) ok++;
       else failures.push(`${list.listId}: ${r.outcome} (${r.acks} of ${r.replicas})`);
     }
   });
-  return { puts, ok, failures };
+  return { puts, ok, retried, failures };
 }
 
 async function placementRun(tc: TestCluster, count: number): Promise<string> {
@@ -194,7 +209,7 @@ async function placementRun(tc: TestCluster, count: number): Promise<string> {
   return (
     `cluster ${tc.nodeIds.length} nodes N=${q.n} R=${q.r} W=${q.w}: ${count} lists ` +
     `(${plan.filter((l) => l.shared).length} written by both clients at once), ` +
-    `${wa.ok + wb.ok}/${puts} puts cloud-ok by 2 clients; read back through the proxy: ` +
+    `${wa.ok + wb.ok}/${puts} puts cloud-ok by 2 clients (${wa.retried + wb.retried} after a retry); read back through the proxy: ` +
     `${identical}/${count} identical from both clients and as intended (titles, items, quantities add up); ` +
     `on exactly the N=${q.n} preference-list nodes with one state hash: ${placement.exact}/${count} ` +
     `(absent from the ${outside} other node slots; lists per node: ${perNode}); ${seconds(started)}`
@@ -227,9 +242,17 @@ describe('the cloud as real processes', () => {
       listId: ListId;
       expected: string;
     }
-    /** Lists of a rename and an add, 8 at a time; every put must be cloud-ok. */
-    const writeLists = async (label: string, count: number): Promise<{ lists: Written[]; ok: number }> => {
+    /**
+     * Lists of a rename and an add, 8 at a time; every put must be cloud-ok (an 'unknown' is sent
+     * again under its opId). Returns the latest deadline any put carried.
+     */
+    const writeLists = async (
+      label: string,
+      count: number,
+      timeoutMs = requestMs,
+    ): Promise<{ lists: Written[]; ok: number; lastDeadlineMs: number }> => {
       let ok = 0;
+      let lastDeadlineMs = 0;
       const lists = await pool(
         Array.from({ length: count }, (_, i) => i),
         8,
@@ -237,13 +260,14 @@ describe('the cloud as real processes', () => {
           const listId = newListId(cryptoRandom);
           const replica = new ListReplica(newReplicaId(cryptoRandom));
           for (const delta of [replica.rename(`${label} ${i}`), replica.addItem(`Item ${i}`, 1 + (i % 5))]) {
-            const r = await client.put(listId, encodeList(delta), { timeoutMs: 5_000 });
+            const r = await putAcked(client, listId, encodeList(delta), { timeoutMs });
+            lastDeadlineMs = Math.max(lastDeadlineMs, r.lastDeadlineMs);
             if (r.outcome === 'ok' && r.acks >= 2) ok++;
           }
           return { listId, expected: plain(replica.view()) };
         },
       );
-      return { lists, ok };
+      return { lists, ok, lastDeadlineMs };
     };
     const checkReads = async (lists: readonly Written[]): Promise<number> => {
       const good = await pool(lists, 8, async (l) => {
@@ -274,11 +298,17 @@ describe('the cloud as real processes', () => {
         background.push({ listId, title, outcome: r.outcome, afterKill, ms: performance.now() - t0 });
       }
     });
+    const victimWrites = async (): Promise<number> => (await nodeCounter(tc, 'replicaWrites'))[victim] ?? 0;
+    const writesBeforeLoad = await victimWrites();
     let writesBeforeKill = 0;
     let killedAt = 0;
     try {
+      // Half a second of load, and at least until the load's writes reach the victim's file.
       await sleep(500);
-      writesBeforeKill = (await nodeCounter(tc, 'replicaWrites'))[victim] ?? 0;
+      await waitUntil('the background load to write on the victim', hangMs, async () => {
+        writesBeforeKill = await victimWrites();
+        return writesBeforeKill > writesBeforeLoad;
+      });
       killedAt = performance.now();
       killed = true;
       await tc.cluster.killNode(victim);
@@ -287,29 +317,31 @@ describe('the cloud as real processes', () => {
       loading = false;
       await load;
     }
-    await waitUntil('the proxy to see the killed node as down', 10_000, async () => {
-      const view = await client.proxyStats();
+    await waitUntil('the proxy to see the killed node as down', hangMs, async () => {
+      const view = await client.proxyStats(replyMs);
       const nodes = view['nodes'] as { id: string; live: boolean }[];
       return nodes.some((n) => n.id === victimId && !n.live);
     });
     const noticedMs = performance.now() - killedAt;
 
-    // While it is down: 100 puts and 100 gets, every one answered by the 2 nodes left.
-    const down = await writeLists('Down', 50);
-    const downWrittenAt = Date.now();
+    // While it is down: 100 puts and 100 gets, every one answered by the 2 nodes left. The puts
+    // carry deadlines of 15 s (ample for 2 live nodes; an 'unknown' would be sent again), so that
+    // the wait for them to pass, below, stays short.
+    const down = await writeLists('Down', 50, 15_000);
     expect(down.ok).toBe(100);
     const readsWhileDown = await checkReads([...before.lists, ...down.lists]);
     expect(readsWhileDown).toBe(100);
 
-    // Restart it once the deadlines of those puts have passed, so the copies its peers still
+    // Restart it once the deadlines of those puts have passed (the wait is for that moment on the
+    // clock, with half a second for the clocks of the processes), so the copies its peers still
     // queue for it are refused as late and the lists it missed can only come back by repair.
-    await sleep(Math.max(0, downWrittenAt + 5_500 - Date.now()));
-    await tc.cluster.startNode(victim);
-    await tc.cluster.waitForNodes(3);
+    await sleep(Math.max(0, down.lastDeadlineMs + 500 - Date.now()));
+    await tc.cluster.startNode(victim, hangMs);
+    await tc.cluster.waitForNodes(3, hangMs);
     // Coordinators read only from replicas their failure detector deems up: wait until both
     // other nodes have heard (by gossip) that it is back.
     const others = tc.nodeIds.map((_, i) => i).filter((i) => i !== victim);
-    const rejoinMs = await waitUntil('the other nodes to see the restarted node alive', 20_000, async () => {
+    const rejoinMs = await waitUntil('the other nodes to see the restarted node alive', hangMs, async () => {
       const seen = await Promise.all(others.map((i) => livenessSeenBy(tc, i, victimId)));
       return seen.every((l) => l === 'alive');
     });
@@ -329,7 +361,7 @@ describe('the cloud as real processes', () => {
     let sameHash = 0;
     const repairMs = await waitUntil(
       'read repair to bring the restarted node up to date',
-      15_000,
+      hangMs,
       async () => {
         const same = await pool(down.lists, 16, async (l) => {
           const held = await holdersOf(tc, l.listId);
@@ -392,7 +424,7 @@ describe('the cloud as real processes', () => {
       listId: ListId,
       opId: OpId,
       delta: Uint8Array,
-      deadlineMs = Date.now() + 5_000,
+      deadlineMs = Date.now() + requestMs,
     ): Promise<Message> =>
       raw.request({ type: 'put', requestId: requestId++, listId, opId, deadlineMs, delta });
     const outcome = (m: Message): string =>
@@ -404,9 +436,12 @@ describe('the cloud as real processes', () => {
     const expectOk = (m: Message): void => expect(outcome(m)).toMatch(/^ok \([23] of 3\)$/);
     /** The one hash all N replicas hold, once the last replica has caught up. */
     const settled = async (listId: ListId): Promise<string> => {
-      await sleep(200); // let a duplicate that was answered early reach every replica
+      // A duplicate wrongly applied after its early answer would show only later, so this is a
+      // quiet moment for such a change to appear, not a wait for an event; on a loaded machine it
+      // can only make the check less sharp, never fail a correct cloud.
+      await sleep(200);
       let hash = '';
-      await waitUntil(`all replicas of ${listId} to agree`, 10_000, async () => {
+      await waitUntil(`all replicas of ${listId} to agree`, hangMs, async () => {
         const held = await holdersOf(tc, listId);
         const hashes = [...new Set(held.values())];
         hash = hashes[0] ?? '';
@@ -468,6 +503,8 @@ describe('the cloud as real processes', () => {
     const tooFar = await put(absentId, newOp(), encodeList(stranger.rename('Too far')), Date.now() + 120_000);
     const codes = [lateNew, lateEdit, lateGet, tooFar].map(outcome);
     expect(codes).toEqual(['deadline_exceeded', 'deadline_exceeded', 'deadline_exceeded', 'malformed']);
+    // The absence of a late write: a quiet moment for one wrongly applied to land (no event
+    // marks "nothing happened"; load can only make this less sharp, never fail a correct cloud).
     await sleep(500);
     const absentOn = (await holdersOf(tc, absentId)).size;
     expect(absentOn).toBe(0);
@@ -498,7 +535,7 @@ describe('the cloud as real processes', () => {
     const client = newClient(tc);
     const target = 0;
     const proxyCounters = async (): Promise<Record<string, number>> =>
-      (await client.proxyStats())['counters'] as Record<string, number>;
+      (await client.proxyStats(replyMs))['counters'] as Record<string, number>;
     const proxyRejectedBefore = (await proxyCounters())['rejected'] ?? 0;
     const nodeRejectedBefore = await nodeRejects(tc);
 
@@ -512,7 +549,7 @@ describe('the cloud as real processes', () => {
         const listId = newListId(cryptoRandom);
         const replica = new ListReplica(newReplicaId(cryptoRandom));
         const t0 = performance.now();
-        const put = await client.put(listId, encodeList(replica.addItem('Tea', 3)));
+        const put = await client.put(listId, encodeList(replica.addItem('Tea', 3)), { timeoutMs: requestMs });
         const got = put.outcome === 'ok' ? plain((await readList(client, listId)).view) : put.outcome;
         legitimateMs.push(performance.now() - t0);
         if (got === plain(replica.view())) legitimate++;
@@ -545,7 +582,11 @@ describe('the cloud as real processes', () => {
         const big = newRaw(address);
         await big.sendFrames([new Uint8Array(messageBytesMax + 1024)]);
       }
-      await sleep(1_000);
+      // Legitimate traffic during the fuzz: go on until at least one put and get was served (or
+      // failed), however slowly the loaded machine works through the flood.
+      await waitUntil('a legitimate put and get during the fuzz', hangMs, () =>
+        Promise.resolve(legitimate + legitimateFailures.length > 0),
+      );
     } finally {
       fuzzing = false;
       await legit;
@@ -553,25 +594,27 @@ describe('the cloud as real processes', () => {
 
     // Every process still answers; every refused frame was counted; the proxy said which versions.
     let proxyRejected = 0;
-    await waitUntil('the proxy to count every rejected frame', 10_000, async () => {
+    await waitUntil('the proxy to count every rejected frame', hangMs, async () => {
       proxyRejected = ((await proxyCounters())['rejected'] ?? 0) - proxyRejectedBefore;
       return proxyRejected >= mustRejectCount.proxy;
     });
     let nodeRejected = 0;
-    await waitUntil('the node to count every rejected frame', 10_000, async () => {
+    await waitUntil('the node to count every rejected frame', hangMs, async () => {
       nodeRejected = ((await nodeRejects(tc))[target] ?? 0) - (nodeRejectedBefore[target] ?? 0);
       return nodeRejected >= mustRejectCount.node;
     });
     const versionReplies = (): number =>
       toProxy.replies.filter((m) => m.type === 'error' && m.code === 'unsupported_version').length;
-    await waitUntil('the proxy to answer every unsupported version', 10_000, async () =>
+    await waitUntil('the proxy to answer every unsupported version', hangMs, async () =>
       Promise.resolve(versionReplies() >= mustAnswerVersion),
     );
     expect(proxyRejected).toBe(mustRejectCount.proxy);
     expect(nodeRejected).toBeGreaterThanOrEqual(mustRejectCount.node);
     expect(versionReplies()).toBe(mustAnswerVersion);
     const alive = await Promise.all(
-      tc.nodeEndpoints.map(async (address) => typeof (await nodeStats(address))['nodeId'] === 'string'),
+      tc.nodeEndpoints.map(
+        async (address) => typeof (await nodeStats(address, replyMs))['nodeId'] === 'string',
+      ),
     );
     expect(alive).toEqual(tc.nodeIds.map(() => true));
     expect(tc.exits()).toEqual([]);
@@ -581,7 +624,9 @@ describe('the cloud as real processes', () => {
     // And a fresh request after it all.
     const listId = newListId(cryptoRandom);
     const replica = new ListReplica(newReplicaId(cryptoRandom));
-    const after = await client.put(listId, encodeList(replica.rename('After the fuzz')));
+    const after = await client.put(listId, encodeList(replica.rename('After the fuzz')), {
+      timeoutMs: requestMs,
+    });
     expect(after.outcome).toBe('ok');
     expect((await readList(client, listId)).view.title).toBe('After the fuzz');
     await tc.stopProcesses();

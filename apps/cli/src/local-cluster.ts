@@ -10,6 +10,7 @@ import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
 import { TrolleyError } from '@trolley/core';
 import {
   CloudClient,
@@ -46,6 +47,11 @@ export interface ClusterOptions {
   proxies?: number;
   /** Progress lines (stderr in the CLI). */
   progress?: (line: string) => void;
+  /**
+   * Every line the processes write on stderr (their log), with the process's name (proxy, n1,
+   * gateway, …); absent: their stderr is this process's.
+   */
+  stderr?: (name: string, line: string) => void;
   /**
    * Also run a gateway for browsers (`trolley gateway`) on this HTTP port (0: any free port),
    * bound to `host` (default 127.0.0.1), pointing at every proxy, serving webRoot if given. Its
@@ -115,6 +121,7 @@ export class LocalCluster {
     layout: ClusterLayout,
     private readonly progress: (line: string) => void,
     gateway?: GatewayOption,
+    private readonly stderr?: (name: string, line: string) => void,
   ) {
     this.layout = layout;
     this.gateway =
@@ -251,7 +258,7 @@ export class LocalCluster {
     }
     layout.nodes = nodes;
     writeFileSync(file, `${JSON.stringify(layout, null, 2)}\n`);
-    return new LocalCluster(o.dataDir, layout, o.progress ?? (() => undefined), o.gateway);
+    return new LocalCluster(o.dataDir, layout, o.progress ?? (() => undefined), o.gateway, o.stderr);
   }
 
   /** The first proxy's client endpoint. */
@@ -519,14 +526,19 @@ export class LocalCluster {
   }
 
   private spawn(c: Child, timeoutMs: number, onReady?: (line: string) => void): Promise<void> {
-    const child = spawn(process.execPath, [trolleyBin, ...c.args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [trolleyBin, ...c.args], {
+      stdio: ['ignore', 'pipe', this.stderr === undefined ? 'inherit' : 'pipe'],
+    });
     c.process = child;
+    const onStderr = this.stderr;
+    if (onStderr !== undefined && child.stderr !== null)
+      createInterface({ input: child.stderr }).on('line', (line) => onStderr(c.name, line));
     return new Promise((resolve, reject) => {
       const timer = setTimeout(
         () => reject(new TrolleyError('not_found', `${c.name} did not start in time`)),
         timeoutMs,
       );
-      const lines = createInterface({ input: child.stdout });
+      const lines = createInterface({ input: child.stdout as Readable }); // piped above
       lines.on('line', (line) => {
         if (line.startsWith('ready')) {
           clearTimeout(timer);

@@ -12,6 +12,13 @@ import { freePort, trolleyBin } from './local-cluster.ts';
 import { freePortPair } from './testing/test-cluster.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'trolley-start-'));
+/**
+ * Hang guards, never budgets: a start that may build the web app and starts four processes, and a
+ * stop that waits for them, on a loaded machine; `trolley sync` retries until a round goes cleanly.
+ */
+const startGuardMs = 300_000;
+const stopGuardMs = 120_000;
+const syncGuardS = 240;
 const started = new Set<ChildProcess>();
 
 afterAll(() => {
@@ -36,7 +43,10 @@ async function start(env: NodeJS.ProcessEnv, args: string[]): Promise<Running> {
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no address printed in time:\n${out}`)), 120_000);
+    const timer = setTimeout(
+      () => reject(new Error(`no address printed in ${startGuardMs / 1000} s (hang guard):\n${out}`)),
+      startGuardMs,
+    );
     const check = (): void => {
       const m = /Open (http:\/\/\S+)/.exec(out);
       if (m?.[1] !== undefined) {
@@ -51,11 +61,23 @@ async function start(env: NodeJS.ProcessEnv, args: string[]): Promise<Running> {
 }
 
 async function interrupt(r: Running): Promise<number | null> {
-  const exited = new Promise<number | null>((resolve) => r.child.once('exit', (code) => resolve(code)));
+  let guard: NodeJS.Timeout | undefined;
+  const exited = new Promise<number | null>((resolve, reject) => {
+    r.child.once('exit', (code) => resolve(code));
+    guard = setTimeout(
+      () =>
+        reject(new Error(`trolley start still running ${stopGuardMs / 1000} s after Ctrl-C:\n${r.output()}`)),
+      stopGuardMs,
+    );
+  });
   r.child.kill('SIGINT');
-  const code = await exited;
-  started.delete(r.child);
-  return code;
+  try {
+    const code = await exited;
+    started.delete(r.child);
+    return code;
+  } finally {
+    clearTimeout(guard);
+  }
 }
 
 /** Processes whose command line names this data folder (the nodes) or these ports. */
@@ -89,7 +111,9 @@ describe('trolley start', () => {
       });
     const id = (await cli('list', 'create', 'Kept')).stdout.trim();
     await cli('item', 'add', id, 'Milk', '2');
-    await cli('sync'); // exit 0: nothing waits on this device (execFile rejects otherwise)
+    // Exit 0: nothing waits on this device (execFile rejects otherwise). `sync` retries until a
+    // round goes cleanly; its default 10 s would be a budget for a cloud that has just started.
+    await cli('sync', '--timeout', String(syncGuardS));
 
     expect(await interrupt(first)).toBe(0);
     expect(await leftovers()).toEqual([]);
@@ -99,7 +123,12 @@ describe('trolley start', () => {
     const second = await start(env, args);
     await cli('list', 'forget', id);
     await cli('list', 'join', id);
-    await cli('sync');
+    // Nothing waits on this device after a join, so exit 0 alone does not say the pull was answered;
+    // the last round's failures do (empty once a round went cleanly).
+    const synced = JSON.parse((await cli('sync', '--timeout', String(syncGuardS), '--json')).stdout) as {
+      failures: unknown[];
+    };
+    expect(synced.failures, `the cloud still failed the pull after ${syncGuardS} s (hang guard)`).toEqual([]);
     const shown = JSON.parse((await cli('list', 'show', id, '--json')).stdout) as {
       title: string;
       items: { key: string; wanted: number }[];

@@ -16,6 +16,7 @@ import {
   encodeContext,
   encodeList,
   encodeMessage,
+  limits,
   messageBytesMax,
   newListId,
   newReplicaId,
@@ -30,11 +31,61 @@ import { TestCluster, disposeAll } from '../../cli/src/testing/test-cluster.ts';
 import { SeededRandom, fuzzMessage } from '../../cli/src/testing/wire-fuzz.ts';
 import { startGateway, type RunningGateway } from './gateway.ts';
 
+/** How long a test waits for an event that must come: a guard against a hang, not a budget. */
+const hangMs = 60_000;
+/**
+ * The deadline the test's puts and gets carry: generous, so that a loaded machine cannot miss it,
+ * yet a margin below deadlineMsMax, since the gateway's CloudClient adds its estimate of the
+ * proxy's clock offset and a node refuses a deadline further away than deadlineMsMax.
+ */
+const requestMs = limits.deadlineMsMax - 10_000;
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Polls `done` every 10 ms until it returns a value (for counters of the gateway, which has no events). */
+async function poll<T>(what: string, done: () => T | undefined): Promise<T> {
+  const start = performance.now();
+  for (;;) {
+    const v = done();
+    if (v !== undefined) return v;
+    if (performance.now() - start > hangMs)
+      throw new Error(`timed out after ${hangMs} ms waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+/**
+ * Writes until a push arrives, and returns how long after the last write was sent it came. A watch
+ * has no reply, so a push is the only proof that it reached the proxy: a write made before that is
+ * not pushed. So write a fresh change, wait about a second for the push (checking every 10 ms),
+ * and write again if none came.
+ */
+async function writeUntilPushed(
+  what: string,
+  write: () => Promise<void>,
+  pushed: () => boolean,
+): Promise<{ ms: number; writes: number }> {
+  const start = performance.now();
+  for (let writes = 1; ; writes++) {
+    const sent = performance.now();
+    await write();
+    const written = performance.now();
+    while (performance.now() - written < 1_000) {
+      if (pushed()) return { ms: performance.now() - sent, writes };
+      await sleep(10);
+    }
+    if (performance.now() - start > hangMs)
+      throw new Error(`timed out after ${hangMs} ms waiting for ${what}`);
+  }
+}
+
 /** A browser stand-in: a `ws` client that keeps every message it receives, decoded. */
 class Peer {
   readonly received: Message[] = [];
   readonly undecodable: number[] = [];
   closeCode: number | undefined;
+  /** Pings received from the gateway. */
+  pings = 0;
   private readonly waiters = new Set<() => void>();
   private nextRequestId = 1;
 
@@ -47,6 +98,10 @@ class Peer {
     });
     ws.on('close', (code) => {
       this.closeCode = code;
+      this.wake();
+    });
+    ws.on('ping', () => {
+      this.pings++;
       this.wake();
     });
     ws.on('error', () => undefined);
@@ -66,8 +121,8 @@ class Peer {
     for (const w of [...this.waiters]) w();
   }
 
-  /** Resolves when `done` holds, checking after every message; fails after timeoutMs. */
-  async until<T>(what: string, done: () => T | undefined, timeoutMs = 10_000): Promise<T> {
+  /** Resolves when `done` holds, checking after every message; fails after timeoutMs (a hang). */
+  async until<T>(what: string, done: () => T | undefined, timeoutMs = hangMs): Promise<T> {
     const first = done();
     if (first !== undefined) return first;
     return new Promise<T>((resolve, reject) => {
@@ -95,7 +150,7 @@ class Peer {
   }
 
   /** Sends a request and waits for the reply with its request ID. */
-  async request(make: (requestId: number) => Message, timeoutMs = 10_000): Promise<Message> {
+  async request(make: (requestId: number) => Message, timeoutMs = hangMs): Promise<Message> {
     const requestId = this.requestId();
     this.send(make(requestId));
     return this.until(
@@ -103,6 +158,20 @@ class Peer {
       () => this.received.find((m) => m.requestId === requestId && m.type !== 'changed'),
       timeoutMs,
     );
+  }
+
+  /**
+   * A hello and its reply. The gateway writes to a connection in order, so whatever it had sent
+   * this connection before it read the hello has arrived once the reply is here.
+   */
+  async barrier(): Promise<void> {
+    const reply = await this.request((requestId) => ({ type: 'hello', requestId, client: 'barrier' }));
+    if (reply.type !== 'hello-reply') throw new Error(`expected hello-reply, got ${JSON.stringify(reply)}`);
+  }
+
+  /** The `changed` pushes received, in order. */
+  changed(): MessageOf<'changed'>[] {
+    return this.received.filter((m): m is MessageOf<'changed'> => m.type === 'changed');
   }
 
   close(): void {
@@ -160,7 +229,9 @@ describe('gateway', () => {
     );
     expect(hello.requestId).toBe(0);
     expect(hello.messageBytesMax).toBe(messageBytesMax);
-    expect(Math.abs(hello.wallMs - before)).toBeLessThan(5_000);
+    // The gateway runs on this clock: its hello was stamped after we began to connect, before it came.
+    expect(hello.wallMs).toBeGreaterThanOrEqual(before);
+    expect(hello.wallMs).toBeLessThanOrEqual(Date.now());
 
     const reply = await a.request((requestId) => ({ type: 'hello', requestId, client: 'test' }));
     expect(reply).toMatchObject({ type: 'hello-reply', version: 1 });
@@ -175,7 +246,7 @@ describe('gateway', () => {
       requestId,
       listId,
       opId: opIdFrom(cryptoRandom.fill(new Uint8Array(16))),
-      deadlineMs: Date.now() + 5_000,
+      deadlineMs: Date.now() + requestMs,
       delta: encodeList(author.state),
     }));
     const putMs = performance.now() - started;
@@ -187,7 +258,7 @@ describe('gateway', () => {
       type: 'get',
       requestId,
       listId,
-      deadlineMs: Date.now() + 5_000,
+      deadlineMs: Date.now() + requestMs,
       context: encodeContext(reader.state.ctx, reader.state.replicas),
     }));
     if (get.type !== 'get-reply') throw new Error(`expected get-reply, got ${JSON.stringify(get)}`);
@@ -209,49 +280,67 @@ describe('gateway', () => {
     const bystander = await open();
     const listId: ListId = newListId(cryptoRandom);
     const other: ListId = newListId(cryptoRandom);
+    const watchesBefore = gateway.stats().watches;
     watcher.send({ type: 'watch', requestId: watcher.requestId(), listIds: [listId] });
     bystander.send({ type: 'watch', requestId: bystander.requestId(), listIds: [other] });
-    await new Promise((r) => setTimeout(r, 300)); // the watch reaches the proxy
+    // The gateway counts each watch as it takes it in; the proxy gets the union on a later turn.
+    await poll('both watches at the gateway', () =>
+      gateway.stats().watches >= watchesBefore + 2 ? true : undefined,
+    );
     expect(gateway.stats().watchedLists).toBeGreaterThanOrEqual(2);
     const author = new ListReplica(newReplicaId(cryptoRandom));
-    const sent = performance.now();
-    const put = await writer.request((requestId) => ({
-      type: 'put',
-      requestId,
-      listId,
-      opId: opIdFrom(cryptoRandom.fill(new Uint8Array(16))),
-      deadlineMs: Date.now() + 5_000,
-      delta: encodeList(author.addItem('Eggs', 12)),
-    }));
-    expect(put).toMatchObject({ type: 'put-reply', outcome: 'ok' });
-    const changed = await watcher.until('changed', () =>
-      watcher.received.find((m): m is MessageOf<'changed'> => m.type === 'changed'),
+    // Only a push proves that the watch reached the proxy: write until one comes.
+    const first = await writeUntilPushed(
+      'a changed at the watcher',
+      async () => {
+        const put = await writer.request((requestId) => ({
+          type: 'put',
+          requestId,
+          listId,
+          opId: opIdFrom(cryptoRandom.fill(new Uint8Array(16))),
+          deadlineMs: Date.now() + requestMs,
+          delta: encodeList(author.addItem('Eggs', 12)),
+        }));
+        expect(put).toMatchObject({ type: 'put-reply', outcome: 'ok' });
+      },
+      () => watcher.changed().length > 0,
     );
-    const latency = performance.now() - sent;
+    const changed = watcher.changed()[0] as MessageOf<'changed'>;
     expect(changed.listId).toBe(listId);
     const doc = decodeList(changed.delta);
     expect(doc.ok).toBe(true);
-    await new Promise((r) => setTimeout(r, 200));
-    expect(bystander.received.filter((m) => m.type === 'changed')).toHaveLength(0);
-    expect(writer.received.filter((m) => m.type === 'changed')).toHaveLength(0);
+    // The gateway pushes a change to all its watchers in one go, so a push of that change to the
+    // bystander or the writer would have arrived before these replies.
+    await bystander.barrier();
+    await writer.barrier();
+    expect(bystander.changed()).toHaveLength(0);
+    expect(writer.changed()).toHaveLength(0);
 
     // A new watch replaces the set: the watcher now follows `other` only.
+    const movesBefore = gateway.stats().watches;
     watcher.send({ type: 'watch', requestId: watcher.requestId(), listIds: [other] });
-    await new Promise((r) => setTimeout(r, 100));
+    await poll('the new watch at the gateway', () =>
+      gateway.stats().watches > movesBefore ? true : undefined,
+    );
+    // Pushes sent before the move (from earlier writes, if it took several) are in once this replies.
+    await watcher.barrier();
+    expect(watcher.changed().every((m) => m.listId === listId)).toBe(true);
+    const seenBefore = watcher.changed().length;
     const pushedBefore = gateway.stats().changedPushed;
     await writer.request((requestId) => ({
       type: 'put',
       requestId,
       listId,
       opId: opIdFrom(cryptoRandom.fill(new Uint8Array(16))),
-      deadlineMs: Date.now() + 5_000,
+      deadlineMs: Date.now() + requestMs,
       delta: encodeList(author.addItem('Bread', 1)),
     }));
-    await new Promise((r) => setTimeout(r, 300));
-    expect(watcher.received.filter((m) => m.type === 'changed')).toHaveLength(1);
+    // Nothing may come, so there is no event to wait for: a short pause for a wrong push to show.
+    await sleep(300);
+    expect(watcher.changed()).toHaveLength(seenBefore);
     expect(gateway.stats().changedPushed).toBe(pushedBefore);
     console.log(
-      `gateway: changed pushed to the watcher ${latency.toFixed(1)} ms after the put was sent; 0 to the bystander; none after the watch moved`,
+      `gateway: changed pushed to the watcher ${first.ms.toFixed(1)} ms after the put was sent (${first.writes} put${first.writes === 1 ? '' : 's'} until the watch was live); 0 to the bystander; none after the watch moved`,
     );
   });
 
@@ -304,10 +393,8 @@ describe('gateway', () => {
       expected.push({ code: 'unknown_type', requestId: m.requestId });
     }
     const firstReply = p.received.length;
-    await p.until(
-      `${expected.length} error replies`,
-      () => (p.received.length - firstReply >= expected.length ? true : undefined),
-      20_000,
+    await p.until(`${expected.length} error replies`, () =>
+      p.received.length - firstReply >= expected.length ? true : undefined,
     );
     const replies = p.received.slice(firstReply).map((m) => ({ code: errorOf(m), requestId: m.requestId }));
     expect(p.undecodable).toEqual([]);
@@ -328,7 +415,7 @@ describe('gateway', () => {
       requestId,
       listId: newListId(cryptoRandom),
       opId: opIdFrom(cryptoRandom.fill(new Uint8Array(16))),
-      deadlineMs: Date.now() + 5_000,
+      deadlineMs: Date.now() + requestMs,
       delta: encodeList(author.addItem('After the storm', 1)),
     }));
     expect(put).toMatchObject({ type: 'put-reply', outcome: 'ok' });
@@ -342,7 +429,7 @@ describe('gateway', () => {
     const bystander = await open();
     const before = gateway.stats().tooLarge;
     big.ws.send(new Uint8Array(messageBytesMax + 1_024));
-    const code = await big.until('the close', () => big.closeCode, 20_000);
+    const code = await big.until('the close', () => big.closeCode);
     expect(code).toBe(1009);
     expect(gateway.stats().tooLarge).toBe(before + 1);
     const reply = await bystander.request((requestId) => ({
@@ -384,7 +471,7 @@ describe('gateway', () => {
         type: 'get',
         requestId: first + i,
         listId,
-        deadlineMs: Date.now() + 5_000,
+        deadlineMs: Date.now() + requestMs,
         context: new Uint8Array(0),
       });
     for (let i = 1; i < 100; i++) p.requestId();
@@ -403,27 +490,39 @@ describe('gateway', () => {
   });
 
   it('cuts a connection that does not answer pings', async () => {
+    // The polite connection must answer every ping within one interval, in this same busy process:
+    // 1 s (the least the gateway's limits allow for its default), not a tighter one that a loaded
+    // machine might miss.
+    const pingMs = 1_000;
     const g = await startGateway({
       cloud: tc.cluster.clientEndpoints,
       host: '127.0.0.1',
       port: 0,
-      pingIntervalMs: 200,
+      pingIntervalMs: pingMs,
     });
     gateways.push(g);
     const url = `${g.url.replace(/^http/, 'ws')}sync`;
     const deaf = await open({ autoPong: false }, url);
     const polite = await open({}, url);
     const started = performance.now();
-    await deaf.until('the cut', () => deaf.closeCode, 5_000);
+    await deaf.until('the cut', () => deaf.closeCode);
     const cutAfter = performance.now() - started;
-    await new Promise((r) => setTimeout(r, 500));
+    // The gateway pings only connections that answered the ping before: a second ping after the
+    // cut proves the polite connection answered the first and was kept.
+    const pingsAtCut = polite.pings;
+    await polite.until('two more pings', () =>
+      polite.pings >= pingsAtCut + 2 || polite.closeCode !== undefined ? true : undefined,
+    );
     expect(polite.closeCode).toBeUndefined();
+    await poll('the cut connection no longer counted', () =>
+      g.stats().connections === 1 ? true : undefined,
+    );
     expect(g.stats()).toMatchObject({ timedOut: 1, connections: 1 });
     await g.stop();
     await g.stop(); // idempotent
     await polite.until('the close on stop', () => polite.closeCode);
     console.log(
-      `gateway: a connection deaf to pings (every 200 ms) cut after ${cutAfter.toFixed(0)} ms; the other kept; stop closed it with ${polite.closeCode}`,
+      `gateway: a connection deaf to pings (every ${pingMs} ms) cut after ${cutAfter.toFixed(0)} ms; the other kept (${polite.pings} pings received); stop closed it with ${polite.closeCode}`,
     );
   });
 

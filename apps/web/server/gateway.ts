@@ -6,7 +6,10 @@
 // a browser re-sends its watch after reconnecting, to this gateway or another one.
 //
 // Everything that arrives from a browser is bounded (frame size, requests in flight, watched
-// lists, connections) and counted; bad input gets an `error` frame, never a crash.
+// lists, connections) and counted; bad input gets an `error` frame, never a crash, and a warning
+// in the log (at most a few lines a second per reason: RefusalLog) naming the connection by its
+// number and remote address. Watches are shared fairly: a WatchTable (max-min fair when full, as
+// in a proxy), so that connections watching many lists cannot push out one watching few.
 
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -23,8 +26,8 @@ import {
   type MessageOf,
   type WireErrorName,
 } from '@trolley/core';
-import { silentLogger, type Logger } from '@trolley/cloud';
-import { CloudClient, CloudRefusedError } from '@trolley/node';
+import { RefusalLog, WatchTable, silentLogger, type Logger } from '@trolley/cloud';
+import { CloudClient, CloudRefusedError, systemClock } from '@trolley/node';
 
 export interface GatewayOptions {
   /** Client endpoints of the proxies (tcp://host:5555,…); the CloudClient fails over between them. */
@@ -69,8 +72,16 @@ export interface GatewayStats {
   changedDropped: number;
   /** Connections cut because they missed a pong. */
   timedOut: number;
+  /** `watch` messages not watched in full: the gateway's watch table was full. */
+  watchesCut: number;
+  /** Lists those messages asked for that are not watched. */
+  watchListsRefused: number;
+  /** Watches taken from the connections holding the most to make room for others (max-min fairness). */
+  watchListsTaken: number;
   /** Lists watched on the proxies now (the union of every connection's set). */
   watchedLists: number;
+  /** (connection, list) watches held now (at most gatewayWatchedListsMax). */
+  watchEntries: number;
 }
 
 export interface RunningGateway {
@@ -85,7 +96,8 @@ export interface RunningGateway {
 interface Connection {
   ws: WebSocket;
   id: number;
-  watched: Set<ListId>;
+  /** The peer's address and port, as the TCP connection shows it (a TLS proxy's, behind one). */
+  remote: string;
   inFlight: number;
   alive: boolean;
 }
@@ -111,7 +123,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const log = options.logger ?? silentLogger;
   const name = options.name ?? 'trolley gateway';
   const cloud = new CloudClient(options.cloud, { logger: log });
-  const counters: Omit<GatewayStats, 'connections' | 'watchedLists'> = {
+  const counters: Omit<GatewayStats, 'connections' | 'watchedLists' | 'watchEntries'> = {
     accepted: 0,
     refused: 0,
     framesIn: 0,
@@ -128,10 +140,25 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     changedPushed: 0,
     changedDropped: 0,
     timedOut: 0,
+    watchesCut: 0,
+    watchListsRefused: 0,
+    watchListsTaken: 0,
   };
   const connections = new Set<Connection>();
-  /** listId → the connections watching it. */
-  const watchers = new Map<ListId, Set<Connection>>();
+  /** Who watches which list: each connection's set, replaced by its every watch. No lease: a set lasts as long as its connection. */
+  const watches = new WatchTable<Connection>({
+    capacity: limits.gatewayWatchedListsMax,
+    perClientMax: limits.watchedListsMax,
+  });
+  /** The table's listsVersion when the union was last sent to the proxies. */
+  let watchesSent = watches.listsVersion;
+  const refusals = new RefusalLog({ logger: log, clock: systemClock });
+  const refused = (c: Connection | undefined, reason: string, fields: Record<string, unknown> = {}): void =>
+    refusals.warn(
+      'browser frame refused',
+      reason,
+      c === undefined ? fields : { connection: c.id, remote: c.remote, ...fields },
+    );
   let nextConnectionId = 1;
   let stopped = false;
   let watchFlush: NodeJS.Immediate | undefined;
@@ -179,8 +206,9 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const server = createServer(onRequest);
   const wss = new WebSocketServer({ noServer: true, maxPayload: messageBytesMax });
 
-  const refuseUpgrade = (socket: Duplex, status: string): void => {
+  const refuseUpgrade = (socket: Duplex, status: string, remote: string): void => {
     counters.refused++;
+    refusals.warn('upgrade refused', 'upgrade', { remote, status });
     socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     socket.destroy();
   };
@@ -189,10 +217,11 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     try {
       socket.on('error', (e) => log.debug('upgrade socket error', { cause: String(e) }));
       const path = (req.url ?? '/').split('?')[0];
-      if (path !== '/sync') return refuseUpgrade(socket, '404 Not Found');
+      const remote = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;
+      if (path !== '/sync') return refuseUpgrade(socket, '404 Not Found', remote);
       if (stopped || connections.size >= limits.gatewayConnectionsMax)
-        return refuseUpgrade(socket, '503 Service Unavailable');
-      wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws));
+        return refuseUpgrade(socket, '503 Service Unavailable', remote);
+      wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, remote));
     } catch (e) {
       log.error('upgrade failed', { cause: String(e) });
       socket.destroy();
@@ -204,8 +233,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const stopListening = cloud.watch([], (listId, delta) => {
     try {
       counters.changedIn++;
-      const set = watchers.get(listId);
-      if (set === undefined || set.size === 0) return;
+      const set = watches.watchersOf(listId, 0);
+      if (set.length === 0) return;
       const frame = encodeMessage({ type: 'changed', requestId: 0, listId, delta });
       for (const c of set) {
         if (c.ws.readyState !== c.ws.OPEN) continue;
@@ -226,8 +255,9 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     if (watchFlush !== undefined || stopped) return;
     watchFlush = setImmediate(() => {
       watchFlush = undefined;
-      if (stopped) return;
-      cloud.setWatched([...watchers.keys()]);
+      if (stopped || watchesSent === watches.listsVersion) return;
+      watchesSent = watches.listsVersion;
+      cloud.setWatched([...watches.lists()] as ListId[]);
     });
   };
 
@@ -242,41 +272,39 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const fail = (c: Connection, requestId: number, code: WireErrorName, message: string): void =>
     send(c, { type: 'error', requestId, code, message });
 
-  const setWatched = (c: Connection, listIds: readonly ListId[]): void => {
-    const next = new Set(listIds);
-    let changed = false;
-    for (const id of c.watched)
-      if (!next.has(id)) {
-        const set = watchers.get(id);
-        set?.delete(c);
-        if (set !== undefined && set.size === 0) {
-          watchers.delete(id);
-          changed = true;
-        }
-      }
-    for (const id of next) {
-      if (c.watched.has(id)) continue;
-      let set = watchers.get(id);
-      if (set === undefined) {
-        if (watchers.size >= limits.gatewayWatchedListsMax) {
-          next.delete(id); // the gateway as a whole is full: this list is not watched
-          continue;
-        }
-        set = new Set();
-        watchers.set(id, set);
-        changed = true;
-      }
-      set.add(c);
-    }
-    c.watched = next;
-    if (changed) scheduleWatchFlush();
+  /**
+   * Replaces the connection's watched set with as much of `listIds` as the table has room for;
+   * the rest is refused with `overloaded` (under the watch's request ID, which browsers do not
+   * wait for: it is for the record).
+   */
+  const setWatched = (c: Connection, requestId: number, listIds: readonly ListId[]): void => {
+    const r = watches.replace(String(c.id), c, listIds, 0);
+    for (const n of r.taken.values()) counters.watchListsTaken += n;
+    if (r.taken.size > 0)
+      log.debug('watches taken for a fair share', { connection: c.id, from: r.taken.size });
+    if (watches.listsVersion !== watchesSent) scheduleWatchFlush();
+    if (r.refused === 0) return;
+    counters.watchesCut++;
+    counters.watchListsRefused += r.refused;
+    refused(c, 'watch_refused', { watched: r.watched, refused: r.refused, connections: connections.size });
+    fail(
+      c,
+      requestId,
+      'overloaded',
+      `watching ${r.watched} of ${r.watched + r.refused} lists: this gateway's watch table is full and ` +
+        `${r.watched} is this connection's fair share; the others are not watched`,
+    );
   };
 
   /** The time a request may take: until its deadline (gateway clock), at most deadlineMsMax. */
   const timeLeft = (deadlineMs: number): number => Math.min(deadlineMs - Date.now(), limits.deadlineMsMax);
 
   const relayPut = async (c: Connection, m: MessageOf<'put'>): Promise<void> => {
-    const r = await cloud.put(m.listId, m.delta, { timeoutMs: timeLeft(m.deadlineMs), opId: m.opId });
+    const r = await cloud.put(m.listId, m.delta, {
+      timeoutMs: timeLeft(m.deadlineMs),
+      opId: m.opId,
+      ...(m.writer === undefined ? {} : { writer: m.writer }), // the browser's, passed on as it came
+    });
     send(c, { type: 'put-reply', requestId: m.requestId, ...r });
   };
 
@@ -295,10 +323,12 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const relay = (c: Connection, m: MessageOf<'put'> | MessageOf<'get'>): void => {
     if (timeLeft(m.deadlineMs) <= 0) {
       counters.late++;
+      refused(c, 'deadline_exceeded', { type: m.type, requestId: m.requestId });
       return fail(c, m.requestId, 'deadline_exceeded', 'the deadline had passed when the gateway got it');
     }
     if (c.inFlight >= limits.gatewayRequestsInFlightMax) {
       counters.overloaded++;
+      refused(c, 'overloaded', { type: m.type, requestId: m.requestId });
       return fail(
         c,
         m.requestId,
@@ -328,6 +358,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     counters.framesIn++;
     if (!isBinary) {
       counters.malformed++;
+      refused(c, 'malformed', { detail: 'a text frame' });
       return fail(c, 0, 'malformed', 'text frames are not spoken here: send one binary frame per message');
     }
     const bytes = Array.isArray(data)
@@ -338,6 +369,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     const decoded = decodeMessage(bytes);
     if (!decoded.ok) {
       counters.malformed++;
+      refused(c, 'malformed', { bytes: bytes.length, detail: decoded.error.message });
       return fail(c, 0, 'malformed', decoded.error.message);
     }
     const m = decoded.value;
@@ -356,7 +388,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         return relay(c, m);
       case 'watch':
         counters.watches++;
-        return setWatched(c, m.listIds);
+        return setWatched(c, m.requestId, m.listIds);
       case 'hello-reply':
       case 'put-reply':
       case 'get-reply':
@@ -382,12 +414,13 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       case 'changed':
       case 'gateway-hello':
         counters.unknownType++;
+        refused(c, 'unknown_type', { type: m.type, requestId: m.requestId });
         return fail(c, m.requestId, 'unknown_type', `a browser may not send ${m.type} to the gateway`);
     }
   };
 
-  const onConnection = (ws: WebSocket): void => {
-    const c: Connection = { ws, id: nextConnectionId++, watched: new Set(), inFlight: 0, alive: true };
+  const onConnection = (ws: WebSocket, remote: string): void => {
+    const c: Connection = { ws, id: nextConnectionId++, remote, inFlight: 0, alive: true };
     connections.add(c);
     counters.accepted++;
     ws.on('message', (data, isBinary) => {
@@ -406,16 +439,23 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       c.alive = true;
     });
     ws.on('error', (e: Error & { code?: string }) => {
-      if (e.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') counters.tooLarge++;
+      if (e.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
+        counters.tooLarge++;
+        refused(c, 'too_large', { detail: 'a frame over messageBytesMax: connection closed (1009)' });
+      }
       log.debug('websocket error', { connection: c.id, cause: String(e) });
     });
     ws.on('close', () => {
       connections.delete(c);
-      setWatched(c, []);
+      watches.remove(String(c.id));
+      if (watches.listsVersion !== watchesSent) scheduleWatchFlush();
     });
     send(c, { type: 'gateway-hello', requestId: 0, wallMs: Date.now(), messageBytesMax, server: name });
   };
 
+  // Says how many refusals were not logged one by one, once their second is over.
+  const refusalTimer = setInterval(() => refusals.flush(), 1_000);
+  refusalTimer.unref();
   const pingTimer = setInterval(() => {
     for (const c of connections) {
       try {
@@ -441,6 +481,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     });
   }).catch((e: unknown) => {
     clearInterval(pingTimer);
+    clearInterval(refusalTimer);
     stopListening();
     cloud.close();
     wss.close();
@@ -457,6 +498,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     stopping ??= (async () => {
       stopped = true;
       clearInterval(pingTimer);
+      clearInterval(refusalTimer);
       if (watchFlush !== undefined) clearImmediate(watchFlush);
       const closed = [...connections].map(
         (c) =>
@@ -488,7 +530,12 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   return {
     url: `http://${urlHost}:${port}/`,
     port,
-    stats: () => ({ ...counters, connections: connections.size, watchedLists: watchers.size }),
+    stats: () => ({
+      ...counters,
+      connections: connections.size,
+      watchedLists: watches.listCount,
+      watchEntries: watches.entries,
+    }),
     stop,
   };
 }

@@ -76,6 +76,12 @@ async function refusal(promise: Promise<unknown>): Promise<IdbStoreError> {
 
 const plain = (b: Uint8Array | undefined): number[] | undefined => (b === undefined ? undefined : [...b]);
 
+/**
+ * For vi.waitFor, whose own default (1 s) would be a budget for a cross-tab notice on a loaded
+ * machine: it waits for the notice itself, and this bound only guards against a hang.
+ */
+const untilSeen = { timeout: 60_000, interval: 20 };
+
 describe('IdbClientStore', () => {
   const stores: IdbClientStore[] = [];
 
@@ -231,14 +237,19 @@ describe('IdbClientStore', () => {
     elsewhere.onExternalCommit(() => (heard.elsewhere += 1));
 
     expect(await a.commit({ lists: [newList(1)] })).toBe('committed');
-    await vi.waitFor(() => expect(heard.b).toBe(1));
+    await vi.waitFor(() => expect(heard.b).toBe(1), untilSeen);
     expect(await b.commit({ lists: [newList(1)] })).toBe('conflict');
     await expect(b.commit({ lists: [newList(2), newList(2)] })).rejects.toBeInstanceOf(TrolleyError);
     expect(await b.commit({ lists: [newList(3)] })).toBe('committed');
-    await vi.waitFor(() => expect(heard.a).toBe(1));
+    await vi.waitFor(() => expect(heard.a).toBe(1), untilSeen);
     stopB();
+    // What must not be heard is judged once the notice it would come with has arrived, not after a
+    // while: b's store still hears a's next commit through a listener of its own, and one post on
+    // the channel reaches every tab at once (its own, wrongly, included).
+    let reachedB = 0;
+    b.onExternalCommit(() => (reachedB += 1));
     expect(await a.commit({ lists: [newList(4)] })).toBe('committed');
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await vi.waitFor(() => expect(reachedB).toBe(1), untilSeen);
     expect(heard).toEqual({ a: 1, b: 1, elsewhere: 0 });
   });
 
@@ -255,9 +266,9 @@ describe('IdbClientStore', () => {
     storeB.onExternalCommit(() => void tabB.refresh().catch(() => undefined));
     const id = await tabA.createList('Groceries');
     await tabA.addItem(id, 'Milk', 2);
-    await vi.waitFor(() => expect(tabB.item(id, 'milk')).toMatchObject({ wanted: 2 }));
+    await vi.waitFor(() => expect(tabB.item(id, 'milk')).toMatchObject({ wanted: 2 }), untilSeen);
     await tabB.addItem(id, 'Eggs', 6); // from B's fresh copy: no conflict, no dot handed out twice
-    await vi.waitFor(() => expect(tabA.item(id, 'eggs')).toBeDefined());
+    await vi.waitFor(() => expect(tabA.item(id, 'eggs')).toBeDefined(), untilSeen);
     expect(tabA.view(id)).toEqual(tabB.view(id));
     await tabA.close();
     await tabB.close();

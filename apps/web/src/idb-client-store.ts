@@ -289,7 +289,7 @@ export class IdbClientStore implements ClientStore {
       for (const e of entries)
         byId.get(e.listId)?.outbox.push({ opId: e.opId, delta: e.delta, createdMs: e.createdMs });
       return {
-        meta: meta === undefined ? undefined : { replicaId: meta.replicaId },
+        meta: meta === undefined ? undefined : copyMeta(meta),
         lists: [...byId.values()],
       };
     } catch (error) {
@@ -300,7 +300,7 @@ export class IdbClientStore implements ClientStore {
   private async write(change: ClientChange): Promise<CommitOutcome> {
     const lists = change.lists ?? [];
     const names: StoreName[] = [];
-    if (change.meta !== undefined) names.push('meta');
+    if (change.meta !== undefined || change.writer !== undefined) names.push('meta');
     if (lists.length > 0) names.push('lists', 'outbox');
     if (names.length === 0) return 'committed'; // nothing to write; still in call order
 
@@ -395,8 +395,13 @@ async function writeChange(
   // Reads: everything that could refuse the change, before anything is written.
   if (change.meta !== undefined && (await tx.objectStore('meta').getKey(META_KEY)) !== undefined)
     return 'conflict';
+  if (change.writer !== undefined) {
+    const meta = await tx.objectStore('meta').get(META_KEY);
+    if (meta === undefined || meta.writerSecret !== undefined) return 'conflict';
+  }
   if (lists.length === 0) {
     if (change.meta !== undefined) issue(tx.objectStore('meta').add({ ...change.meta }, META_KEY));
+    if (change.writer !== undefined) issue(tx.objectStore('meta').put(copyMeta(change.writer), META_KEY));
     return 'committed';
   }
   const listStore = tx.objectStore('lists');
@@ -424,6 +429,7 @@ async function writeChange(
 
   // Writes. A request that fails aborts the transaction, which the caller awaits.
   if (change.meta !== undefined) issue(tx.objectStore('meta').add({ ...change.meta }, META_KEY));
+  if (change.writer !== undefined) issue(tx.objectStore('meta').put(copyMeta(change.writer), META_KEY));
   for (const [i, lc] of lists.entries()) {
     const previous = stored[i];
     if (lc.forget === true) {
@@ -602,6 +608,14 @@ function copySync(s: SyncMeta): SyncMeta {
 }
 
 /** A queued change must not see the caller's later edits to its arrays. */
+/** The meta record as stored and returned (a store made before writer IDs has no secret). */
+function copyMeta(meta: ClientMeta): ClientMeta {
+  return {
+    replicaId: meta.replicaId,
+    ...(meta.writerSecret === undefined ? {} : { writerSecret: meta.writerSecret.slice() }),
+  };
+}
+
 function copyChange(change: ClientChange): ClientChange {
   const copyList = (lc: ListChange): ListChange => ({
     ...lc,
@@ -611,7 +625,10 @@ function copyChange(change: ClientChange): ClientChange {
     ...(lc.sync === undefined ? {} : { sync: copySync(lc.sync) }),
   });
   return {
-    ...(change.meta === undefined ? {} : { meta: { replicaId: change.meta.replicaId } }),
+    ...(change.meta === undefined ? {} : { meta: copyMeta(change.meta) }),
+    ...(change.writer === undefined
+      ? {}
+      : { writer: { ...change.writer, writerSecret: change.writer.writerSecret.slice() } }),
     ...(change.lists === undefined ? {} : { lists: change.lists.map(copyList) }),
   };
 }

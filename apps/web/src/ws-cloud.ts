@@ -138,7 +138,7 @@ export class WsCloud implements CloudPort {
   put(
     listId: ListId,
     delta: Uint8Array,
-    options: { timeoutMs: number; opId: OpId },
+    options: { timeoutMs: number; opId: OpId; writer?: Uint8Array },
   ): Promise<CloudPutResult> {
     return this.request(options.timeoutMs, (requestId, deadlineMs) => ({
       type: 'put',
@@ -147,14 +147,15 @@ export class WsCloud implements CloudPort {
       opId: options.opId,
       deadlineMs,
       delta,
+      writer: options.writer ?? new Uint8Array(0),
     })).then((reply) => {
       if (reply === undefined) return unknownPut;
       if (reply.type === 'put-reply')
         return { outcome: reply.outcome, acks: reply.acks, replicas: reply.replicas };
       if (reply.type === 'error' && isRefusal(reply.code))
         throw new TrolleyError(
-          'invalid_argument',
-          `the gateway refused the put: ${reply.code}: ${reply.message}`,
+          reply.code === 'limit_exceeded' ? 'limit_exceeded' : 'invalid_argument',
+          `the cloud refused the change: ${reply.code}: ${reply.message}`,
         );
       return unknownPut; // deadline_exceeded, unavailable, overloaded, …: it may or may not apply
     });
@@ -350,6 +351,11 @@ export class WsCloud implements CloudPort {
 /** Errors that say the request itself is wrong (retrying it unchanged cannot help). */
 function isRefusal(code: string): boolean {
   return (
-    code === 'malformed' || code === 'too_large' || code === 'unknown_type' || code === 'unsupported_version'
+    code === 'malformed' ||
+    code === 'too_large' ||
+    code === 'unknown_type' ||
+    code === 'unsupported_version' ||
+    code === 'refused' ||
+    code === 'limit_exceeded'
   );
 }

@@ -7,6 +7,8 @@ import type { ClientChange } from './ports.ts';
 
 /** Throws TrolleyError('invalid_argument') for a change no store may commit. */
 export function checkClientChange(change: ClientChange): void {
+  if (change.meta !== undefined && change.writer !== undefined)
+    bad('a change creates the meta record or gives it a writer, not both');
   const seen = new Set<string>();
   for (const lc of change.lists ?? []) {
     const where = `change of list ${lc.listId}`;

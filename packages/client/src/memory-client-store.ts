@@ -128,6 +128,11 @@ export class MemoryClientStore implements ClientStore {
     checkClientChange(change);
     const { lists } = this.contents;
     if (change.meta !== undefined && this.contents.meta !== undefined) return 'conflict';
+    if (
+      change.writer !== undefined &&
+      (this.contents.meta === undefined || this.contents.meta.writerSecret !== undefined)
+    )
+      return 'conflict';
     for (const lc of change.lists ?? []) {
       const stored = lists.get(lc.listId);
       if (lc.expectedRevision === undefined ? stored !== undefined : stored?.revision !== lc.expectedRevision)
@@ -142,6 +147,7 @@ export class MemoryClientStore implements ClientStore {
     }
 
     if (change.meta !== undefined) this.contents.meta = { ...change.meta };
+    if (change.writer !== undefined) this.contents.meta = { ...change.writer };
     for (const lc of change.lists ?? []) {
       if (lc.forget === true) {
         lists.delete(lc.listId);
@@ -199,6 +205,7 @@ function copyList(l: StoredClientList): StoredClientList {
 function copyChange(change: ClientChange): ClientChange {
   return {
     ...(change.meta === undefined ? {} : { meta: { ...change.meta } }),
+    ...(change.writer === undefined ? {} : { writer: { ...change.writer } }),
     ...(change.lists === undefined
       ? {}
       : {

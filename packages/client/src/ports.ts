@@ -20,6 +20,12 @@ import type { ListId, OpId, ReplicaId } from '@trolley/core';
 export interface ClientMeta {
   /** Names this device in every list's causal context. One per store, never reused elsewhere. */
   replicaId: ReplicaId;
+  /**
+   * The secret whose hash is `replicaId` (a writer ID, core ids.ts), sent with every put so that
+   * only this device can add changes under its name. Absent in stores made before writer IDs:
+   * their replica ID is a legacy one, which the cloud cannot protect.
+   */
+  writerSecret?: Uint8Array;
 }
 
 /** A delta not yet known to be cloud-ok, under the operation ID that makes resending harmless. */
@@ -90,6 +96,12 @@ export interface ListChange {
 export interface ClientChange {
   /** Creates the meta record; a store that already has one answers 'conflict'. */
   meta?: ClientMeta;
+  /**
+   * Gives a store made before writer IDs its writer ID and secret (both set at once, replacing the
+   * legacy replica ID); a store without a meta record, or with a secret already, answers
+   * 'conflict'. Dots already made under the legacy ID stay as they are.
+   */
+  writer?: Required<ClientMeta>;
   /** At most one change per list. */
   lists?: readonly ListChange[];
 }
@@ -138,6 +150,14 @@ export interface CloudGetResult {
  * get that cannot throws; the engine treats both as "try again later", never as "failed".
  */
 export interface CloudPort {
-  put(listId: ListId, delta: Uint8Array, options: { timeoutMs: number; opId: OpId }): Promise<CloudPutResult>;
+  /**
+   * `writer`: the device's writer secret (ids.ts), which proves the writer ID whose new changes
+   * the delta carries; without it, a delta may carry new changes only of legacy replica IDs.
+   */
+  put(
+    listId: ListId,
+    delta: Uint8Array,
+    options: { timeoutMs: number; opId: OpId; writer?: Uint8Array },
+  ): Promise<CloudPutResult>;
   get(listId: ListId, context: Uint8Array, options: { timeoutMs: number }): Promise<CloudGetResult>;
 }

@@ -4,7 +4,16 @@
 // devices converge to what people meant; a list shows local → cloud → all replicas.
 
 import { describe, expect, it } from 'vitest';
-import { TrolleyError, decodeList, limits, type ListId, type OpId } from '@trolley/core';
+import {
+  ListReplica,
+  TrolleyError,
+  decodeList,
+  encodeList,
+  limits,
+  type ListId,
+  type OpId,
+  type ReplicaId,
+} from '@trolley/core';
 import { clientLimits } from './client-limits.ts';
 import { shareLink } from './list-link.ts';
 import { MemoryClientStore } from './memory-client-store.ts';
@@ -45,12 +54,35 @@ const timeoutMs = 1_000;
 describe('TrolleyClient: local-ok', () => {
   it('creates this device’s replica ID once and keeps it across restarts', async () => {
     const { client, store } = await device();
-    expect(client.replicaId).toMatch(/^[A-Za-z0-9_-]{11}$/);
+    expect(client.replicaId).toMatch(/^w-[A-Za-z0-9_-]{22}$/); // a writer ID (core ids.ts)
     const again = await TrolleyClient.open(store.reopen(), {
       clock: new ManualClock(),
       random: new SeededRandom(9),
     });
     expect(again.replicaId).toBe(client.replicaId);
+  });
+
+  it('gives a device made before writer IDs one, keeping what it holds under its old name', async () => {
+    // A store as an older version left it: a legacy replica ID, a list with milk under that name.
+    const store = new MemoryClientStore();
+    await store.commit({ meta: { replicaId: 'legacy-device' as ReplicaId } });
+    const listId = '00000001-0000-4000-8000-000000000001' as ListId;
+    const old = new ListReplica('legacy-device' as ReplicaId);
+    old.addItem('Milk', 2);
+    const sync = { inSync: 0, replicas: 0, lastSyncMs: 0 };
+    await store.commit({
+      lists: [{ listId, expectedRevision: undefined, state: encodeList(old.state), sync }],
+    });
+
+    const { client, store: reopened } = await device(store.reopen(), 4);
+    expect(client.replicaId).toMatch(/^w-[A-Za-z0-9_-]{22}$/); // upgraded on open
+    expect(client.item(listId, 'milk')?.wanted).toBe(2);
+    await client.addItem(listId, 'Eggs', 6);
+    const state = decodeList((await reopened.load()).lists[0]?.state as Uint8Array);
+    if (!state.ok) throw state.error;
+    expect(state.value.replicas.names).toEqual(['legacy-device', client.replicaId]);
+    const again = await device(reopened.reopen(), 5);
+    expect(again.client.replicaId).toBe(client.replicaId); // once
   });
 
   it('every operation resolves only after its commit, and survives a crash once resolved', async () => {

@@ -54,7 +54,8 @@ import {
   md5,
   merge,
   newListId,
-  newReplicaId,
+  newWriterSecret,
+  writerIdOf,
   opIdFrom,
   type Clock,
   type ItemView,
@@ -172,7 +173,9 @@ export class TrolleyClient {
     let snapshot = await store.load();
     let meta = snapshot.meta;
     if (meta === undefined) {
-      const created = { replicaId: newReplicaId(options.random) };
+      // A writer ID: only the holder of its secret can add changes under it (core ids.ts).
+      const writerSecret = newWriterSecret(options.random);
+      const created = { replicaId: writerIdOf(writerSecret), writerSecret };
       if ((await store.commit({ meta: created })) === 'committed') meta = created;
       else {
         snapshot = await store.load(); // another process created it first: use theirs
@@ -180,9 +183,25 @@ export class TrolleyClient {
         assert(meta !== undefined, 'a store answering conflict on meta has a meta record');
       }
     }
-    if (!isReplicaId(meta.replicaId))
+    if (meta.writerSecret === undefined && isReplicaId(meta.replicaId)) {
+      // A store made before writer IDs: give it one now. Its changes so far keep the legacy name
+      // (anyone may write under it, so the cloud cannot protect it); new ones go under the writer
+      // ID, which only this device can use (core ids.ts).
+      const writerSecret = newWriterSecret(options.random);
+      const writer = { replicaId: writerIdOf(writerSecret), writerSecret };
+      if ((await store.commit({ writer })) === 'committed') meta = writer;
+      else {
+        snapshot = await store.load(); // another process gave it one first: use theirs
+        meta = snapshot.meta;
+        assert(meta !== undefined, 'a store answering conflict on writer has a meta record');
+      }
+    }
+    if (
+      !isReplicaId(meta.replicaId) ||
+      (meta.writerSecret !== undefined && writerIdOf(meta.writerSecret) !== meta.replicaId)
+    )
       throw new TrolleyError('decode_malformed', `the local store holds a bad replica ID; it is damaged`);
-    const client = new TrolleyClient(store, meta.replicaId, options);
+    const client = new TrolleyClient(store, meta.replicaId, meta.writerSecret, options);
     for (const stored of snapshot.lists) client.entries.set(stored.listId, client.entryFrom(stored));
     return client;
   }
@@ -203,6 +222,8 @@ export class TrolleyClient {
     private readonly store: ClientStore,
     /** This device in every list's causal context. */
     readonly replicaId: ReplicaId,
+    /** The secret that proves `replicaId` to the cloud (undefined: a legacy replica ID). */
+    private readonly writerSecret: Uint8Array | undefined,
     options: TrolleyClientOptions,
   ) {
     this.clock = options.clock;
@@ -611,7 +632,11 @@ export class TrolleyClient {
       summary.pushed += 1;
       let result;
       try {
-        result = await cloud.put(listId, outboxEntry.delta, { opId: outboxEntry.opId, timeoutMs });
+        result = await cloud.put(listId, outboxEntry.delta, {
+          opId: outboxEntry.opId,
+          timeoutMs,
+          ...(this.writerSecret === undefined ? {} : { writer: this.writerSecret }),
+        });
       } catch (error) {
         fail('push', error); // refused: the entry stays; the others, and the pull, still go
         continue;

@@ -5,5 +5,7 @@ export * from './memory-network.ts';
 export * from './ports.ts';
 export * from './proxy.ts';
 export * from './quorum.ts';
+export * from './refusal-log.ts';
 export * from './storage-node.ts';
 export * from './memory-list-store.ts';
+export * from './watch-table.ts';

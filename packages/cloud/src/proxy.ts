@@ -2,7 +2,15 @@
 // only what it learns from the nodes — who is connected, and the newest ring — and forwards each
 // client request, unchanged, to a coordinator for its key: the first live node of the key's
 // preference list. It holds no data, so any number of proxies can run and clients fail over.
-// Sans-IO: frames in through onClientFrame/onNodeFrame, out through the ProxyTransport.
+// Sans-IO: frames in through onClientFrame/onNodeFrame, out through the ProxyTransport; tick()
+// (every second) sweeps what lapsed.
+//
+// Its client port is public, so it shares itself fairly: each client (one connection, known by
+// its routing ID) has at most clientRequestsInFlightMax puts and gets in flight (past it:
+// `overloaded`), and its watches are one set that each `watch` replaces, kept in a WatchTable
+// that is max-min fair when full. Every refused frame is counted and logged (RefusalLog: a few
+// lines a second per reason) with the client's routing ID in hex. Its `stats` answer anyone, so
+// they name nodes but never their addresses.
 
 import {
   WIRE_VERSION,
@@ -20,6 +28,8 @@ import {
   type WireErrorName,
 } from '@trolley/core';
 import type { Logger } from './ports.ts';
+import { RefusalLog } from './refusal-log.ts';
+import { WatchTable } from './watch-table.ts';
 
 /** A client's route as the transport knows it (for ZeroMQ, the ROUTER identity). Opaque here. */
 export type ClientRoute = Uint8Array;
@@ -43,16 +53,46 @@ export interface ProxyCounters {
   clientFrames: number;
   nodeFrames: number;
   forwarded: number;
+  /** Frames refused or dropped, client and node frames alike (the sum of the kinds below and more). */
   rejected: number;
   unavailable: number;
   notified: number;
+  /** Client frames that did not decode (or had no header). */
+  malformed: number;
+  unsupportedVersion: number;
+  /** Messages a client may not send to a proxy. */
+  unknownType: number;
+  /** Client messages with a wrong number of ZeroMQ frames (counted by the process wiring). */
+  badFrameCount: number;
+  /** Puts and gets refused because their client had clientRequestsInFlightMax in flight. */
+  overloaded: number;
+  /** `watch` messages not watched in full (the table was full: see WatchTable). */
+  watchesCut: number;
+  /** Lists those messages asked for that were not watched. */
+  watchListsRefused: number;
+  /** Watches taken from the clients holding the most to make room for others (max-min fairness). */
+  watchListsTaken: number;
+  /** Frames from nodes that were not what a node may send to the proxy. */
+  badNodeFrames: number;
 }
 
+/** A node that said hello. Not its address: the proxy has no use for it, and must not tell it. */
 interface KnownNode {
   id: string;
-  address: string;
   lastHelloMs: number;
 }
+
+/** One client's puts and gets in flight: request ID → how many, and when to stop waiting. */
+interface InFlight {
+  count: number;
+  requests: Map<number, { n: number; untilMs: number }>;
+}
+
+/**
+ * How long after its deadline a forwarded request still counts as in flight: the node answers by
+ * the deadline, and the answer needs a moment to come back.
+ */
+const replyGraceMs = 2_000;
 
 export class Proxy {
   ring: RingState | undefined;
@@ -63,21 +103,65 @@ export class Proxy {
     rejected: 0,
     unavailable: 0,
     notified: 0,
+    malformed: 0,
+    unsupportedVersion: 0,
+    unknownType: 0,
+    badFrameCount: 0,
+    overloaded: 0,
+    watchesCut: 0,
+    watchListsRefused: 0,
+    watchListsTaken: 0,
+    badNodeFrames: 0,
   };
   private readonly nodes = new Map<string, KnownNode>();
-  /** Live-update watches: list ID → client route (as a string key) → lease expiry (monotonic ms). */
-  private readonly watches = new Map<string, Map<string, { client: ClientRoute; untilMs: number }>>();
-  private watchCount = 0;
+  /** Live-update watches, by client (its route as hex). */
+  private readonly watches = new WatchTable<ClientRoute>({
+    capacity: limits.watchesPerProxyMax,
+    perClientMax: limits.watchedListsMax,
+    leaseMs: limits.watchLeaseMs,
+  });
+  /** Puts and gets in flight, by client (its route as hex). */
+  private readonly inFlight = new Map<string, InFlight>();
+  private inFlightCount = 0;
+  private readonly refusals: RefusalLog;
 
-  constructor(private readonly o: ProxyOptions) {}
+  constructor(private readonly o: ProxyOptions) {
+    this.refusals = new RefusalLog({ logger: o.logger, clock: o.clock });
+  }
+
+  /** Sweeps lapsed watches and requests whose answer never came; call it every second. */
+  tick(): void {
+    const now = this.o.clock.monotonicMs();
+    this.watches.expire(now);
+    for (const [key, f] of this.inFlight) this.expireRequests(key, f, now);
+    this.refusals.flush();
+  }
+
+  /**
+   * A client message the process wiring refused before it reached here (a wrong number of ZeroMQ
+   * frames): counted and logged like every other refusal. `client` is empty if there was none.
+   */
+  refuseFrameCount(client: ClientRoute, frames: number): void {
+    this.counters.clientFrames++;
+    this.counters.rejected++;
+    this.counters.badFrameCount++;
+    this.refusals.warn('client frame refused', 'frame_count', { client: routeKey(client), frames });
+  }
 
   onClientFrame(client: ClientRoute, frame: Uint8Array): void {
     this.counters.clientFrames++;
     const header = decodeHeader(frame);
-    if (!header.ok) return this.reject('client frame without a header', frame.length);
+    if (!header.ok) {
+      this.counters.rejected++;
+      this.counters.malformed++;
+      this.refused(client, 'malformed', { bytes: frame.length, detail: header.error.message });
+      return;
+    }
     const { version, type, requestId } = header.value;
     if (version !== WIRE_VERSION) {
       this.counters.rejected++;
+      this.counters.unsupportedVersion++;
+      this.refused(client, 'unsupported_version', { version, requestId });
       return this.answer(
         client,
         requestId,
@@ -88,7 +172,13 @@ export class Proxy {
     const decoded = decodeMessage(frame);
     if (!decoded.ok) {
       this.counters.rejected++;
-      this.o.logger.warn('client frame rejected', { reason: decoded.error.message, type });
+      this.counters.malformed++;
+      this.refused(client, 'malformed', {
+        type,
+        requestId,
+        bytes: frame.length,
+        detail: decoded.error.message,
+      });
       return this.answer(client, requestId, 'malformed', decoded.error.message);
     }
     const m = decoded.value;
@@ -105,7 +195,7 @@ export class Proxy {
       case 'stats':
         return this.reply(client, { type: 'stats-reply', requestId, json: JSON.stringify(this.view()) });
       case 'watch':
-        return this.watch(client, m.listIds);
+        return this.watch(client, requestId, m.listIds);
       case 'put':
       case 'get': {
         const node = this.coordinatorFor(m.listId);
@@ -116,6 +206,17 @@ export class Proxy {
             requestId,
             'unavailable',
             'no storage node for this list is reachable; retry later',
+          );
+        }
+        if (!this.admit(client, requestId, m.deadlineMs)) {
+          this.counters.rejected++;
+          this.counters.overloaded++;
+          this.refused(client, 'overloaded', { type: m.type, requestId });
+          return this.answer(
+            client,
+            requestId,
+            'overloaded',
+            `${limits.clientRequestsInFlightMax} requests in flight from this connection; wait for replies`,
           );
         }
         this.counters.forwarded++;
@@ -146,6 +247,8 @@ export class Proxy {
       case 'changed':
       case 'gateway-hello':
         this.counters.rejected++;
+        this.counters.unknownType++;
+        this.refused(client, 'unknown_type', { type: m.type, requestId });
         return this.answer(client, requestId, 'unknown_type', `a client may not send ${m.type} to a proxy`);
     }
   }
@@ -157,70 +260,105 @@ export class Proxy {
       const decoded = decodeMessage(frame);
       if (decoded.ok && decoded.value.type === 'changed') return this.notify(decoded.value.listId, frame);
       if (!decoded.ok || decoded.value.type !== 'node-hello' || decoded.value.nodeId !== node)
-        return this.reject('node frame for the proxy that is not a matching node-hello', frame.length);
+        return this.refuseNodeFrame(node, 'a frame for the proxy that is not its node-hello', frame.length);
       const ring = decodeRing(decoded.value.ring);
-      if (!ring.ok) return this.reject(`node ${node} sent a ring that does not decode`, frame.length);
-      this.nodes.set(node, {
-        id: node,
-        address: decoded.value.address,
-        lastHelloMs: this.o.clock.monotonicMs(),
-      });
+      if (!ring.ok) return this.refuseNodeFrame(node, 'a ring that does not decode', frame.length);
+      this.nodes.set(node, { id: node, lastHelloMs: this.o.clock.monotonicMs() });
       if (this.ring === undefined || ring.value.version > this.ring.version) this.ring = ring.value;
       return;
     }
+    // An answer to a client: its request is no longer in flight.
+    const header = decodeHeader(frame);
+    if (header.ok) this.release(client, header.value.requestId);
     this.o.transport.toClient(client, frame);
   }
 
-  /** Registers (or renews) a client's lease on live updates of some lists. */
-  private watch(client: ClientRoute, listIds: readonly string[]): void {
-    const now = this.o.clock.monotonicMs();
+  /**
+   * Replaces the client's watched set (and renews its lease) with as much of `listIds` as the
+   * table has room for; what it has not is refused with `overloaded` (under the watch's request
+   * ID, which clients do not wait for: the error is for the record and for tests).
+   */
+  private watch(client: ClientRoute, requestId: number, listIds: readonly string[]): void {
     const key = routeKey(client);
-    for (const id of listIds) {
-      let watchers = this.watches.get(id);
-      if (watchers === undefined) {
-        if (this.watchCount >= limits.watchesPerProxyMax) this.expireWatches(now, true);
-        watchers = new Map();
-        this.watches.set(id, watchers);
-      }
-      if (!watchers.has(key)) this.watchCount++;
-      watchers.set(key, { client, untilMs: now + limits.watchLeaseMs });
-    }
+    const r = this.watches.replace(key, client, listIds, this.o.clock.monotonicMs());
+    let taken = 0;
+    for (const n of r.taken.values()) taken += n;
+    this.counters.watchListsTaken += taken;
+    if (taken > 0)
+      this.o.logger.debug('watches taken for a fair share', { client: key, from: r.taken.size, taken });
+    if (r.refused === 0) return;
+    this.counters.rejected++;
+    this.counters.watchesCut++;
+    this.counters.watchListsRefused += r.refused;
+    this.refused(client, 'watch_refused', {
+      watched: r.watched,
+      refused: r.refused,
+      clients: this.watches.clientCount,
+    });
+    this.answer(
+      client,
+      requestId,
+      'overloaded',
+      `watching ${r.watched} of ${r.watched + r.refused} lists: this proxy's watch table is full and ` +
+        `${r.watched} is this connection's fair share; the others are not watched`,
+    );
   }
 
   /** Forwards a node's `changed` to every client watching that list. */
   private notify(listId: string, frame: Uint8Array): void {
-    const watchers = this.watches.get(listId);
-    if (watchers === undefined) return;
-    const now = this.o.clock.monotonicMs();
-    for (const [key, w] of watchers) {
-      if (w.untilMs <= now) {
-        watchers.delete(key);
-        this.watchCount--;
-        continue;
-      }
+    for (const client of this.watches.watchersOf(listId, this.o.clock.monotonicMs())) {
       this.counters.notified++;
-      this.o.transport.toClient(w.client, frame);
+      this.o.transport.toClient(client, frame);
     }
-    if (watchers.size === 0) this.watches.delete(listId);
   }
 
-  /** Drops expired leases (and, when `force`, the oldest lists' watches too) to stay in bounds. */
-  private expireWatches(now: number, force: boolean): void {
-    for (const [id, watchers] of this.watches) {
-      for (const [key, w] of watchers)
-        if (w.untilMs <= now) {
-          watchers.delete(key);
-          this.watchCount--;
-        }
-      if (watchers.size === 0) this.watches.delete(id);
+  /** Counts a put or get of `client` as in flight, unless it has its quota in flight already. */
+  private admit(client: ClientRoute, requestId: number, deadlineMs: number): boolean {
+    const key = routeKey(client);
+    const now = this.o.clock.monotonicMs();
+    let f = this.inFlight.get(key);
+    if (f === undefined) {
+      f = { count: 0, requests: new Map() };
+      this.inFlight.set(key, f);
     }
-    if (force && this.watchCount >= limits.watchesPerProxyMax) {
-      const oldest = this.watches.keys().next();
-      if (oldest.done !== true) {
-        this.watchCount -= this.watches.get(oldest.value)?.size ?? 0;
-        this.watches.delete(oldest.value);
+    if (f.count >= limits.clientRequestsInFlightMax) this.expireRequests(key, f, now);
+    if (f.count >= limits.clientRequestsInFlightMax) return false;
+    const leftMs = Math.min(Math.max(0, deadlineMs - this.o.clock.wallMs()), limits.deadlineMsMax);
+    const untilMs = now + leftMs + replyGraceMs;
+    const r = f.requests.get(requestId);
+    // A request ID used again while in flight (a retry, or a careless client) counts again.
+    if (r === undefined) f.requests.set(requestId, { n: 1, untilMs });
+    else {
+      r.n++;
+      r.untilMs = Math.max(r.untilMs, untilMs);
+    }
+    f.count++;
+    this.inFlightCount++;
+    return true;
+  }
+
+  /** A node answered the client's request: one fewer in flight. */
+  private release(client: ClientRoute, requestId: number): void {
+    const key = routeKey(client);
+    const f = this.inFlight.get(key);
+    const r = f?.requests.get(requestId);
+    if (f === undefined || r === undefined) return;
+    r.n--;
+    f.count--;
+    this.inFlightCount--;
+    if (r.n === 0) f.requests.delete(requestId);
+    if (f.count === 0) this.inFlight.delete(key);
+  }
+
+  /** Stops counting requests of one client whose answer is past due (a node died holding them). */
+  private expireRequests(key: string, f: InFlight, now: number): void {
+    for (const [id, r] of f.requests)
+      if (r.untilMs <= now) {
+        f.requests.delete(id);
+        f.count -= r.n;
+        this.inFlightCount -= r.n;
       }
-    }
+    if (f.count === 0) this.inFlight.delete(key);
   }
 
   /** The first live node of the key's preference list. */
@@ -236,7 +374,11 @@ export class Proxy {
     return n !== undefined && this.o.clock.monotonicMs() - n.lastHelloMs <= this.o.nodeSilenceMsMax;
   }
 
-  /** What `trolley cluster status` shows of this proxy's view. */
+  /**
+   * The `stats` reply, to anyone who asks on the client port: the nodes by ID, liveness and
+   * partitions, but not their addresses (a node's port is not for clients; operators ask the nodes
+   * themselves, whose `stats` list their members' addresses).
+   */
   view(): Record<string, unknown> {
     const ring = this.ring;
     return {
@@ -245,17 +387,33 @@ export class Proxy {
       partitions: ring?.partitionCount ?? 0,
       nodes: [...this.nodes.values()].map((n) => ({
         id: n.id,
-        address: n.address,
         live: this.isLive(n.id),
         partitions: ring === undefined ? 0 : ring.owners.filter((o) => o === n.id).length,
       })),
+      watches: {
+        clients: this.watches.clientCount,
+        lists: this.watches.listCount,
+        entries: this.watches.entries,
+      },
+      inFlight: { clients: this.inFlight.size, requests: this.inFlightCount },
       counters: this.counters,
     };
   }
 
-  private reject(reason: string, bytes: number): void {
+  /** Lists the client with this route watches now (for tests). */
+  watchedBy(client: ClientRoute): number {
+    return this.watches.heldBy(routeKey(client));
+  }
+
+  private refused(client: ClientRoute, reason: string, fields: Record<string, unknown>): void {
+    this.refusals.warn('client frame refused', reason, { client: routeKey(client), ...fields });
+  }
+
+  /** A frame from a node that a node may not send the proxy: counted and logged (rate limited). */
+  refuseNodeFrame(node: string, reason: string, bytes: number): void {
     this.counters.rejected++;
-    this.o.logger.warn('frame rejected', { reason, bytes });
+    this.counters.badNodeFrames++;
+    this.refusals.warn('node frame rejected', 'node_frame', { node, detail: reason, bytes });
   }
 
   private answer(client: ClientRoute, requestId: number, code: WireErrorName, message: string): void {

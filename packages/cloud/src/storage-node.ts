@@ -15,6 +15,10 @@
 
 import {
   ListDoc,
+  checkWrite,
+  knownFrom,
+  listIdForLog,
+  writerIdOf,
   decodeContext,
   decodeList,
   decodeMessage,
@@ -44,6 +48,7 @@ import {
   type RingChange,
   type RingState,
   type WireErrorName,
+  type WriteRefusal,
 } from '@trolley/core';
 import { BoundedMap } from './bounded-map.ts';
 import { Membership } from './membership.ts';
@@ -124,6 +129,12 @@ export interface NodeCounters {
   readRepairs: number;
   storeFailures: number;
   duplicateOps: number;
+  /** Client writes refused by the write check (crdt/write-check.ts): a claim or dot not theirs. */
+  writesRefused: number;
+  /** Client writes refused because they would take a list past its limits. */
+  writesOverLimit: number;
+  /** Quorum reads made because this node knew too little to take a client write (then checked again). */
+  writeCheckReads: number;
   overloaded: number;
   hintedWrites: number;
   hintsStored: number;
@@ -180,6 +191,11 @@ interface PendingGet {
   peerRequests: number[];
   /** Set when R replicas have answered: answer then, or when all have, whichever comes first. */
   graceUntilMs: number | undefined;
+  /**
+   * An internal read (the write check's, see coordinatePut): instead of answering a client, hand
+   * the merged state on (undefined: fewer than R replicas answered by the deadline).
+   */
+  then?: (merged: ListDoc | undefined) => void;
 }
 
 type Pending = PendingPut | PendingGet;
@@ -208,6 +224,9 @@ export class StorageNode {
     readRepairs: 0,
     storeFailures: 0,
     duplicateOps: 0,
+    writesRefused: 0,
+    writesOverLimit: 0,
+    writeCheckReads: 0,
     overloaded: 0,
     hintedWrites: 0,
     hintsStored: 0,
@@ -234,6 +253,8 @@ export class StorageNode {
   private readonly transportStats: (() => Record<string, number>) | undefined;
   private readonly onWriteAcknowledged: ((listId: ListId, delta: Uint8Array) => void) | undefined;
   private readonly cache = new BoundedMap<string, ListDoc>(limits.cachedListsMax);
+  /** Merged states of recent reads of lists this node does not hold (for the write check). */
+  private readonly recentReads = new BoundedMap<string, ListDoc>(limits.cachedListsMax);
   /** Partitions of recently used keys, valid for partitionCacheCount partitions (see partition()). */
   private partitionCache = new BoundedMap<string, number>(limits.cachedListsMax);
   private partitionCacheCount = 0;
@@ -371,6 +392,9 @@ export class StorageNode {
       if (p.replied) continue;
       if (p.kind === 'put') {
         this.replyUnknown(p);
+      } else if (p.then !== undefined) {
+        p.replied = true;
+        p.then(undefined);
       } else {
         this.sendError(
           p.replyTo,
@@ -497,6 +521,36 @@ export class StorageNode {
         replicas: this.quorum.n,
       });
     }
+    const refusal = this.checkClientWrite(m.listId, doc.value, m);
+    if (refusal === undefined) return this.writeQuorum(m, replyTo, doc.value);
+    if (refusal.code !== 'refused') return this.refuseWrite(m, replyTo, refusal);
+    // This node may not have seen what the client has (it was down, or is not a replica of the
+    // list): read the replicas (R of them) before refusing, and check again against what they hold.
+    this.counters.writeCheckReads++;
+    this.startRead(m.listId, m.deadlineMs, {
+      replyTo,
+      requestId: 0,
+      then: (merged) => {
+        const again = merged === undefined ? refusal : this.checkClientWrite(m.listId, doc.value, m, merged);
+        if (again === undefined) this.writeQuorum(m, replyTo, doc.value);
+        else this.refuseWrite(m, replyTo, again);
+      },
+    });
+  }
+
+  private refuseWrite(m: MessageOf<'put'>, replyTo: ReplyTo, refusal: WriteRefusal): void {
+    if (refusal.code === 'refused') this.counters.writesRefused++;
+    else this.counters.writesOverLimit++;
+    this.log.warn('client write refused', {
+      list: listIdForLog(m.listId),
+      code: refusal.code,
+      reason: refusal.message,
+    });
+    this.sendError(replyTo, m.requestId, refusal.code, refusal.message);
+  }
+
+  /** The write itself (§4.5): to the N targets (sloppy, §4.6), answered at W acknowledgements. */
+  private writeQuorum(m: MessageOf<'put'>, replyTo: ReplyTo, doc: ListDoc): void {
     const targets = this.targets(m.listId);
     const id = this.nextRequestId++;
     const p: PendingPut = {
@@ -515,11 +569,11 @@ export class StorageNode {
     };
     this.pending.set(id, p);
     if (targets.length < this.quorum.w)
-      this.log.info('too few healthy nodes for W', { listId: m.listId, healthy: targets.length });
+      this.log.info('too few healthy nodes for W', { list: listIdForLog(m.listId), healthy: targets.length });
     for (const t of targets) {
       if (t.hintFor !== undefined) this.counters.hintedWrites++;
       if (t.node === this.id) {
-        this.storeWrite(m.listId, doc.value, m.delta, t.hintFor).then(
+        this.storeWrite(m.listId, doc, m.delta, t.hintFor).then(
           () => this.onAck(id),
           (e: unknown) => this.onNack(id, e),
         );
@@ -535,6 +589,27 @@ export class StorageNode {
       );
     }
     if (targets.length === 0) this.onNack(id, 'no healthy node');
+  }
+
+  /**
+   * The write check (crdt/write-check.ts) against what this node knows of the list: its own copy,
+   * and, failing that, joined with the merged state of a recent read it coordinated (a coordinator
+   * that is not a replica of the list has no copy of its own).
+   */
+  private checkClientWrite(
+    listId: ListId,
+    delta: ListDoc,
+    m: MessageOf<'put'>,
+    read: ListDoc | undefined = this.recentReads.get(listId),
+  ): WriteRefusal | undefined {
+    const writer = m.writer === undefined || m.writer.length === 0 ? undefined : writerIdOf(m.writer);
+    const local = this.load(listId);
+    const bytes = this.store.get(listId)?.state.byteLength ?? 0;
+    const refusal = checkWrite(delta, m.delta.byteLength, writer, knownFrom(local, bytes));
+    if (refusal?.code !== 'refused' || read === undefined) return refusal;
+    const both = local.clone();
+    merge(both, read);
+    return checkWrite(delta, m.delta.byteLength, writer, knownFrom(both, bytes));
   }
 
   private peerRequest(p: Pending, pending: number, node: NodeId): number {
@@ -628,15 +703,29 @@ export class StorageNode {
       this.counters.rejected++;
       return this.sendError(replyTo, m.requestId, 'malformed', 'the context does not decode');
     }
-    const replicas = this.targets(m.listId).map((t) => t.node);
+    this.startRead(m.listId, m.deadlineMs, { replyTo, requestId: m.requestId, asked: decoded?.value });
+  }
+
+  /** A quorum read (§4.5): for a client (`replyTo`), or for this node's own use (`then`). */
+  private startRead(
+    listId: ListId,
+    deadlineMs: number,
+    o: {
+      replyTo: ReplyTo;
+      requestId: number;
+      asked?: ContextWithTable | undefined;
+      then?: PendingGet['then'];
+    },
+  ): void {
+    const replicas = this.targets(listId).map((t) => t.node);
     const id = this.nextRequestId++;
     const p: PendingGet = {
       kind: 'get',
-      replyTo,
-      requestId: m.requestId,
-      listId: m.listId,
-      deadlineMs: m.deadlineMs,
-      asked: decoded?.value,
+      replyTo: o.replyTo,
+      requestId: o.requestId,
+      listId,
+      deadlineMs,
+      asked: o.asked,
       replicas,
       replies: [],
       merged: undefined,
@@ -644,15 +733,16 @@ export class StorageNode {
       replied: false,
       peerRequests: [],
       graceUntilMs: undefined,
+      ...(o.then === undefined ? {} : { then: o.then }),
     };
     this.pending.set(id, p);
     for (const node of replicas) {
       if (node === this.id) continue;
       const requestId = this.peerRequest(p, id, node);
-      this.sendTo(node, { type: 'replica-get', requestId, listId: m.listId, deadlineMs: m.deadlineMs });
+      this.sendTo(node, { type: 'replica-get', requestId, listId, deadlineMs });
     }
     if (replicas.includes(this.id)) {
-      const stored = this.store.get(m.listId);
+      const stored = this.store.get(listId);
       this.onReplicaState(id, this.id, stored?.state, stored?.hash);
     }
   }
@@ -701,7 +791,14 @@ export class StorageNode {
     const mergedHash = md5(encodeList(merged));
     p.merged = merged;
     p.mergedHash = mergedHash;
+    // What a later put through this node may be checked against, when it holds no copy itself.
+    if (!this.owns(p.listId)) this.recentReads.set(p.listId, merged);
     p.replied = true;
+    if (p.then !== undefined) {
+      p.then(merged);
+      for (const r of p.replies) this.repair(p, r);
+      return;
+    }
     let delta: ListDoc = merged;
     if (p.asked !== undefined) delta = missingFor(merged, p.asked.ctx, p.asked.replicas);
     const empty = merged.ctx.dotCount === 0;
@@ -852,7 +949,8 @@ export class StorageNode {
     if (stored !== undefined) {
       const decoded = decodeList(stored.state);
       if (decoded.ok && decoded.value.full) doc = decoded.value;
-      else this.log.error('stored state does not decode; starting from peers', { listId });
+      else
+        this.log.error('stored state does not decode; starting from peers', { list: listIdForLog(listId) });
     }
     this.cache.set(listId, doc);
     return doc;

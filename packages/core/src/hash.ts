@@ -13,3 +13,15 @@ export function hashEquals(a: Uint8Array | undefined, b: Uint8Array | undefined)
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
 }
+
+/**
+ * How a list ID appears in logs: the first 8 hex digits of its MD5. A list ID is the key to its
+ * list (whoever has it may read and change the list), so it is never logged in clear; this is
+ * enough to follow one list through the logs of every process, and cannot be turned back into the
+ * ID.
+ */
+export function listIdForLog(listId: string): string {
+  let s = '';
+  for (const b of md5(listId).subarray(0, 4)) s += b.toString(16).padStart(2, '0');
+  return s;
+}

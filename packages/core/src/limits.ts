@@ -3,8 +3,24 @@
 // cannot silently break another.
 
 export const limits = {
-  /** Live items in one list. A shopping list past this is a mistake or an attack. */
+  /**
+   * Live items in one list. A shopping list past this is a mistake or an attack: an operation or a
+   * client write that would add an item past it is refused (limit_exceeded) before it is stored.
+   */
   itemsPerListMax: 10_000,
+  /**
+   * Items the decoder reads in one list. Writes are checked against itemsPerListMax by whoever
+   * takes them, but writes taken at the same time by coordinators that had not seen each other
+   * can join into more; the stored list must still decode, so the decoder allows four times as
+   * many (four coordinators unaware of each other, each at the limit).
+   */
+  itemsPerListDecodeMax: 40_000,
+  /**
+   * Encoded bytes a list may reach through a client write: a write that would take the stored
+   * list past it is refused (limit_exceeded). A quarter of encodedListBytesMax, for the same
+   * reason as itemsPerListDecodeMax.
+   */
+  listBytesWriteMax: 4 * 1024 * 1024,
   /** Characters (UTF-16 code units) in an item name, after normalisation and as displayed. */
   itemNameLengthMax: 200,
   /** Characters in a list title. */
@@ -36,6 +52,14 @@ export const limits = {
   // ---- the cloud ----
   /** Coordinator requests (puts and gets) a storage node keeps in flight; past it: overloaded. */
   pendingRequestsMax: 20_000,
+  /**
+   * Puts and gets one client (one ZeroMQ connection: its routing ID) may have in flight through
+   * one proxy, from forwarding until the node's answer passes back (or the request's deadline);
+   * past it the proxy answers `overloaded` without forwarding. One client can so take at most a
+   * small share of a node's pendingRequestsMax. A gateway is one client of its proxy: all its
+   * browsers together share this (each browser holds at most gatewayRequestsInFlightMax).
+   */
+  clientRequestsInFlightMax: 1_000,
   /** Decoded list states a storage node keeps in memory (least recently used go first). */
   cachedListsMax: 4_096,
   /** Operation IDs a coordinator remembers as acknowledged, to answer retries at once. */
@@ -54,9 +78,18 @@ export const limits = {
   antiEntropyRepairsPerRoundMax: 200,
   /** List states in flight in one node's transfers and hint deliveries. */
   transfersInFlightMax: 64,
-  /** Lists one client may watch through one watch message. */
+  /**
+   * Lists one client may watch: a `watch` message replaces the client's watched set and holds at
+   * most this many IDs (more is malformed). A client is one ZeroMQ connection at a proxy, one
+   * WebSocket at a gateway.
+   */
   watchedListsMax: 1_000,
-  /** Watches one proxy keeps (client, list) before it forgets the oldest. */
+  /**
+   * (client, list) watches one proxy keeps for all its clients together. When it is full, room for
+   * a client is made max-min fairly: taken from the client that holds the most, never from one at
+   * or below an equal share; what cannot be made room for is refused (`overloaded`). Nobody's
+   * watches are forgotten because someone else asked for many.
+   */
   watchesPerProxyMax: 100_000,
   /** A watch lasts this long unless the client repeats it. */
   watchLeaseMs: 30_000,
@@ -65,7 +98,11 @@ export const limits = {
   gatewayConnectionsMax: 10_000,
   /** Puts and gets one browser connection may have in flight; past it: overloaded. */
   gatewayRequestsInFlightMax: 64,
-  /** Distinct lists one gateway watches on the proxies for all its connections together. */
+  /**
+   * (connection, list) watches one gateway keeps for all its browser connections together (so
+   * also a bound on the distinct lists it watches on the proxies). Full: room is made max-min
+   * fairly across connections, as in a proxy (watchesPerProxyMax); the rest is refused.
+   */
   gatewayWatchedListsMax: 50_000,
   /** The gateway pings every connection this often; one that has not answered the last ping is cut. */
   gatewayPingIntervalMs: 15_000,
@@ -88,6 +125,23 @@ check(limits.quantityMax * 4 < 2 ** 31, 'quantities must add without losing prec
 check(
   limits.itemNameLengthMax * 4 * limits.itemsPerListMax < limits.encodedListBytesMax,
   'a full list must encode',
+);
+check(
+  limits.itemsPerListDecodeMax >= 4 * limits.itemsPerListMax &&
+    limits.encodedListBytesMax >= 4 * limits.listBytesWriteMax,
+  'joins of writes taken unaware of each other (up to four) must still decode',
+);
+check(
+  limits.clientRequestsInFlightMax * 10 <= limits.pendingRequestsMax,
+  "one client may take at most a tenth of a node's request table",
+);
+check(
+  limits.gatewayRequestsInFlightMax <= limits.clientRequestsInFlightMax,
+  'a proxy must let a gateway have in flight what one browser may',
+);
+check(
+  limits.watchedListsMax * 10 <= limits.watchesPerProxyMax,
+  "one client's watches must be a small share of a proxy's table",
 );
 check(
   limits.gatewayWatchedListsMax <= limits.watchesPerProxyMax,

@@ -7,6 +7,11 @@
 // off, and the cloud refuses a deadline that has passed by its own clock. The client learns each
 // proxy's clock from its `hello-reply` (NTP-style: the reply's time against the midpoint of the
 // round trip), before its first request there and again every few minutes.
+//
+// Watches: a `watch` message replaces the watched set of its connection at the proxy, at most
+// watchedListsMax lists. A client that watches more (a gateway, for all its browsers) keeps one
+// extra connection to the proxy per watchedListsMax lists — watch lanes — and each list stays in
+// its lane while it is watched, so a change to the set touches only the lanes it changes.
 
 import type * as zmq from 'zeromq';
 import {
@@ -62,6 +67,8 @@ interface Endpoint {
   offsetAtMs: number | undefined;
   /** A hello under way, shared by the requests that wait for it. */
   hello: Promise<void> | undefined;
+  /** Watch lanes 1, 2, … to this proxy (lane 0 is `sender`), opened when first needed. */
+  lanes: { socket: zmq.Dealer; sender: Sender }[];
 }
 
 /** How long a learnt clock offset is trusted before it is asked again. */
@@ -76,6 +83,10 @@ export class CloudClient {
   private nextRequestId = 1;
   private readonly changeListeners = new Set<(listId: ListId, delta: Uint8Array) => void>();
   private watched: ListId[] = [];
+  /** The lists of each watch lane (lane i: a connection of its own; see the file's comment). */
+  private watchLanes: Set<ListId>[] = [];
+  private readonly laneOf = new Map<ListId, number>();
+  private readonly log: Logger;
   private watchTimer: NodeJS.Timeout | undefined;
   private watchedVia = -1;
   private readonly clock: Clock;
@@ -86,6 +97,7 @@ export class CloudClient {
     if (addresses.length === 0)
       throw new TrolleyError('invalid_argument', 'give at least one cloud endpoint');
     const log = options.logger ?? silentLogger;
+    this.log = log;
     this.clock = options.clock ?? systemClock;
     this.random = options.random ?? cryptoRandom;
     this.attemptMs = options.attemptMs ?? 2_000;
@@ -99,27 +111,26 @@ export class CloudClient {
         offsetMs: 0,
         offsetAtMs: undefined,
         hello: undefined,
+        lanes: [],
       };
-      void receiveLoop(
-        socket,
-        (frames) => {
-          if (frames.length !== 1) return;
-          const m = decodeMessage(frames[0] as Buffer);
-          if (!m.ok) return;
-          if (m.value.type === 'changed') {
-            for (const f of this.changeListeners) f(m.value.listId, m.value.delta);
-            return;
-          }
-          const w = this.waiting.get(m.value.requestId);
-          if (w === undefined) return; // a late reply to a request given up on
-          this.waiting.delete(m.value.requestId);
-          clearTimeout(w.timer);
-          w.resolve(m.value);
-        },
-        log,
-      );
+      void receiveLoop(socket, (frames) => this.onFrames(frames), log);
       return endpoint;
     });
+  }
+
+  private onFrames(frames: Buffer[]): void {
+    if (frames.length !== 1) return;
+    const m = decodeMessage(frames[0] as Buffer);
+    if (!m.ok) return;
+    if (m.value.type === 'changed') {
+      for (const f of this.changeListeners) f(m.value.listId, m.value.delta);
+      return;
+    }
+    const w = this.waiting.get(m.value.requestId);
+    if (w === undefined) return; // a late reply to a request given up on (or a refused watch)
+    this.waiting.delete(m.value.requestId);
+    clearTimeout(w.timer);
+    w.resolve(m.value);
   }
 
   newOpId(): OpId {
@@ -129,7 +140,7 @@ export class CloudClient {
   async put(
     listId: ListId,
     delta: Uint8Array,
-    options: { timeoutMs?: number; opId?: OpId } = {},
+    options: { timeoutMs?: number; opId?: OpId; writer?: Uint8Array } = {},
   ): Promise<PutResult> {
     const opId = options.opId ?? this.newOpId();
     const reply = await this.request(options.timeoutMs ?? 5_000, (requestId, deadlineMs) => ({
@@ -139,6 +150,7 @@ export class CloudClient {
       opId,
       deadlineMs,
       delta,
+      writer: options.writer ?? noWriter,
     }));
     if (reply === undefined) return { outcome: 'unknown', acks: 0, replicas: 0 };
     if (reply.type === 'put-reply')
@@ -169,7 +181,7 @@ export class CloudClient {
    */
   watch(listIds: readonly ListId[], onChanged: (listId: ListId, delta: Uint8Array) => void): () => void {
     this.changeListeners.add(onChanged);
-    this.watched = [...new Set([...this.watched, ...listIds])].slice(0, limits.watchedListsMax);
+    this.assignLanes([...new Set([...this.watched, ...listIds])].slice(0, limits.watchedListsMax));
     this.renewWatch();
     this.watchTimer ??= setInterval(() => this.renewWatch(), limits.watchLeaseMs / 2);
     return () => {
@@ -184,7 +196,7 @@ export class CloudClient {
   /** Adds lists to those watched (for listeners already registered with watch()). */
   addWatched(listIds: readonly ListId[]): void {
     const before = this.watched.length;
-    this.watched = [...new Set([...this.watched, ...listIds])].slice(0, limits.watchedListsMax);
+    this.assignLanes([...new Set([...this.watched, ...listIds])].slice(0, limits.watchedListsMax));
     if (this.watched.length !== before) this.renewWatch();
   }
 
@@ -194,7 +206,7 @@ export class CloudClient {
    * leases lapse at the proxy. Listeners are those registered with watch() (possibly for no list).
    */
   setWatched(listIds: readonly ListId[]): void {
-    this.watched = [...new Set(listIds)].slice(0, limits.gatewayWatchedListsMax);
+    this.assignLanes([...new Set(listIds)].slice(0, limits.gatewayWatchedListsMax));
     this.renewWatch();
     if (this.watched.length > 0)
       this.watchTimer ??= setInterval(() => this.renewWatch(), limits.watchLeaseMs / 2);
@@ -205,19 +217,52 @@ export class CloudClient {
     return this.watched;
   }
 
+  /**
+   * Makes `listIds` the watched set: a list already in a lane stays there, a new one goes to the
+   * first lane with room, a lane left with nothing is sent an empty watch (once) and dropped.
+   */
+  private assignLanes(listIds: readonly ListId[]): void {
+    const next = new Set(listIds);
+    for (const [id, lane] of this.laneOf)
+      if (!next.has(id)) {
+        this.watchLanes[lane]?.delete(id);
+        this.laneOf.delete(id);
+      }
+    let lane = 0;
+    for (const id of listIds) {
+      if (this.laneOf.has(id)) continue;
+      while ((this.watchLanes[lane]?.size ?? 0) >= limits.watchedListsMax) lane++;
+      const set = (this.watchLanes[lane] ??= new Set());
+      set.add(id);
+      this.laneOf.set(id, lane);
+    }
+    this.watched = [...next];
+  }
+
+  /** A watch lane's connection to `endpoint` (lane 0 is the endpoint's own). */
+  private laneSender(endpoint: Endpoint, lane: number): Sender {
+    if (lane === 0) return endpoint.sender;
+    for (let i = endpoint.lanes.length; i < lane; i++) {
+      const socket = dealer();
+      socket.connect(endpoint.address);
+      void receiveLoop(socket, (frames) => this.onFrames(frames), this.log);
+      endpoint.lanes.push({ socket, sender: new Sender(socket, this.log) });
+    }
+    return (endpoint.lanes[lane - 1] as { sender: Sender }).sender;
+  }
+
+  /** Sends every lane's set (a lease renewal, or a change), each through its own connection. */
   private renewWatch(): void {
-    if (this.watched.length === 0) return;
+    if (this.watchLanes.length === 0) return;
     this.watchedVia = this.current;
     const endpoint = this.endpoints[this.current % this.endpoints.length] as Endpoint;
-    // One watch message holds at most watchedListsMax lists; leases are per list, so several add up.
-    for (let i = 0; i < this.watched.length; i += limits.watchedListsMax)
-      endpoint.sender.send([
-        encodeMessage({
-          type: 'watch',
-          requestId: 0,
-          listIds: this.watched.slice(i, i + limits.watchedListsMax),
-        }),
+    for (const [lane, set] of this.watchLanes.entries())
+      this.laneSender(endpoint, lane).send([
+        encodeMessage({ type: 'watch', requestId: 0, listIds: [...set] }),
       ]);
+    // Lanes emptied at the end have been told so (their sets replaced by nothing): forget them.
+    while (this.watchLanes.length > 0 && this.watchLanes[this.watchLanes.length - 1]?.size === 0)
+      this.watchLanes.pop();
   }
 
   /** The proxy's own view of the cluster (nodes, ring), as JSON. */
@@ -236,7 +281,10 @@ export class CloudClient {
       w.resolve(undefined);
     }
     this.waiting.clear();
-    for (const e of this.endpoints) e.socket.close();
+    for (const e of this.endpoints) {
+      e.socket.close();
+      for (const l of e.lanes) l.socket.close();
+    }
   }
 
   /** Sends one request to one proxy; its reply, or undefined after `waitMs`. */
@@ -327,9 +375,16 @@ export class CloudRefusedError extends TrolleyError {
     readonly wireCode: WireErrorName,
     readonly detail: string,
   ) {
-    super('invalid_argument', `the cloud refused: ${wireCode}: ${detail}`);
+    super(
+      wireCode === 'limit_exceeded' ? 'limit_exceeded' : 'invalid_argument',
+      wireCode === 'limit_exceeded'
+        ? `the cloud refused the change: ${detail}; it stays on this device (limit_exceeded)`
+        : `the cloud refused: ${wireCode}: ${detail}`,
+    );
   }
 }
+
+const noWriter = new Uint8Array(0);
 
 function unexpected(m: Message): TrolleyError {
   if (m.type === 'error') return new CloudRefusedError(m.code, m.message);

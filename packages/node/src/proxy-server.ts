@@ -40,14 +40,11 @@ export async function startProxy(o: ProxyServerOptions): Promise<RunningProxy> {
       toClient: (client, frame) => toClients.send([client, frame]),
     },
   });
-  const reject = (reason: string, frames: number): void => {
-    proxy.counters.rejected++;
-    log.warn('frame rejected', { reason, frames });
-  };
   void receiveLoop(
     frontend,
     (frames) => {
-      if (frames.length !== 2) return reject('client message with wrong frame count', frames.length);
+      // A ROUTER puts the sender's routing ID first, so frames[0] is always there.
+      if (frames.length !== 2) return proxy.refuseFrameCount(frames[0] ?? Buffer.alloc(0), frames.length);
       proxy.onClientFrame(frames[0] as Buffer, frames[1] as Buffer);
     },
     log,
@@ -55,14 +52,21 @@ export async function startProxy(o: ProxyServerOptions): Promise<RunningProxy> {
   void receiveLoop(
     backend,
     (frames) => {
-      if (frames.length !== 3) return reject('node message with wrong frame count', frames.length);
+      if (frames.length !== 3)
+        return proxy.refuseNodeFrame(
+          (frames[0] ?? Buffer.alloc(0)).toString(),
+          `${frames.length} ZeroMQ frames, not 3`,
+          0,
+        );
       proxy.onNodeFrame((frames[0] as Buffer).toString(), frames[1] as Buffer, frames[2] as Buffer);
     },
     log,
   );
+  const tickTimer = setInterval(() => proxy.tick(), 1_000);
   return {
     proxy,
     stop: async () => {
+      clearInterval(tickTimer);
       for (const s of sockets) s.close();
       await Promise.resolve();
     },

@@ -90,7 +90,9 @@ describe('SqliteClientStore', () => {
     await SqliteClientStore.open(newer).close();
     raw(newer, (db) => db.pragma('user_version = 99'));
     expect(openError(newer)).toMatchObject({ code: 'store_schema_newer' });
-    expect(openError(newer).message).toMatch(/schema version 99.*up to 1.*newer Trolley/s);
+    expect(openError(newer).message).toMatch(
+      new RegExp(`schema version 99.*up to ${CLIENT_STORE_SCHEMA_VERSION}.*newer Trolley`, 's'),
+    );
 
     const junk = tempPath();
     writeFileSync(junk, 'not a database\n'.repeat(300));
@@ -164,6 +166,9 @@ describe('SqliteClientStore', () => {
     const script = fileURLToPath(new URL('../dist/testing/client-writer.js', import.meta.url));
     const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
     const killAfter = 300;
+    // The kill comes once the child printed killAfter operations and the second process had at
+    // least this many acknowledged alongside it: both events, not a time, decide when.
+    const mineBeforeKill = 1;
     const child = spawn(process.execPath, [script, path, '100000'], {
       cwd: repoRoot,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -172,7 +177,15 @@ describe('SqliteClientStore', () => {
     let partial = '';
     let stderr = '';
     let listIds: [ListId, ListId] | undefined;
-    const guard = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    // Against a hang only; should it be what kills the child, the test says so.
+    let guardTripped = false;
+    const guard = setTimeout(() => {
+      guardTripped = true;
+      child.kill('SIGKILL');
+    }, 240_000);
+    const killWhenDone = (): void => {
+      if (printed.length >= killAfter && mine.length >= mineBeforeKill) child.kill('SIGKILL');
+    };
     const ended = new Promise<string>((resolve) =>
       child.on('close', (code, signal) => resolve(signal ?? `exit ${code}`)),
     );
@@ -193,6 +206,7 @@ describe('SqliteClientStore', () => {
         try {
           await client.addItem(listIds[0], `parent-${k}`, 1);
           mine.push(`parent-${k}`);
+          killWhenDone();
         } catch (error) {
           if (!(error instanceof TrolleyError && error.code === 'limit_exceeded')) throw error;
           starved += 1;
@@ -211,7 +225,7 @@ describe('SqliteClientStore', () => {
           if (kind === 'list') listIds = [a as ListId, b as ListId];
           else printed.push(line);
         }
-        if (printed.length >= killAfter) child.kill('SIGKILL');
+        killWhenDone();
       });
       child.stderr.setEncoding('utf8');
       child.stderr.on('data', (chunk: string) => (stderr += chunk));
@@ -223,9 +237,13 @@ describe('SqliteClientStore', () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     }
 
+    expect(
+      guardTripped,
+      `hang guard: in 240 s the child printed ${printed.length} operations, the second process had ${mine.length}`,
+    ).toBe(false);
     expect(printed).not.toContain('done');
     expect(printed.length).toBeGreaterThanOrEqual(killAfter);
-    expect(mine.length).toBeGreaterThan(0);
+    expect(mine.length).toBeGreaterThanOrEqual(mineBeforeKill);
     const ids = listIds as [ListId, ListId];
     const store = open(path);
     expect(store.integrityCheck()).toBe('ok');

@@ -70,6 +70,8 @@ const MIGRATIONS: readonly string[] = [
     UNIQUE (list_id, op_id)
   );
   `,
+  // Writer IDs (core ids.ts): the secret whose hash is the replica ID. NULL in stores made before.
+  `ALTER TABLE meta ADD COLUMN writer_secret BLOB;`,
 ];
 
 /** The schema version this code writes. */
@@ -124,8 +126,15 @@ export class SqliteClientStore implements ClientStore {
 
   private constructor(db: Database.Database) {
     this.db = db;
-    const selectMeta = db.prepare<[], { replica_id: string }>('SELECT replica_id FROM meta WHERE id = 1');
-    const insertMeta = db.prepare<[string]>('INSERT INTO meta (id, replica_id) VALUES (1, ?)');
+    const selectMeta = db.prepare<[], { replica_id: string; writer_secret: Buffer | null }>(
+      'SELECT replica_id, writer_secret FROM meta WHERE id = 1',
+    );
+    const insertMeta = db.prepare<[string, Uint8Array | null]>(
+      'INSERT INTO meta (id, replica_id, writer_secret) VALUES (1, ?, ?)',
+    );
+    const setWriter = db.prepare<[string, Uint8Array]>(
+      'UPDATE meta SET replica_id = ?, writer_secret = ? WHERE id = 1 AND writer_secret IS NULL',
+    );
     const selectLists = db.prepare<[], ListRow>('SELECT * FROM lists ORDER BY list_id');
     const selectOutbox = db.prepare<[], OutboxRow>(
       'SELECT list_id, op_id, delta, created_ms FROM outbox ORDER BY seq',
@@ -181,7 +190,13 @@ export class SqliteClientStore implements ClientStore {
         });
       }
       return {
-        meta: meta === undefined ? undefined : { replicaId: meta.replica_id as ReplicaId },
+        meta:
+          meta === undefined
+            ? undefined
+            : {
+                replicaId: meta.replica_id as ReplicaId,
+                ...(meta.writer_secret === null ? {} : { writerSecret: bytes(meta.writer_secret) }),
+              },
         lists: [...lists.values()],
       };
     });
@@ -200,7 +215,11 @@ export class SqliteClientStore implements ClientStore {
     this.commitChange = db.transaction((change: ClientChange): void => {
       if (change.meta !== undefined) {
         if (selectMeta.get() !== undefined) throw new Conflict();
-        insertMeta.run(change.meta.replicaId);
+        insertMeta.run(change.meta.replicaId, change.meta.writerSecret ?? null);
+      }
+      if (change.writer !== undefined) {
+        if (setWriter.run(change.writer.replicaId, change.writer.writerSecret).changes !== 1)
+          throw new Conflict();
       }
       const lists = change.lists ?? [];
       for (const lc of lists) {

@@ -257,7 +257,13 @@ describe('SqliteListStore', () => {
     const acked: string[] = [];
     let partial = '';
     let stderr = '';
-    const guard = setTimeout(() => child.kill('SIGKILL'), 40_000);
+    // Against a hang only: the kill that counts is the one after killAfter acknowledgements, however
+    // long the writer takes to reach them. Should the guard kill it, the test says so.
+    let guardTripped = false;
+    const guard = setTimeout(() => {
+      guardTripped = true;
+      child.kill('SIGKILL');
+    }, 240_000);
     try {
       child.stdout.setEncoding('utf8');
       child.stdout.on('data', (chunk: string) => {
@@ -277,6 +283,9 @@ describe('SqliteListStore', () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     }
 
+    expect(guardTripped, `hang guard: the writer acknowledged only ${acked.length} writes in 240 s`).toBe(
+      false,
+    );
     expect(acked).not.toContain('done');
     expect(acked.length).toBeGreaterThanOrEqual(killAfter);
     const store = open(path);

@@ -23,7 +23,8 @@ import {
   type ListId,
   type Message,
   type OpId,
-  type ReplicaId,
+  writerIdOf,
+  writerSecretBytes,
 } from '@trolley/core';
 import { effectOf, intentViolations, specView, type Effect } from '@trolley/core/testing/intent-model';
 import { performOp, plainView } from '@trolley/core/testing/subjects';
@@ -115,6 +116,8 @@ export class SimClient {
   private readonly known = new Map<ListId, Set<number>>();
   private nextRequestId = 1;
   private syncCursor = 0;
+  /** The writer secret whose hash names this client's replica (ids.ts), sent with every put. */
+  private readonly writer: Uint8Array;
 
   constructor(
     readonly name: string,
@@ -124,7 +127,13 @@ export class SimClient {
     private readonly ports: ClientPorts,
     private readonly config: ClientConfig = defaultClientConfig,
   ) {
-    for (const id of lists) this.replicas.set(id, new ListReplica(`${name}-r` as ReplicaId));
+    // From the name, not the generator: drawing from it would change every seed's run.
+    this.writer = Uint8Array.from(
+      { length: writerSecretBytes },
+      (_, i) => name.charCodeAt(i % name.length) + i,
+    );
+    const replicaId = writerIdOf(this.writer);
+    for (const id of lists) this.replicas.set(id, new ListReplica(replicaId));
   }
 
   start(): void {
@@ -276,6 +285,7 @@ export class SimClient {
         opId: e.record.opId as OpId,
         deadlineMs: this.ports.wallMs() + this.config.putDeadlineMs,
         delta: e.record.delta as Uint8Array,
+        writer: this.writer,
       }),
     );
     this.ports.after(this.config.putDeadlineMs + this.config.replyGraceMs, () => {
@@ -375,7 +385,10 @@ function retryable(code: string): boolean {
     code === 'deadline_exceeded' ||
     code === 'unavailable' ||
     code === 'overloaded' ||
-    code === 'storage_failed'
+    code === 'storage_failed' ||
+    // A coordinator that has not yet seen what this client has (core write-check.ts): an honest
+    // write goes through once the coordinator catches up (read repair, anti-entropy, transfers).
+    code === 'refused'
   );
 }
 

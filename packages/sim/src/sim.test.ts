@@ -52,7 +52,7 @@ describe('deterministic simulation of the cloud', () => {
     expect(b.trace).toBe(a.trace);
     expect(b.coverage).toEqual(a.coverage);
     expect(b.acknowledged).toBe(a.acknowledged);
-  }, 300_000); // against a hang only
+  });
 
   it('regression, fixed and random seeds: no checker fails, every fault path is taken', async () => {
     const random = Array.from({ length: randomSeedCount }, () => Math.floor(Math.random() * 2 ** 32));

@@ -11,7 +11,8 @@ import {
   encodeContext,
   encodeList,
   newListId,
-  newReplicaId,
+  newWriterSecret,
+  writerIdOf,
   parseListId,
   type ListId,
 } from '@trolley/core';
@@ -19,6 +20,9 @@ import { CloudClient } from '@trolley/node/cloud-client';
 import { cryptoRandom } from '@trolley/node/clock';
 import { cloudOf, endpoints, globalsOf } from '../globals.ts';
 import { intOption } from './common.ts';
+
+/** This command's writer: a fresh writer ID for each run (these commands keep nothing locally). */
+const writer = newWriterSecret(cryptoRandom);
 
 async function fetchReplica(
   client: CloudClient,
@@ -28,13 +32,13 @@ async function fetchReplica(
   const reply = await client.get(listId, encodeContext(empty.ctx, empty.replicas));
   const doc = decodeList(reply.delta);
   if (!doc.ok) throw doc.error;
-  const replica = new ListReplica(newReplicaId(cryptoRandom));
+  const replica = new ListReplica(writerIdOf(writer));
   replica.apply(doc.value);
   return { replica, inSync: reply.inSync, replicas: reply.replicas };
 }
 
 async function push(client: CloudClient, listId: ListId, delta: ListDoc): Promise<string> {
-  const result = await client.put(listId, encodeList(delta));
+  const result = await client.put(listId, encodeList(delta), { writer });
   return result.outcome === 'ok'
     ? `cloud-ok (${result.acks} of ${result.replicas} replicas)`
     : 'outcome unknown: retry to be sure';
@@ -64,7 +68,7 @@ export function registerCloud(program: Command): void {
     .action(async (title: string, _o: unknown, command: Command) =>
       withClient(command, async (client) => {
         const listId = newListId(cryptoRandom);
-        const replica = new ListReplica(newReplicaId(cryptoRandom));
+        const replica = new ListReplica(writerIdOf(writer));
         const outcome = await push(client, listId, replica.rename(title));
         process.stdout.write(`${listId}\n`);
         process.stderr.write(`${outcome}\n`);

@@ -1,6 +1,10 @@
 // What the real-process tests ask of a running cloud: a list read back through a proxy as a person
 // would see it, where each replica of a list is (admin reads on every node), node counters, and
 // a small bounded-concurrency pool so hundreds of requests run at once without flooding.
+//
+// The tests run on a loaded 2-core machine too (`npm run test:loaded`), so every bound here guards
+// against a hang and none is a budget: a request to a process may take seconds when the cores are
+// busy, and a wait for the cloud to settle is a poll for that state, however long it takes.
 
 import {
   ListDoc,
@@ -11,7 +15,7 @@ import {
   type ListId,
   type ListView,
 } from '@trolley/core';
-import { adminRead, cryptoRandom, nodeStats, type CloudClient } from '@trolley/node';
+import { adminRead, cryptoRandom, nodeStats, type CloudClient, type PutResult } from '@trolley/node';
 import type { TestCluster } from './test-cluster.ts';
 
 /** Runs `f` on every item, at most `concurrency` at a time; results in input order. */
@@ -34,11 +38,46 @@ export async function pool<T, R>(
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** How long a process may take to answer one direct request (stats, admin read) before it is hung. */
+export const replyMs = 30_000;
+/**
+ * The deadline of a put or get through a proxy: long enough for a loaded machine, under the
+ * protocol's limit on deadlines (limits.deadlineMsMax, 60 s), which a node refuses as malformed.
+ */
+export const requestMs = 50_000;
+/** How long a wait for the cloud to reach a state (a node seen alive, replicas agreeing) may take. */
+export const hangMs = 180_000;
+
+/**
+ * Puts `delta` until it is cloud-ok, every attempt under the same opId (the protocol's promise:
+ * a retry of an 'unknown' is harmless, a join is idempotent). An attempt comes back 'unknown' when
+ * its deadline (`timeoutMs`) passes or when the proxy sees no live coordinator for a moment (a
+ * node's hello late on a loaded machine); either way the operation is tried again, for up to
+ * hangMs. Returns the last reply, the attempts made, and the latest deadline any attempt carried.
+ */
+export async function putAcked(
+  client: CloudClient,
+  listId: ListId,
+  delta: Uint8Array,
+  o: { timeoutMs?: number } = {},
+): Promise<PutResult & { attempts: number; lastDeadlineMs: number }> {
+  const timeoutMs = o.timeoutMs ?? requestMs;
+  const giveUp = performance.now() + hangMs;
+  const opId = client.newOpId();
+  for (let attempts = 1; ; attempts++) {
+    const r = await client.put(listId, delta, { opId, timeoutMs });
+    // The deadline is taken when the put starts, so this bounds it from above.
+    const lastDeadlineMs = Date.now() + timeoutMs;
+    if (r.outcome === 'ok' || performance.now() > giveUp) return { ...r, attempts, lastDeadlineMs };
+    await sleep(100);
+  }
+}
+
 /** Reads a list through the proxy with an empty context and applies it to a fresh replica. */
 export async function readList(
   client: CloudClient,
   listId: ListId,
-  timeoutMs = 5_000,
+  timeoutMs = requestMs,
 ): Promise<{ replica: ListReplica; view: ListView; answered: number; inSync: number; replicas: number }> {
   const empty = ListDoc.empty();
   const reply = await client.get(listId, encodeContext(empty.ctx, empty.replicas), { timeoutMs });
@@ -67,7 +106,7 @@ export async function holdersOf(
   const found = new Map<string, string>();
   await Promise.all(
     which.map(async (i) => {
-      const r = await adminRead(tc.cluster.nodeEndpoint(i), listId);
+      const r = await adminRead(tc.cluster.nodeEndpoint(i), listId, replyMs);
       if (r.state !== undefined && r.hash !== undefined) found.set(tc.nodeIds[i] as string, hex(r.hash));
     }),
   );
@@ -102,12 +141,12 @@ export async function placementOnce(tc: TestCluster, listIds: readonly ListId[])
 
 /**
  * Polls until every list is placed exactly (puts are answered at W, so the last replica may lag a
- * moment behind the reply) or the time is up; returns the last pass.
+ * moment behind the reply) or `timeoutMs` (a hang guard) has passed; returns the last pass.
  */
 export async function waitForPlacement(
   tc: TestCluster,
   listIds: readonly ListId[],
-  timeoutMs = 15_000,
+  timeoutMs = hangMs,
 ): Promise<Placement & { passes: number }> {
   const deadline = Date.now() + timeoutMs;
   let remaining = listIds;
@@ -129,7 +168,7 @@ export async function waitForPlacement(
 export async function nodeCounter(tc: TestCluster, counter: string): Promise<number[]> {
   return Promise.all(
     tc.nodeEndpoints.map(async (address) => {
-      const stats = await nodeStats(address);
+      const stats = await nodeStats(address, replyMs);
       const counters = stats['counters'] as Record<string, number>;
       return counters[counter] ?? 0;
     }),
@@ -143,7 +182,7 @@ export async function nodeCounter(tc: TestCluster, counter: string): Promise<num
 export async function nodeRejects(tc: TestCluster): Promise<number[]> {
   return Promise.all(
     tc.nodeEndpoints.map(async (address) => {
-      const stats = await nodeStats(address);
+      const stats = await nodeStats(address, replyMs);
       const counters = stats['counters'] as Record<string, number>;
       const transport = (stats['transport'] ?? {}) as Record<string, number>;
       return (counters['rejected'] ?? 0) + (transport['rejected'] ?? 0);
@@ -156,7 +195,7 @@ export async function nodeRejects(tc: TestCluster): Promise<number[]> {
  * membership view, 'alive' where it has none (it then sends to every replica regardless).
  */
 export async function livenessSeenBy(tc: TestCluster, observer: number, id: string): Promise<string> {
-  const stats = await nodeStats(tc.cluster.nodeEndpoint(observer));
+  const stats = await nodeStats(tc.cluster.nodeEndpoint(observer), replyMs);
   const members = stats['members'] as { id: string; liveness: string }[] | undefined;
   if (members === undefined) return 'alive';
   return members.find((m) => m.id === id)?.liveness ?? 'unknown';

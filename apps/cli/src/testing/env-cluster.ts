@@ -13,6 +13,12 @@ import type { Quorum } from '@trolley/cloud';
 import { LocalCluster, freePort } from '../local-cluster.ts';
 import { registerUndo, run, tryRun } from './env-safety.ts';
 
+/**
+ * How long the processes may take to start and see each other (cluster.start, startProxy,
+ * startNode): a guard against a hang, not a budget, on a loaded 2-core machine.
+ */
+export const startMs = 240_000;
+
 export interface EnvClusterOptions {
   nodes: number;
   quorum: Quorum;
@@ -111,7 +117,7 @@ export class EnvCluster {
   static async start(o: EnvClusterOptions): Promise<EnvCluster> {
     const env = await EnvCluster.plan(o);
     try {
-      await env.cluster.start();
+      await env.cluster.start(startMs);
       return env;
     } catch (e) {
       await env.dispose();

@@ -18,8 +18,13 @@ import {
   type RingState,
 } from '@trolley/core';
 import { adminRead, cryptoRandom, type CloudClient } from '@trolley/node';
+import { replyMs, requestMs } from './cloud-checks.ts';
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+// Bounds that guard against a hang, never budgets: these tests must pass on a loaded 2-core
+// machine, where a request may take seconds. The same values as cloud-checks.ts.
+export { hangMs, replyMs, requestMs } from './cloud-checks.ts';
 
 export interface Attempt {
   startMs: number;
@@ -36,22 +41,34 @@ export interface Op {
   delta: Uint8Array;
   attempts: Attempt[];
   acked: boolean;
+  /** True while an attempt is under way (sent, not yet answered or given up on). */
+  inFlight: boolean;
 }
 
 export function newOp(client: CloudClient, listId: ListId, label: string, delta: ListDoc): Op {
-  return { listId, opId: client.newOpId(), label, delta: encodeList(delta), attempts: [], acked: false };
+  return {
+    listId,
+    opId: client.newOpId(),
+    label,
+    delta: encodeList(delta),
+    attempts: [],
+    acked: false,
+    inFlight: false,
+  };
 }
 
 /** One put of the operation (same opId, same bytes every time); records the attempt. */
 export async function attempt(client: CloudClient, op: Op, timeoutMs: number): Promise<Attempt> {
   const startMs = performance.now();
   let a: Attempt;
+  op.inFlight = true;
   try {
     const r = await client.put(op.listId, op.delta, { opId: op.opId, timeoutMs });
     a = { startMs, endMs: performance.now(), outcome: r.outcome };
   } catch (e) {
     a = { startMs, endMs: performance.now(), outcome: 'error', error: String(e) };
   }
+  op.inFlight = false;
   op.attempts.push(a);
   if (a.outcome === 'ok') op.acked = true;
   return a;
@@ -100,7 +117,7 @@ function permutations(k: number, n: number): number {
 export async function replicaOf(
   endpoint: string,
   listId: ListId,
-  timeoutMs = 2_000,
+  timeoutMs = replyMs,
 ): Promise<{ hash: string; view: ListView } | undefined> {
   const r = await adminRead(endpoint, listId, timeoutMs);
   if (r.state === undefined || r.hash === undefined) return undefined;
@@ -110,7 +127,11 @@ export async function replicaOf(
 }
 
 /** A list as a person would see it, read through a proxy (an empty context: the whole state). */
-export async function readView(client: CloudClient, listId: ListId, timeoutMs = 5_000): Promise<ListView> {
+export async function readView(
+  client: CloudClient,
+  listId: ListId,
+  timeoutMs = requestMs,
+): Promise<ListView> {
   const empty = ListDoc.empty();
   const reply = await client.get(listId, encodeContext(empty.ctx, empty.replicas), { timeoutMs });
   const doc = decodeList(reply.delta);

@@ -1,6 +1,7 @@
 // One `trolley proxy` or `trolley node` process started by a test, optionally under a command
 // prefix (`ip netns exec NAME`, which execs, so the child's PID is the trolley process itself).
-// start() resolves on the process's "ready" line; stop() sends SIGTERM, then SIGKILL after 5 s.
+// start() resolves on the process's "ready" line (its timeout only guards against a hang: a start
+// on a loaded 2-core machine may take many seconds); stop() sends SIGTERM, then SIGKILL after 5 s.
 // Every running process is registered with the exit safety net (env-safety.ts).
 
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -55,7 +56,7 @@ export class TrolleyProcess {
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(
           () => reject(new Error(`${name} did not print "ready" in time`)),
-          o.timeoutMs ?? 30_000,
+          o.timeoutMs ?? 120_000,
         );
         createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
           if (!line.startsWith('ready')) return;

@@ -55,7 +55,9 @@ export function run(command: string, args: readonly string[], input?: string): s
     return execFileSync(command, args, {
       encoding: 'utf8',
       stdio: ['pipe', 'pipe', 'pipe'],
-      timeout: 15_000,
+      // A guard against a hung command, not a budget (`ip` and `nft` take milliseconds, seconds
+      // on a loaded machine).
+      timeout: 60_000,
       ...(input === undefined ? {} : { input }),
     });
   } catch (e) {
@@ -66,7 +68,7 @@ export function run(command: string, args: readonly string[], input?: string): s
 
 /** Runs a command, ignoring failure; true when it exited 0. */
 export function tryRun(command: string, args: readonly string[]): boolean {
-  const r = spawnSync(command, args, { stdio: 'ignore', timeout: 15_000 });
+  const r = spawnSync(command, args, { stdio: 'ignore', timeout: 60_000 });
   return r.status === 0;
 }
 

@@ -31,6 +31,8 @@ import { CloudClient, SqliteListStore, adminRead, cryptoRandom, nodeStats } from
 import { LocalCluster } from '../local-cluster.ts';
 
 const host = '127.0.0.1';
+/** How long the processes may take to start and see each other: a hang guard, not a budget. */
+const startMs = 240_000;
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -50,10 +52,13 @@ export function seedFromEnv(): number {
   return s !== undefined && s !== '' ? Number(s) >>> 0 : (Math.random() * 2 ** 32) >>> 0;
 }
 
-import { pool } from './cloud-checks.ts';
-export { pool };
+import { hangMs, pool, replyMs, requestMs } from './cloud-checks.ts';
+export { hangMs, pool, replyMs, requestMs };
 
-/** Polls `f` until it returns a value (not undefined) or the time is up; throws with `what`. */
+/**
+ * Polls `f` until it returns a value (not undefined); throws with `what` once `timeoutMs` has
+ * passed. `timeoutMs` guards against a hang: give it generously (hangMs), never as a budget.
+ */
 export async function waitFor<T>(
   what: () => string,
   timeoutMs: number,
@@ -164,7 +169,7 @@ export class FaultCluster {
         }
         fc = new FaultCluster(cluster, dir);
         live.add(fc);
-        await cluster.start();
+        await cluster.start(startMs);
         return fc;
       } catch (e) {
         if (fc !== undefined) await fc.dispose();
@@ -207,7 +212,8 @@ export class FaultCluster {
     return c;
   }
 
-  async stats(i: number, timeoutMs = 2_000): Promise<NodeStats> {
+  /** Node i's stats; a short `timeoutMs` only where the test means "it does not answer". */
+  async stats(i: number, timeoutMs = replyMs): Promise<NodeStats> {
     return (await nodeStats(this.endpoint(i), timeoutMs)) as unknown as NodeStats;
   }
 
@@ -217,7 +223,7 @@ export class FaultCluster {
 
   /** node i's copy of a list: its hash as hex, or undefined when it holds none. */
   async copy(i: number, listId: ListId): Promise<string | undefined> {
-    const r = await adminRead(this.endpoint(i), listId);
+    const r = await adminRead(this.endpoint(i), listId, replyMs);
     return r.state === undefined ? undefined : hex(r.hash);
   }
 
@@ -452,7 +458,11 @@ export function newListIds(count: number, rng: Random): ListId[] {
 // ---- checkers -----------------------------------------------------------------------------------
 
 /** A list as the proxy reads it back (R replicas merged; the read also repairs stale replicas). */
-export async function readState(client: CloudClient, listId: ListId, timeoutMs = 5_000): Promise<ListDoc> {
+export async function readState(
+  client: CloudClient,
+  listId: ListId,
+  timeoutMs = requestMs,
+): Promise<ListDoc> {
   const reply = await client.get(listId, emptyContext(), { timeoutMs });
   const doc = decodeList(reply.delta);
   if (!doc.ok) throw doc.error;

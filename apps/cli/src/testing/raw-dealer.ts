@@ -41,8 +41,12 @@ export class RawDealer {
     return sent;
   }
 
-  /** Sends `m` and waits for the reply that carries its request ID. */
-  async request(m: Message, timeoutMs = 5_000): Promise<Message> {
+  /**
+   * Sends `m` and waits for the reply that carries its request ID. The default wait outlasts any
+   * deadline a request may carry (60 s): a receiver answers by its deadline, so giving up is only a
+   * guard against a hang, never a budget on a loaded machine.
+   */
+  async request(m: Message, timeoutMs = 90_000): Promise<Message> {
     const reply = new Promise<Message>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiters.delete(m.requestId);

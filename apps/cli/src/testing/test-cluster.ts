@@ -12,6 +12,11 @@ import { defaultQuorum, type Quorum } from '@trolley/cloud';
 import { LocalCluster, freePort } from '../local-cluster.ts';
 
 const host = '127.0.0.1';
+/**
+ * How long the processes may take to start and see each other: a guard against a hang, not a
+ * budget (on a loaded 2-core machine a dozen Node processes starting at once take a while).
+ */
+const startMs = 240_000;
 
 async function portFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -34,6 +39,8 @@ export interface TestClusterOptions {
   nodes: number;
   quorum?: Quorum;
   partitions?: number;
+  /** Every line the processes write on stderr (their log), with the process's name; absent: inherited. */
+  stderr?: (name: string, line: string) => void;
 }
 
 export class TestCluster {
@@ -113,6 +120,7 @@ export class TestCluster {
           quorum,
           proxyPort,
           ...(o.partitions === undefined ? {} : { partitions: o.partitions }),
+          ...(o.stderr === undefined ? {} : { stderr: o.stderr }),
           progress: (line) => tc?.events.push(line),
         });
         const ports = [
@@ -127,7 +135,7 @@ export class TestCluster {
         }
         tc = new TestCluster(cluster, dir);
         live.add(tc);
-        await cluster.start();
+        await cluster.start(startMs);
         return tc;
       } catch (e) {
         if (tc !== undefined) await tc.dispose();

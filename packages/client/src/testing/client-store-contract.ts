@@ -114,6 +114,24 @@ export function clientStoreContract(name: string, makeStore: () => Promise<Clien
       expect((await store.load()).meta).toEqual({ replicaId });
     });
 
+    it('keeps a writer secret with the meta record, and gives a store made before them one, once', async () => {
+      const writerSecret = new Uint8Array(32).fill(5);
+      const writer = { replicaId: 'w-AAAAAAAAAAAAAAAAAAAAAA' as ReplicaId, writerSecret };
+      expect(await store.commit({ writer })).toBe('conflict'); // no meta record yet
+      expect(await store.commit({ meta: { replicaId: 'legacy-1' as ReplicaId } })).toBe('committed');
+      expect(await store.commit({ lists: [newList(1, [1])] })).toBe('committed');
+      expect(await store.commit({ writer })).toBe('committed');
+      const other = { replicaId: 'w-BBBBBBBBBBBBBBBBBBBBBB' as ReplicaId, writerSecret: new Uint8Array(32) };
+      expect(await store.commit({ writer: other })).toBe('conflict'); // once
+      const loaded = await store.load();
+      expect(loaded.meta).toEqual(writer);
+      expect(loaded.lists).toHaveLength(1); // nothing else changed
+      await expectRefused({ meta: { replicaId: 'x' as ReplicaId }, writer });
+      await store.close();
+      store = await subject.reopen();
+      expect((await store.load()).meta).toEqual(writer);
+    });
+
     it('creates a list at revision 1 with its state, outbox and sync metadata', async () => {
       expect(await store.commit({ lists: [newList(1, [1, 2])] })).toBe('committed');
       expect(await listOf(store, 1)).toEqual(

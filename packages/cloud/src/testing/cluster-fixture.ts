@@ -113,7 +113,7 @@ export class MemoryCluster {
     to: NodeId,
     listId: ListId,
     delta: ListDoc,
-    options: { opId?: OpId; deadlineMs?: number } = {},
+    options: { opId?: OpId; deadlineMs?: number; writer?: Uint8Array } = {},
   ): number {
     const requestId = this.requestId++;
     this.send(to, {
@@ -123,6 +123,7 @@ export class MemoryCluster {
       opId: options.opId ?? this.opId(),
       deadlineMs: options.deadlineMs ?? this.clock.wallMs() + 1_000,
       delta: encodeList(delta),
+      writer: options.writer ?? new Uint8Array(0),
     });
     return requestId;
   }

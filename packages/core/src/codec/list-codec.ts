@@ -273,7 +273,7 @@ function readList(r: Reader): ListDoc {
     for (let i = 0; i < n; i++) doc.deleted.set(readStoreDot(), true);
   }
 
-  const itemCount = (flags & FLAG_ITEMS) === 0 ? 0 : r.count(limits.itemsPerListMax, 'items', 2);
+  const itemCount = (flags & FLAG_ITEMS) === 0 ? 0 : r.count(limits.itemsPerListDecodeMax, 'items', 2);
   if ((flags & FLAG_ITEMS) !== 0 && itemCount === 0) r.fail('no items under the items flag');
   const keys: string[] = [];
   for (let i = 0; i < itemCount; i++) {

@@ -10,7 +10,7 @@
 // Decoding is bounded and total: any byte sequence gives a message or a typed error.
 
 import { err, ok, TrolleyError, type Result } from '../errors.ts';
-import { parseListId, type ListId } from '../ids.ts';
+import { parseListId, writerSecretBytes, type ListId } from '../ids.ts';
 import { limits } from '../limits.ts';
 import { DecodeFailure, Reader, Writer } from '../codec/bytes.ts';
 
@@ -60,6 +60,10 @@ export const WireError = {
   overloaded: 7,
   unknown_type: 8,
   storage_failed: 9,
+  /** A put whose delta claims changes nobody made, or carries new dots of another writer. */
+  refused: 10,
+  /** A put that would take the list past one of its limits (items, bytes). */
+  limit_exceeded: 11,
 } as const;
 export type WireErrorName = keyof typeof WireError;
 
@@ -76,7 +80,19 @@ export type Message =
       /** The answering server's clock, so a client can write deadlines in it (§3, clocks). */
       wallMs: number;
     }
-  | { type: 'put'; requestId: number; listId: ListId; opId: OpId; deadlineMs: number; delta: Uint8Array }
+  | {
+      type: 'put';
+      requestId: number;
+      listId: ListId;
+      opId: OpId;
+      deadlineMs: number;
+      delta: Uint8Array;
+      /**
+       * The writer's secret (writerSecretBytes): its hash is the writer's replica ID, the only
+       * replica whose new dots this put may carry. Absent or empty: none (legacy replica IDs only).
+       */
+      writer?: Uint8Array;
+    }
   | { type: 'put-reply'; requestId: number; outcome: 'ok' | 'unknown'; acks: number; replicas: number }
   | { type: 'get'; requestId: number; listId: ListId; deadlineMs: number; context: Uint8Array }
   | {
@@ -201,6 +217,7 @@ export function encodeMessage(m: Message): Uint8Array {
       writeId(w, hexBytes(m.opId));
       w.varint(m.deadlineMs);
       w.bytes(m.delta);
+      w.bytes(m.writer ?? noWriter);
       break;
     case 'put-reply':
       w.u8(m.outcome === 'ok' ? 0 : 1);
@@ -457,8 +474,8 @@ function readBody(r: Reader, type: MessageType, requestId: number): Message {
         messageBytesMax: r.varint(),
         wallMs: r.varint(),
       };
-    case 'put':
-      return {
+    case 'put': {
+      const put: MessageOf<'put'> = {
         type,
         requestId,
         listId: readListId(r),
@@ -466,6 +483,10 @@ function readBody(r: Reader, type: MessageType, requestId: number): Message {
         deadlineMs: r.varint(),
         delta: r.bytes(limits.encodedListBytesMax),
       };
+      const writer = readWriter(r);
+      if (writer.length > 0) put.writer = writer;
+      return put;
+    }
     case 'put-reply': {
       const outcome = r.u8();
       if (outcome > 1) r.fail('unknown put outcome');
@@ -626,6 +647,15 @@ function readListId(r: Reader): ListId {
   } catch {
     return r.fail('a list ID that is not a UUID v4');
   }
+}
+
+const noWriter = new Uint8Array(0);
+
+/** A put's writer secret: none (empty) or exactly writerSecretBytes. */
+function readWriter(r: Reader): Uint8Array {
+  const b = r.bytes(writerSecretBytes);
+  if (b.length !== 0 && b.length !== writerSecretBytes) r.fail('a writer secret of the wrong length');
+  return b;
 }
 
 function readOpId(r: Reader): OpId {
