@@ -214,9 +214,16 @@ describe('gateway: a fair share of watches', () => {
 
     // Seen and logged: warn lines naming the connection, a few a second; no list ID in clear.
     const warned = logged.filter((l) => l.level === 'warn' && l.fields['reason'] === 'watch_refused');
-    expect(warned.length).toBeGreaterThan(0);
-    expect(warned.length).toBeLessThanOrEqual(3 * Math.ceil(attackMs / 1_000 + 2));
-    for (const w of warned) {
+    // A line per refusal names the connection; once a window is over, a line without one counts
+    // what was suppressed in it (how many windows pass depends on the machine's speed).
+    const perRefusal = warned.filter(
+      (l) => l.fields['suppressed'] === undefined || l.fields['connection'] !== undefined,
+    );
+    const suppressedLines = warned.length - perRefusal.length;
+    expect(perRefusal.length).toBeGreaterThan(0);
+    expect(perRefusal.length).toBeLessThanOrEqual(3 * Math.ceil(attackMs / 1_000 + 2));
+    expect(suppressedLines).toBeLessThanOrEqual(Math.ceil(attackMs / 1_000 + 2));
+    for (const w of perRefusal) {
       expect(typeof w.fields['connection']).toBe('number');
       expect(w.fields['remote']).toMatch(/^127\.0\.0\.1:\d+$/);
     }

@@ -102,6 +102,17 @@ export class TestCluster {
     });
   }
 
+  /** Which of `keys` node i's SQLite file holds, read from the file (stop the node first). */
+  keysInFile(i: number, keys: readonly string[]): Set<string> {
+    const db = new Database(this.databasePath(i), { readonly: true, fileMustExist: true });
+    try {
+      const has = db.prepare<[string], { key: string }>('SELECT key FROM lists WHERE key = ?');
+      return new Set(keys.filter((k) => has.get(k) !== undefined));
+    } finally {
+      db.close();
+    }
+  }
+
   /** Processes that exited while the test was running (kills included). */
   exits(): string[] {
     return this.events.filter((e) => / exited /.test(e));
