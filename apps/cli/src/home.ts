@@ -50,6 +50,8 @@ export interface SyncOutcome {
   status: ListStatus;
   /** Outbox entries of the list still waiting. */
   outbox: number;
+  /** Why the cloud did not take a change it answered (a refusal: over a limit), in plain words. */
+  refused?: string;
 }
 
 export class Home {
@@ -116,6 +118,7 @@ export class Home {
   async quickSync(listId: ListId, options: { force?: boolean } = {}): Promise<SyncOutcome> {
     let attempted = false;
     let reached = false;
+    let refused: string | undefined;
     const needed =
       options.force === true ||
       this.client.outboxSize(listId) > 0 ||
@@ -125,6 +128,7 @@ export class Home {
       if ((await this.reachability()) !== 'down') {
         const summary = await this.client.syncList(await this.cloud(), listId, { timeoutMs: quickSyncMs });
         reached = summary.errors === 0 && summary.unknown === 0;
+        refused = summary.failures.find((f) => f.stage === 'push' && / refused/.test(f.message))?.message;
       }
     }
     return {
@@ -132,6 +136,7 @@ export class Home {
       reached,
       status: this.client.status(listId),
       outbox: this.client.outboxSize(listId),
+      ...(refused === undefined ? {} : { refused }),
     };
   }
 

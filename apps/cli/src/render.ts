@@ -113,6 +113,7 @@ export function syncLine(outcome: SyncOutcome, endpoints: readonly string[]): st
     case 'joining':
       return `sync pending: ${outcome.reached ? 'the cloud has nothing of this list yet' : unreachable(endpoints)}`;
     case 'local':
+      if (outcome.refused !== undefined) return `saved on this device only: ${outcome.refused}`;
       return `saved on this device; sync pending (${
         outcome.reached ? 'more changes to push' : unreachable(endpoints)
       }; trolley sync retries)`;

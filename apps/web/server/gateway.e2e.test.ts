@@ -29,6 +29,7 @@ import {
 import { cryptoRandom } from '@trolley/node';
 import { TestCluster, disposeAll } from '../../cli/src/testing/test-cluster.ts';
 import { SeededRandom, fuzzMessage } from '../../cli/src/testing/wire-fuzz.ts';
+import { pollUntil, writeUntilPushed } from '../../cli/src/testing/cloud-checks.ts';
 import { startGateway, type RunningGateway } from './gateway.ts';
 
 /** How long a test waits for an event that must come: a guard against a hang, not a budget. */
@@ -41,43 +42,6 @@ const hangMs = 60_000;
 const requestMs = limits.deadlineMsMax - 10_000;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Polls `done` every 10 ms until it returns a value (for counters of the gateway, which has no events). */
-async function poll<T>(what: string, done: () => T | undefined): Promise<T> {
-  const start = performance.now();
-  for (;;) {
-    const v = done();
-    if (v !== undefined) return v;
-    if (performance.now() - start > hangMs)
-      throw new Error(`timed out after ${hangMs} ms waiting for ${what}`);
-    await sleep(10);
-  }
-}
-
-/**
- * Writes until a push arrives, and returns how long after the last write was sent it came. A watch
- * has no reply, so a push is the only proof that it reached the proxy: a write made before that is
- * not pushed. So write a fresh change, wait about a second for the push (checking every 10 ms),
- * and write again if none came.
- */
-async function writeUntilPushed(
-  what: string,
-  write: () => Promise<void>,
-  pushed: () => boolean,
-): Promise<{ ms: number; writes: number }> {
-  const start = performance.now();
-  for (let writes = 1; ; writes++) {
-    const sent = performance.now();
-    await write();
-    const written = performance.now();
-    while (performance.now() - written < 1_000) {
-      if (pushed()) return { ms: performance.now() - sent, writes };
-      await sleep(10);
-    }
-    if (performance.now() - start > hangMs)
-      throw new Error(`timed out after ${hangMs} ms waiting for ${what}`);
-  }
-}
 
 /** A browser stand-in: a `ws` client that keeps every message it receives, decoded. */
 class Peer {
@@ -284,7 +248,7 @@ describe('gateway', () => {
     watcher.send({ type: 'watch', requestId: watcher.requestId(), listIds: [listId] });
     bystander.send({ type: 'watch', requestId: bystander.requestId(), listIds: [other] });
     // The gateway counts each watch as it takes it in; the proxy gets the union on a later turn.
-    await poll('both watches at the gateway', () =>
+    await pollUntil('both watches at the gateway', () =>
       gateway.stats().watches >= watchesBefore + 2 ? true : undefined,
     );
     expect(gateway.stats().watchedLists).toBeGreaterThanOrEqual(2);
@@ -319,7 +283,7 @@ describe('gateway', () => {
     // A new watch replaces the set: the watcher now follows `other` only.
     const movesBefore = gateway.stats().watches;
     watcher.send({ type: 'watch', requestId: watcher.requestId(), listIds: [other] });
-    await poll('the new watch at the gateway', () =>
+    await pollUntil('the new watch at the gateway', () =>
       gateway.stats().watches > movesBefore ? true : undefined,
     );
     // Pushes sent before the move (from earlier writes, if it took several) are in once this replies.
@@ -514,7 +478,7 @@ describe('gateway', () => {
       polite.pings >= pingsAtCut + 2 || polite.closeCode !== undefined ? true : undefined,
     );
     expect(polite.closeCode).toBeUndefined();
-    await poll('the cut connection no longer counted', () =>
+    await pollUntil('the cut connection no longer counted', () =>
       g.stats().connections === 1 ? true : undefined,
     );
     expect(g.stats()).toMatchObject({ timedOut: 1, connections: 1 });

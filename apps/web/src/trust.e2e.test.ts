@@ -27,12 +27,14 @@ const WebSocketImpl = NodeWebSocket as unknown as typeof WebSocket;
 const timeoutMs = 50_000; // request deadlines: a hang guard below the cloud's 60 s cap
 
 let tc: TestCluster;
+/** Every line the cloud's processes logged (pino JSON), by process name. */
+const logs: { name: string; line: string }[] = [];
 let gateway: RunningGateway;
 const clouds: { close(): void }[] = [];
 const devices: TrolleyClient[] = [];
 
 beforeAll(async () => {
-  tc = await TestCluster.start({ nodes: 3 });
+  tc = await TestCluster.start({ nodes: 3, stderr: (name, line) => logs.push({ name, line }) });
   gateway = await startGateway({ cloud: tc.cluster.clientEndpoints, host: '127.0.0.1', port: 0 });
 });
 
@@ -149,6 +151,17 @@ describe('trust: nothing a client sends can hide another device’s changes or b
     const seenByBob = bob.view(listId).items.filter((i) => i.key.startsWith('alice ')).length;
     expect([seenByAlice, seenByBob]).toEqual([10, 10]);
     expect(alice.view(listId)).toEqual(bob.view(listId));
+
+    // Seen and logged: the proxy counts the refusals and logs them at warn with the client's
+    // routing ID; no log line anywhere holds the list's ID in clear.
+    const stats = await zmq.proxyStats(timeoutMs);
+    expect((stats['counters'] as Record<string, number>)['writesRefused']).toBeGreaterThanOrEqual(4);
+    const warned = logs.filter(
+      (l) => l.name === 'proxy' && /"level":40/.test(l.line) && /write_refused/.test(l.line),
+    );
+    expect(warned.length).toBeGreaterThan(0);
+    for (const w of warned) expect(w.line).toMatch(/"client":"[0-9a-f]+"/);
+    expect(logs.filter((l) => l.line.includes(listId))).toEqual([]);
     console.log(
       `trust: a ${encodeList(crafted).length}-byte context claiming both devices' counters: ${viaProxy} through the proxy, ${viaGateway} through the gateway; ` +
         `a forged change under alice's name: ${forgedViaProxy} / ${forgedViaGateway}; then 20 of 20 honest changes cloud-ok and 20 of 20 seen by the other device`,

@@ -18,6 +18,7 @@ import {
 } from '@trolley/core';
 import { cryptoRandom } from '@trolley/node';
 import { TestCluster, disposeAll } from '../../cli/src/testing/test-cluster.ts';
+import { writeUntilPushed } from '../../cli/src/testing/cloud-checks.ts';
 import { startGateway, type RunningGateway } from '../server/gateway.ts';
 import { WsCloud, type Connection } from './ws-cloud.ts';
 
@@ -48,30 +49,6 @@ async function until<T>(what: string, f: () => T | undefined, timeoutMs = hangMs
     if (v !== undefined) return v;
     if (performance.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms: ${what}`);
     await sleep(10);
-  }
-}
-
-/**
- * Writes until a push arrives, and returns how long after the last write was sent it came. A watch
- * has no reply, so a push is the only proof that it reached the proxy: a write made before that is
- * not pushed. So write a fresh change, wait about a second for the push (checking every 10 ms),
- * and write again if none came.
- */
-async function writeUntilPushed(
-  what: string,
-  write: () => Promise<void>,
-  pushed: () => boolean,
-): Promise<{ ms: number; writes: number }> {
-  const start = performance.now();
-  for (let writes = 1; ; writes++) {
-    const sent = performance.now();
-    await write();
-    const written = performance.now();
-    while (performance.now() - written < 1_000) {
-      if (pushed()) return { ms: performance.now() - sent, writes };
-      await sleep(10);
-    }
-    if (performance.now() - start > hangMs) throw new Error(`timed out after ${hangMs} ms: ${what}`);
   }
 }
 

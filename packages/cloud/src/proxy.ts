@@ -74,6 +74,8 @@ export interface ProxyCounters {
   watchListsTaken: number;
   /** Frames from nodes that were not what a node may send to the proxy. */
   badNodeFrames: number;
+  /** Client writes a coordinator refused (the write check: `refused` or `limit_exceeded`). */
+  writesRefused: number;
 }
 
 /** A node that said hello. Not its address: the proxy has no use for it, and must not tell it. */
@@ -112,6 +114,7 @@ export class Proxy {
     watchListsRefused: 0,
     watchListsTaken: 0,
     badNodeFrames: 0,
+    writesRefused: 0,
   };
   private readonly nodes = new Map<string, KnownNode>();
   /** Live-update watches, by client (its route as hex). */
@@ -270,7 +273,21 @@ export class Proxy {
     // An answer to a client: its request is no longer in flight.
     const header = decodeHeader(frame);
     if (header.ok) this.release(client, header.value.requestId);
+    if (header.ok && header.value.type === 'error') this.noteRefusal(client, frame);
     this.o.transport.toClient(client, frame);
+  }
+
+  /**
+   * A coordinator refused a client's write (core write-check.ts): the node cannot tell who sent it,
+   * the proxy can, so the proxy counts it and logs it with the client's identity (rate limited).
+   */
+  private noteRefusal(client: ClientRoute, frame: Uint8Array): void {
+    const m = decodeMessage(frame);
+    if (!m.ok || m.value.type !== 'error') return;
+    const { code, message } = m.value;
+    if (code !== 'refused' && code !== 'limit_exceeded') return;
+    this.counters.writesRefused++;
+    this.refused(client, `write_${code}`, { detail: message });
   }
 
   /**

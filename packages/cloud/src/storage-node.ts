@@ -51,6 +51,7 @@ import {
   type WriteRefusal,
 } from '@trolley/core';
 import { BoundedMap } from './bounded-map.ts';
+import { RefusalLog } from './refusal-log.ts';
 import { Membership } from './membership.ts';
 import { bucketOf, differingBuckets, merkleTree, same } from './merkle.ts';
 import type { Logger, ListStore, NodeTransport, ReplyTo } from './ports.ts';
@@ -249,6 +250,8 @@ export class StorageNode {
   private readonly clock: Clock;
   private readonly random: Random;
   private readonly log: Logger;
+  /** Warnings about refused client writes, rate limited (a flood of them is one line a reason). */
+  private readonly refusals: RefusalLog;
   private readonly onRingChange: ((ring: RingState) => void) | undefined;
   private readonly transportStats: (() => Record<string, number>) | undefined;
   private readonly onWriteAcknowledged: ((listId: ListId, delta: Uint8Array) => void) | undefined;
@@ -280,6 +283,7 @@ export class StorageNode {
     this.clock = options.clock;
     this.random = options.random;
     this.log = options.logger;
+    this.refusals = new RefusalLog({ logger: this.log, clock: this.clock });
     this.onRingChange = options.onRingChange;
     this.transportStats = options.transportStats;
     this.onWriteAcknowledged = options.onWriteAcknowledged;
@@ -408,6 +412,7 @@ export class StorageNode {
     if (this.antiEntropy !== undefined && now >= this.antiEntropy.untilMs) this.antiEntropy = undefined;
     if (now >= this.next.gossip) {
       this.next.gossip = now + this.config.gossipIntervalMs;
+      this.refusals.flush();
       this.gossip();
     }
     if (now >= this.next.handoff) {
@@ -541,10 +546,9 @@ export class StorageNode {
   private refuseWrite(m: MessageOf<'put'>, replyTo: ReplyTo, refusal: WriteRefusal): void {
     if (refusal.code === 'refused') this.counters.writesRefused++;
     else this.counters.writesOverLimit++;
-    this.log.warn('client write refused', {
+    this.refusals.warn('client write refused', `write_${refusal.code}`, {
       list: listIdForLog(m.listId),
-      code: refusal.code,
-      reason: refusal.message,
+      detail: refusal.message,
     });
     this.sendError(replyTo, m.requestId, refusal.code, refusal.message);
   }

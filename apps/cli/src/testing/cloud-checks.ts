@@ -202,3 +202,41 @@ export async function livenessSeenBy(tc: TestCluster, observer: number, id: stri
 }
 
 export const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0);
+
+/** Polls `done` every 10 ms until it returns a value; fails after `guardMs` (a hang guard). */
+export async function pollUntil<T>(what: string, done: () => T | undefined, guardMs = hangMs): Promise<T> {
+  const start = performance.now();
+  for (;;) {
+    const v = done();
+    if (v !== undefined) return v;
+    if (performance.now() - start > guardMs)
+      throw new Error(`timed out after ${guardMs} ms waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+/**
+ * Writes until a push arrives, and returns how long after the last write was sent it came. A watch
+ * has no reply, so a push is the only proof that it reached the proxy: a write made before that is
+ * not pushed. So write a fresh change, wait about a second for the push (checking every 10 ms),
+ * and write again if none came.
+ */
+export async function writeUntilPushed(
+  what: string,
+  write: () => Promise<void>,
+  pushed: () => boolean,
+  guardMs = hangMs,
+): Promise<{ ms: number; writes: number }> {
+  const start = performance.now();
+  for (let writes = 1; ; writes++) {
+    const sent = performance.now();
+    await write();
+    const written = performance.now();
+    while (performance.now() - written < 1_000) {
+      if (pushed()) return { ms: performance.now() - sent, writes };
+      await sleep(10);
+    }
+    if (performance.now() - start > guardMs)
+      throw new Error(`timed out after ${guardMs} ms waiting for ${what}`);
+  }
+}
