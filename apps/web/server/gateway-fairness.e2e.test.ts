@@ -21,7 +21,7 @@ import {
   type ListId,
   type Message,
 } from '@trolley/core';
-import type { Logger } from '@trolley/cloud';
+import { recordingLogger, type LogLine } from '@trolley/cloud/testing';
 import { CloudClient, cryptoRandom } from '@trolley/node';
 import { TestCluster, disposeAll } from '../../cli/src/testing/test-cluster.ts';
 import { putAcked, replyMs } from '../../cli/src/testing/cloud-checks.ts';
@@ -85,12 +85,6 @@ class Browser {
   }
 }
 
-interface LogLine {
-  level: string;
-  event: string;
-  fields: Record<string, unknown>;
-}
-
 let tc: TestCluster;
 let gateway: RunningGateway;
 let syncUrl: string;
@@ -100,17 +94,7 @@ const clients: CloudClient[] = [];
 
 beforeAll(async () => {
   tc = await TestCluster.start({ nodes: 3 });
-  const line =
-    (level: string) =>
-    (event: string, fields: Record<string, unknown> = {}): void => {
-      logged.push({ level, event, fields });
-    };
-  const logger: Logger = {
-    debug: line('debug'),
-    info: line('info'),
-    warn: line('warn'),
-    error: line('error'),
-  };
+  const logger = recordingLogger(logged);
   gateway = await startGateway({ cloud: tc.cluster.clientEndpoints, host: '127.0.0.1', port: 0, logger });
   syncUrl = `${gateway.url.replace(/^http/, 'ws')}sync`;
 });

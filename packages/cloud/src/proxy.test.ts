@@ -20,15 +20,9 @@ import {
   type Message,
   type Random,
 } from '@trolley/core';
-import type { Logger } from './ports.ts';
 import { Proxy } from './proxy.ts';
 import { ManualClock, MemoryCluster } from './testing/cluster-fixture.ts';
-
-interface LogLine {
-  level: string;
-  event: string;
-  fields: Record<string, unknown>;
-}
+import { recordingLogger, type LogLine } from './testing/recording-logger.ts';
 
 function setup(): {
   proxy: Proxy;
@@ -45,17 +39,7 @@ function setup(): {
   const toClient: Message[] = [];
   const toClientRoute: Uint8Array[] = [];
   const logged: LogLine[] = [];
-  const line =
-    (level: string) =>
-    (event: string, fields: Record<string, unknown> = {}): void => {
-      logged.push({ level, event, fields });
-    };
-  const logger: Logger = {
-    debug: line('debug'),
-    info: line('info'),
-    warn: line('warn'),
-    error: line('error'),
-  };
+  const logger = recordingLogger(logged);
   const ids = ['n1', 'n2', 'n3'].map(parseNodeId);
   const ring = createRing(
     ids.map((id) => ({ id, weight: 1 })),

@@ -2,3 +2,4 @@
 export * from './list-store-contract.ts';
 export * from './node-transport-contract.ts';
 export * from './cluster-fixture.ts';
+export * from './recording-logger.ts';
