@@ -11,13 +11,13 @@
 import { Command, CommanderError } from 'commander';
 import { PROTOCOL_VERSION } from '@trolley/core/version';
 import { registerGlobalOptions } from './globals.ts';
+import { summaries, type CommandName } from './commands/summaries.ts';
 
 type Register = (program: Command) => void;
 
-/** A top-level command: how --help lists it, and the module that registers it (with its siblings). */
+/** A top-level command: its usage in --help, and the module that registers it (with its siblings). */
 interface Entry {
   usage: string;
-  summary: string;
   load: () => Promise<Register>;
 }
 
@@ -31,59 +31,19 @@ const cloud = async (): Promise<Register> => (await import('./commands/cloud.ts'
 const start = async (): Promise<Register> => (await import('./commands/start.ts')).registerStart;
 
 /** Every top-level command, in the order --help lists them. */
-export const commands: Readonly<Record<string, Entry>> = {
-  list: {
-    usage: 'list',
-    summary: 'your shopping lists: create, show, share, join, rename, delete',
-    load: lists,
-  },
-  item: {
-    usage: 'item',
-    summary: 'the items of a list: add, set, inc, dec, buy, check, uncheck, remove',
-    load: items,
-  },
-  sync: {
-    usage: 'sync [options]',
-    summary: 'sync every list now (exit 0: nothing waits; 5: changes still waiting at the timeout)',
-    load: sync,
-  },
-  status: {
-    usage: 'status',
-    summary: 'where each list stands (local / cloud-ok / all replicas), changes waiting, and the cloud',
-    load: sync,
-  },
-  watch: {
-    usage: 'watch [options] <list>',
-    summary: 'show a list and redraw it whenever it changes, here or elsewhere, until Ctrl-C',
-    load: sync,
-  },
-  config: { usage: 'config', summary: 'settings saved in the home folder: the cloud address', load: config },
-  cluster: {
-    usage: 'cluster [options]',
-    summary: 'run a local cloud: one proxy and N storage nodes as child processes (Ctrl-C stops all)',
-    load: cluster,
-  },
-  node: { usage: 'node [options]', summary: 'run one storage node', load: servers },
-  proxy: {
-    usage: 'proxy [options]',
-    summary: 'run one proxy (stateless; run several for failover)',
-    load: servers,
-  },
-  gateway: {
-    usage: 'gateway [options]',
-    summary: 'run one gateway for browsers: the web app over HTTP and sync over WebSocket (/sync)',
-    load: servers,
-  },
-  cloud: {
-    usage: 'cloud [options]',
-    summary: 'talk to the cloud directly, without a local copy (for operators and tests)',
-    load: cloud,
-  },
-  start: {
-    usage: 'start [options]',
-    summary: 'run Trolley on this machine: the web app, a gateway, a proxy and 3 storage nodes',
-    load: start,
-  },
+export const commands: Readonly<Record<CommandName, Entry>> = {
+  list: { usage: 'list', load: lists },
+  item: { usage: 'item', load: items },
+  sync: { usage: 'sync [options]', load: sync },
+  status: { usage: 'status', load: sync },
+  watch: { usage: 'watch [options] <list>', load: sync },
+  config: { usage: 'config', load: config },
+  cluster: { usage: 'cluster [options]', load: cluster },
+  node: { usage: 'node [options]', load: servers },
+  proxy: { usage: 'proxy [options]', load: servers },
+  gateway: { usage: 'gateway [options]', load: servers },
+  cloud: { usage: 'cloud [options]', load: cloud },
+  start: { usage: 'start [options]', load: start },
 };
 
 /** Global options that take a value, so that the command name is not mistaken for one. */
@@ -129,13 +89,17 @@ export async function buildProgram(name?: string, all = false): Promise<Command>
   const wanted = all
     ? [...new Set(Object.values(commands).map((e) => e.load))]
     : name !== undefined && Object.hasOwn(commands, name)
-      ? [(commands[name] as Entry).load]
+      ? [commands[name as CommandName].load]
       : [];
   for (const register of await Promise.all(wanted.map((load) => load()))) register(program);
   const registered = new Set(program.commands.map((c) => c.name()));
   for (const [commandName, entry] of Object.entries(commands))
     if (!registered.has(commandName))
-      program.command(entry.usage).description(entry.summary).allowUnknownOption().allowExcessArguments();
+      program
+        .command(entry.usage)
+        .description(summaries[commandName as CommandName])
+        .allowUnknownOption()
+        .allowExcessArguments();
   return program;
 }
 

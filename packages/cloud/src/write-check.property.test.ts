@@ -19,6 +19,7 @@ import {
   dotCounter,
   dotReplica,
   encodeList,
+  forEachItemDot,
   listView,
   merge,
   writerIdOf,
@@ -214,20 +215,18 @@ class World {
   }
 }
 
+/** Every content dot of a doc (item fields, title, flag), with its replica's name. */
 function forEachContentDot(doc: ListDoc, f: (d: number, name: string) => void): void {
   const visit = (d: number): void => f(d, doc.replicas.name(dotReplica(d)));
-  for (const item of doc.items.values())
-    for (const store of [item.display, item.note, item.base, item.wanted, item.bought])
-      for (const d of store.keys()) visit(d);
+  for (const item of doc.items.values()) forEachItemDot(item, visit);
   for (const d of doc.title?.keys() ?? []) visit(d);
   for (const d of doc.deleted?.keys() ?? []) visit(d);
 }
 
 function hasContentDot(doc: ListDoc, d: number): boolean {
-  for (const item of doc.items.values())
-    for (const store of [item.display, item.note, item.base, item.wanted, item.bought])
-      if (store.has(d)) return true;
-  return doc.title?.has(d) === true || doc.deleted?.has(d) === true;
+  let found = false;
+  forEachContentDot(doc, (x) => (found ||= x === d));
+  return found;
 }
 
 describe('trust: an attacker with the link cannot hide honest changes or break the list', () => {

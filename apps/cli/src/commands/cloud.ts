@@ -20,6 +20,7 @@ import { CloudClient } from '@trolley/node/cloud-client';
 import { cryptoRandom } from '@trolley/node/clock';
 import { cloudOf, endpoints, globalsOf } from '../globals.ts';
 import { intOption } from './common.ts';
+import { summaries } from './summaries.ts';
 
 /** This command's writer: a fresh writer ID for each run (these commands keep nothing locally). */
 const writer = newWriterSecret(cryptoRandom);
@@ -47,7 +48,7 @@ async function push(client: CloudClient, listId: ListId, delta: ListDoc): Promis
 export function registerCloud(program: Command): void {
   const cloud = program
     .command('cloud')
-    .description('talk to the cloud directly, without a local copy (for operators and tests)')
+    .description(summaries.cloud)
     .option(
       '--cloud <endpoints>',
       'proxy endpoints, tried in turn (default: as for every command)',

@@ -23,11 +23,12 @@ import { TrolleyError, parseNodeId } from '@trolley/core';
 import { LocalCluster, type ClusterLayout } from '../local-cluster.ts';
 import { cloudOf, endpoints, globalsOf } from '../globals.ts';
 import { intOption, quorumFrom, untilSignal } from './common.ts';
+import { summaries } from './summaries.ts';
 
 export function registerCluster(program: Command): void {
   const cluster = program
     .command('cluster')
-    .description('run a local cloud: one proxy and N storage nodes as child processes (Ctrl-C stops all)')
+    .description(summaries.cluster)
     .option('--nodes <n>', 'storage nodes', intOption('nodes', 1, 64), 3)
     .option(
       '--data <dir>',

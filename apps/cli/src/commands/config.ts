@@ -17,6 +17,7 @@ import {
   type GlobalOptions,
   type SettingName,
 } from '../globals.ts';
+import { summaries } from './summaries.ts';
 
 function settingName(name: string): SettingName {
   if (!isSettingName(name))
@@ -59,7 +60,7 @@ function effective(
 export function registerConfig(program: Command): void {
   const config = program
     .command('config')
-    .description('settings saved in the home folder: the cloud address')
+    .description(summaries.config)
     .addHelpText(
       'after',
       `\nSettings:\n${Object.entries(settings)

@@ -9,6 +9,7 @@ import { itemState, type LocalOk, type TrolleyClient } from '@trolley/client';
 import { withHome, type Home } from '../home.ts';
 import { itemJson } from '../render.ts';
 import { listRefHelp, quoted } from './lists.ts';
+import { summaries } from './summaries.ts';
 
 /** A quantity typed by a person: digits only; the engine checks the range. */
 export function parseQuantity(text: string, what: string): number {
@@ -93,10 +94,7 @@ export const itemOperations = {
 };
 
 export function registerItems(program: Command): void {
-  const item = program
-    .command('item')
-    .description('the items of a list: add, set, inc, dec, buy, check, uncheck, remove')
-    .addHelpText('after', listRefHelp);
+  const item = program.command('item').description(summaries.item).addHelpText('after', listRefHelp);
 
   /** Registers `item <verb> <list> <name> …` running the operation `make` builds from the arguments. */
   const verb = (

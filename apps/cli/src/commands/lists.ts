@@ -7,6 +7,7 @@ import type { ListId } from '@trolley/core';
 import { parseListRef, shareLink } from '@trolley/client';
 import { withHome, type Home } from '../home.ts';
 import { listJson, renderList, statusJson, statusText, syncLine, table, titleOf } from '../render.ts';
+import { summaries } from './summaries.ts';
 
 export const listRefHelp =
   "\nA <list> is the list's ID, a prefix of it (list ls shows the short form), a share link, or its exact title.\n" +
@@ -35,10 +36,7 @@ export function showList(home: Home, listId: ListId): void {
 }
 
 export function registerLists(program: Command): void {
-  const list = program
-    .command('list')
-    .description('your shopping lists: create, show, share, join, rename, delete')
-    .addHelpText('after', listRefHelp);
+  const list = program.command('list').description(summaries.list).addHelpText('after', listRefHelp);
 
   list
     .command('create <title>')

@@ -8,11 +8,12 @@ import { processLogger, startNode, startProxy } from '@trolley/node';
 import { defaultQuorum } from '@trolley/cloud';
 import { defaultCloud, endpoints } from '../globals.ts';
 import { intOption, members, quorumFrom, untilSignal } from './common.ts';
+import { summaries } from './summaries.ts';
 
 export function registerServers(program: Command): void {
   program
     .command('node')
-    .description('run one storage node')
+    .description(summaries.node)
     .requiredOption('--id <id>', "this node's ID (unique in the cluster)")
     .requiredOption('--listen <endpoint>', 'where peers reach this node, as bound (tcp://0.0.0.0:6001)')
     .option('--advertise <endpoint>', 'where peers should dial this node (default: --listen)')
@@ -58,7 +59,7 @@ export function registerServers(program: Command): void {
 
   program
     .command('proxy')
-    .description('run one proxy (stateless; run several for failover)')
+    .description(summaries.proxy)
     .option('--bind <host>', 'address to bind', '127.0.0.1')
     .option('--client-port <port>', 'port for clients', intOption('port', 1, 65_535), 5555)
     .option('--node-port <port>', 'port for storage nodes', intOption('port', 1, 65_535), 5556)
@@ -83,7 +84,7 @@ export function registerServers(program: Command): void {
 
   program
     .command('gateway')
-    .description('run one gateway for browsers: the web app over HTTP and sync over WebSocket (/sync)')
+    .description(summaries.gateway)
     .option('--cloud <endpoints>', 'client ports of the proxies (tcp://host:5555,…)', endpoints, [
       defaultCloud,
     ])

@@ -9,6 +9,7 @@ import { TrolleyError } from '@trolley/core';
 import { ensureWebBuild, webDist } from '@trolley/web/server';
 import { LocalCluster, freePort, portFree } from '../local-cluster.ts';
 import { intOption, untilSignal } from './common.ts';
+import { summaries } from './summaries.ts';
 
 const defaultWebPort = 8080;
 const defaultProxyPort = 5555;
@@ -16,7 +17,7 @@ const defaultProxyPort = 5555;
 export function registerStart(program: Command): void {
   program
     .command('start')
-    .description('run Trolley on this machine: the web app, a gateway, a proxy and 3 storage nodes')
+    .description(summaries.start)
     .option(
       '--data <dir>',
       'folder for all data (reused on restart)',

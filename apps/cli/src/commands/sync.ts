@@ -14,6 +14,7 @@ import { ago, listJson, renderList, statusJson, statusText, table, titleOf, wait
 import { describeCloudSource, type CloudSource } from '../globals.ts';
 import { untilSignal } from './common.ts';
 import { shortId } from './lists.ts';
+import { summaries } from './summaries.ts';
 
 /** Per-request timeout of `sync`'s rounds: long enough for a loaded cloud, short enough to retry. */
 const syncRequestMsMax = 5_000;
@@ -124,9 +125,7 @@ async function probeCloud(home: Home, timeoutMs: number): Promise<CloudProbe> {
 export function registerSync(program: Command): void {
   program
     .command('sync')
-    .description(
-      `sync every list now (exit 0: nothing waits; ${exitSyncPending}: changes still waiting at the timeout)`,
-    )
+    .description(summaries.sync)
     .option('--timeout <seconds>', 'give up after this long', seconds('--timeout', 3_600), 10)
     .action((o: { timeout: number }, command: Command) =>
       withHome(command, async (home) => {
@@ -149,7 +148,7 @@ export function registerSync(program: Command): void {
 
   program
     .command('status')
-    .description('where each list stands (local / cloud-ok / all replicas), changes waiting, and the cloud')
+    .description(summaries.status)
     .action((_o: unknown, command: Command) =>
       withHome(command, async (home) => {
         const cloud = await probeCloud(home, 1_500);
@@ -202,7 +201,7 @@ export function registerSync(program: Command): void {
 
   program
     .command('watch <list>')
-    .description('show a list and redraw it whenever it changes, here or elsewhere, until Ctrl-C')
+    .description(summaries.watch)
     .option(
       '--interval <seconds>',
       'how often to ask the cloud while nothing is pushed',

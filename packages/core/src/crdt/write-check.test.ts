@@ -59,6 +59,22 @@ describe('the write check', () => {
     expect(check(legacy, bob, state)).toBeUndefined();
   });
 
+  it('refuses a change that reuses a dot the cloud holds in another place; takes it again in the same place', () => {
+    const { state, a } = cloud();
+    const milk = a.state.items.get('milk');
+    const [d] = milk === undefined ? [] : [...milk.display.keys()];
+    if (d === undefined) throw new Error('milk has a name dot');
+    const reuse = new ListDoc(false, a.state.replicas);
+    reuse.ctx.add(d);
+    reuse.mention('eggs');
+    reuse.removals.add(d, 'eggs'); // the same event, now a removal record of another item
+    expect(check(reuse, alice, state)?.code).toBe('refused');
+    const retry = new ListDoc(false, a.state.replicas);
+    retry.ctx.add(d);
+    retry.mention('milk').display.set(d, 'Milk');
+    expect(check(retry, alice, state)).toBeUndefined();
+  });
+
   it('refuses a write that would pass the item or byte limit, and takes the same write below it', () => {
     const { state } = cloud();
     const big = new ListReplica(bob, state.clone());

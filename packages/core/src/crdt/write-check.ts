@@ -24,7 +24,7 @@
 import { limits } from '../limits.ts';
 import { isWriterId, type ReplicaId } from '../ids.ts';
 import { dot, dotCounter, dotReplica, type CausalContext, type Dot, type ReplicaTable } from './dots.ts';
-import { forEachItemDot, itemIsEmpty, type ListDoc } from './list-doc.ts';
+import { forEachItemDot, itemFields, itemIsEmpty, type ListDoc } from './list-doc.ts';
 
 export interface WriteRefusal {
   /** `refused`: a dot of another writer, or a claim of an unknown change. */
@@ -41,6 +41,17 @@ export interface KnownList {
   itemCount: number;
   /** The list's encoded size as stored (for listBytesWriteMax). */
   bytes: number;
+  /** Where a dot (in this list's replica table) stands in the state, if it does (dotRoles). */
+  roleOf: (d: Dot) => string | undefined;
+}
+
+/** Each content dot of a doc, with the place it stands: an item's field, the title, the flag, a removal record. */
+export function forEachDotRole(doc: ListDoc, f: (d: Dot, role: string) => void): void {
+  for (const [key, item] of doc.items)
+    for (const field of itemFields) for (const d of item[field].keys()) f(d, `${field}:${key}`);
+  for (const d of doc.title?.keys() ?? []) f(d, 'title');
+  for (const d of doc.deleted?.keys() ?? []) f(d, 'deleted');
+  for (const [d, key] of doc.removals.records) f(d, `removal:${key}`);
 }
 
 /** The dots a delta carries as content (not only in its context), by replica index. */
@@ -108,7 +119,19 @@ export function checkWrite(
     if (payload.get(r)?.has(c) === true) continue;
     if (!knownHas(known, known.replicas.lookup(name), c)) return refusal(name);
   }
-  // 3. The item limit, counting the items this delta would add.
+  // 3. A dot names one event: one the cloud already holds may come again (a retry), but not in
+  //    another place (a dot in two places makes a state no decoder accepts).
+  let clash: WriteRefusal | undefined;
+  forEachDotRole(delta, (d, role) => {
+    if (clash !== undefined) return;
+    const k = known.replicas.lookup(delta.replicas.name(dotReplica(d)));
+    if (k === undefined || !knownHas(known, k, dotCounter(d))) return;
+    const there = known.roleOf(dot(k, dotCounter(d)));
+    if (there !== undefined && there !== role)
+      clash = { code: 'refused', message: 'the delta reuses a change the cloud holds elsewhere' };
+  });
+  if (clash !== undefined) return clash;
+  // 4. The item limit, counting the items this delta would add.
   let added = 0;
   for (const [key, item] of delta.items) if (!itemIsEmpty(item) && !known.hasItem(key)) added++;
   if (added > 0 && known.itemCount + added > limits.itemsPerListMax)
@@ -126,7 +149,16 @@ export function checkWrite(
 
 /** What a full state knows, for checkWrite; `bytes` is its encoded size as stored. */
 export function knownFrom(state: ListDoc, bytes: number): KnownList {
+  let roles: Map<Dot, string> | undefined; // built on first use: only a retried dot asks
   return {
+    roleOf: (d) => {
+      if (roles === undefined) {
+        const map = new Map<Dot, string>();
+        forEachDotRole(state, (x, role) => map.set(x, role));
+        roles = map;
+      }
+      return roles.get(d);
+    },
     ctx: state.ctx,
     replicas: state.replicas,
     hasItem: (key) => state.items.has(key),

@@ -1,0 +1,19 @@
+// What each top-level command is for, in one line: the command's own --help and the program's
+// list of commands (main.ts, which shows it without loading the command) say the same words.
+
+export const summaries = {
+  list: 'your shopping lists: create, show, share, join, rename, delete',
+  item: 'the items of a list: add, set, inc, dec, buy, check, uncheck, remove',
+  sync: 'sync every list now (exit 0: nothing waits; 5: changes still waiting at the timeout)',
+  status: 'where each list stands (local / cloud-ok / all replicas), changes waiting, and the cloud',
+  watch: 'show a list and redraw it whenever it changes, here or elsewhere, until Ctrl-C',
+  config: 'settings saved in the home folder: the cloud address',
+  cluster: 'run a local cloud: one proxy and N storage nodes as child processes (Ctrl-C stops all)',
+  node: 'run one storage node',
+  proxy: 'run one proxy (stateless; run several for failover)',
+  gateway: 'run one gateway for browsers: the web app over HTTP and sync over WebSocket (/sync)',
+  cloud: 'talk to the cloud directly, without a local copy (for operators and tests)',
+  start: 'run Trolley on this machine: the web app, a gateway, a proxy and 3 storage nodes',
+} as const;
+
+export type CommandName = keyof typeof summaries;
