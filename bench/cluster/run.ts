@@ -23,6 +23,11 @@
 //         to every request it delays), and also from the actual send.
 //    Each measured cluster phase starts after a 1 s pause. Figures are medians over the repeats;
 //    each ZeroMQ ratio is the median of the per-repeat ratios.
+// 4. What security costs: step 3 runs twice, one cluster after the other, each with its own
+//    warm-up: secure (CURVE on every socket, member credentials: the cluster as it is deployed;
+//    the figures above are its own) and insecure (plain ZeroMQ, LocalCluster's `secure: false`).
+//    The table "secure vs insecure" gives each side's throughput, latency and CPU per operation,
+//    and the ratio secure ÷ insecure. CLUSTER_BENCH_COMPARE=0 runs the secure side alone.
 // For every phase it also reports, from /proc (Linux), the CPU cores each process used, the share
 // of time each event loop was runnable but waiting for a CPU, the CPU used by everything else on
 // the machine (other people's work shares the cores: see the load average in the header), and
@@ -32,7 +37,8 @@
 // (phase length, default 6), CLUSTER_BENCH_REPEATS (default 3), CLUSTER_BENCH_CPU_PROF (a folder:
 // the proxy and nodes are profiled (cpu-profile.ts), write their profiles there when stopped, and
 // the hottest functions of each are printed to stderr at the end), CLUSTER_BENCH_TRACE (a file:
-// each paced run appends one JSON line of (scheduled send ms, latency ms) pairs).
+// each paced run appends one JSON line of (scheduled send ms, latency ms) pairs),
+// CLUSTER_BENCH_COMPARE (default 1: also run the insecure side, step 4).
 
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
@@ -55,7 +61,7 @@ import {
   type ListId,
   type Message,
 } from '@trolley/core';
-import { dealer } from '@trolley/node';
+import { dealer, newKeyPair, splitAddress } from '@trolley/node';
 import { LocalCluster, freePort } from '../../apps/cli/src/local-cluster.ts';
 import { median, percentile, rng, seededRandom, stopOnSignal, table, envNumber } from '../common.ts';
 import { formatSummary, profileHook, summarizeProfile } from './cpu-profile.ts';
@@ -70,6 +76,8 @@ const CONNECTIONS = 4;
 const IN_FLIGHT = 64;
 const PHASE_MS = envNumber('CLUSTER_BENCH_SECONDS', 6) * 1000;
 const REPEATS = Math.round(envNumber('CLUSTER_BENCH_REPEATS', 3));
+/** Also measure an insecure cluster, for what security costs (step 4). */
+const COMPARE = envNumber('CLUSTER_BENCH_COMPARE', 1) !== 0;
 const WARMUP_MS = 3_000;
 /** Pause before each measured phase, so that work left over from the last one does not count. */
 const SETTLE_MS = 1_000;
@@ -262,8 +270,10 @@ class Connection {
   sendFailures = 0;
   badReplies = 0;
 
-  constructor(endpoint: string) {
-    this.socket = dealer();
+  /** `address`: the proxy's client endpoint, with its key after # (CURVE, as a client) when secure. */
+  constructor(address: string) {
+    const { endpoint, serverKey } = splitAddress(address);
+    this.socket = dealer(undefined, serverKey === undefined ? undefined : { keys: newKeyPair(), serverKey });
     this.socket.connect(endpoint);
     void this.receive();
   }
@@ -695,8 +705,9 @@ async function runRepeat(
   conns: readonly Connection[],
   workload: Workload,
   lastWriteRate: number,
+  side: string,
 ): Promise<Repeat> {
-  const tag = `repeat ${i + 1}/${REPEATS}`;
+  const tag = `${side}, repeat ${i + 1}/${REPEATS}`;
   const one = await measured('echo-one', () => echoRun(echoEndpoint, 1, ECHO_ONE_MS), 0);
   const echoOne = one.result;
   log(`${tag} zmq echo, 1 in flight: ${echoOne.perSec.toFixed(0)}/s, p50 ${echoOne.p50Us.toFixed(0)} µs`);
@@ -785,7 +796,7 @@ async function cleanup(res: Resources): Promise<void> {
   res.dirs.length = 0;
 }
 
-async function startCluster(res: Resources, baseDir: string): Promise<LocalCluster> {
+async function startCluster(res: Resources, baseDir: string, secure: boolean): Promise<LocalCluster> {
   const dataDir = mkdtempSync(join(baseDir, 'trolley-cluster-bench-'));
   res.dirs.push(dataDir);
   const profileDir = process.env['CLUSTER_BENCH_CPU_PROF'];
@@ -805,6 +816,7 @@ async function startCluster(res: Resources, baseDir: string): Promise<LocalClust
           proxyPort: await freePort(),
           quorum: QUORUM,
           progress: log,
+          secure,
         });
         res.cluster = cluster;
         await cluster.start(60_000);
@@ -819,6 +831,80 @@ async function startCluster(res: Resources, baseDir: string): Promise<LocalClust
     if (savedOptions === undefined) delete process.env['NODE_OPTIONS'];
     else process.env['NODE_OPTIONS'] = savedOptions;
   }
+}
+
+/** The figures step 4 compares: medians over one side's repeats. */
+function headline(repeats: readonly Repeat[]): Record<string, number> {
+  const med = (f: (r: Repeat) => number): number => median(repeats.map(f));
+  return {
+    writesPerSec: med((r) => r.writes.perSec),
+    writeP50Ms: med((r) => r.writes.latencyMs.p50),
+    writeP99Ms: med((r) => r.writes.latencyMs.p99),
+    writeP999Ms: med((r) => r.writes.latencyMs.p999),
+    readsPerSec: med((r) => r.reads.perSec),
+    readP50Ms: med((r) => r.reads.latencyMs.p50),
+    readP99Ms: med((r) => r.reads.latencyMs.p99),
+    readP999Ms: med((r) => r.reads.latencyMs.p999),
+    halfLoadPerSec: med((r) => r.paced.perSec),
+    halfLoadP50Ms: med((r) => r.paced.latencyMs.p50),
+    halfLoadP99Ms: med((r) => r.paced.latencyMs.p99),
+    halfLoadP999Ms: med((r) => r.paced.latencyMs.p999),
+    cpuUsPerWrite: med((r) => r.cpuUs.write),
+    cpuUsPerRead: med((r) => r.cpuUs.read),
+  };
+}
+
+/**
+ * Step 3 on one cluster: starts it (secure or not), warms it up, runs the repeats, stops it.
+ */
+async function runCluster(
+  res: Resources,
+  baseDir: string,
+  echoEndpoint: string,
+  secure: boolean,
+): Promise<{ repeats: Repeat[]; workload: Workload }> {
+  const side = secure ? 'secure' : 'insecure';
+  log(`starting a ${side} cluster of ${NODES} nodes (N=${QUORUM.n} R=${QUORUM.r} W=${QUORUM.w})`);
+  const cluster = await startCluster(res, baseDir, secure);
+  log(`${side} cluster up at ${cluster.clientEndpoint}`);
+  for (let i = 0; i < CONNECTIONS; i++) res.conns.push(new Connection(cluster.clientEndpoint));
+  const conns = res.conns;
+
+  // Warm-up: every list written once, then writes and reads for a while (not counted).
+  const workload = new Workload(LISTS, SEED);
+  workload.prepareFirstWrites();
+  const first = await closedLoop(conns, IN_FLIGHT, 120_000, () =>
+    workload.queued > 0 ? putRequest(workload.take()) : undefined,
+  );
+  const firstOk = first.ok;
+  log(`${side} warm-up: ${firstOk}/${LISTS} lists created cloud-ok`);
+  if (firstOk < LISTS) throw new Error('the cluster did not acknowledge every first write; is it healthy?');
+  workload.prepare(30_000);
+  const warm = await closedLoop(conns, IN_FLIGHT, WARMUP_MS, () => putRequest(workload.take()));
+  log(`${side} warm-up: ${describePhase('writes', warm)}`);
+  const warmContexts = workload.lists.map((l) =>
+    encodeContext(l.replica.state.ctx, l.replica.state.replicas),
+  );
+  const warmPick = rng(SEED);
+  const warmReads = await closedLoop(conns, IN_FLIGHT, 1_000, () => {
+    const k = warmPick() % LISTS;
+    return getRequest((workload.lists[k] as { id: ListId }).id, warmContexts[k] as Uint8Array);
+  });
+  log(`${side} warm-up: ${describePhase('reads', warmReads)}`);
+
+  const repeats: Repeat[] = [];
+  let lastWriteRate = warm.perSec;
+  for (let i = 0; i < REPEATS; i++) {
+    const r = await runRepeat(i, echoEndpoint, conns, workload, lastWriteRate, side);
+    repeats.push(r);
+    lastWriteRate = Math.max(lastWriteRate, r.writes.perSec);
+  }
+  // Stopped before the other side starts: only one cluster shares the cores at a time.
+  for (const c of res.conns) c.close();
+  res.conns.length = 0;
+  await cluster.stop();
+  delete res.cluster;
+  return { repeats, workload };
 }
 
 /** The commit measured, with "+changes" when the working tree differs from it. */
@@ -868,44 +954,12 @@ async function main(res: Resources): Promise<void> {
       `(${((performance.now() - ringStart) / 1000).toFixed(1)} s)`,
   );
 
-  // 3. The cluster and the echo server.
-  log(`starting the echo server and a cluster of ${NODES} nodes (N=${QUORUM.n} R=${QUORUM.r} W=${QUORUM.w})`);
+  // 3. The echo server, and the cluster: secure (the figures below), then (4.) insecure.
+  log('starting the echo server');
   const echo = await startEchoServer();
   res.echo = echo.child;
-  const cluster = await startCluster(res, baseDir);
-  log(`cluster up at ${cluster.clientEndpoint}`);
-  for (let i = 0; i < CONNECTIONS; i++) res.conns.push(new Connection(cluster.clientEndpoint));
-  const conns = res.conns;
-
-  // Warm-up: every list written once, then writes and reads for a while (not counted).
-  const workload = new Workload(LISTS, SEED);
-  workload.prepareFirstWrites();
-  const first = await closedLoop(conns, IN_FLIGHT, 120_000, () =>
-    workload.queued > 0 ? putRequest(workload.take()) : undefined,
-  );
-  const firstOk = first.ok;
-  log(`warm-up: ${firstOk}/${LISTS} lists created cloud-ok`);
-  if (firstOk < LISTS) throw new Error('the cluster did not acknowledge every first write; is it healthy?');
-  workload.prepare(30_000);
-  const warm = await closedLoop(conns, IN_FLIGHT, WARMUP_MS, () => putRequest(workload.take()));
-  log(`warm-up: ${describePhase('writes', warm)}`);
-  const warmContexts = workload.lists.map((l) =>
-    encodeContext(l.replica.state.ctx, l.replica.state.replicas),
-  );
-  const warmPick = rng(SEED);
-  const warmReads = await closedLoop(conns, IN_FLIGHT, 1_000, () => {
-    const k = warmPick() % LISTS;
-    return getRequest((workload.lists[k] as { id: ListId }).id, warmContexts[k] as Uint8Array);
-  });
-  log(`warm-up: ${describePhase('reads', warmReads)}`);
-
-  const repeats: Repeat[] = [];
-  let lastWriteRate = warm.perSec;
-  for (let i = 0; i < REPEATS; i++) {
-    const r = await runRepeat(i, echo.endpoint, conns, workload, lastWriteRate);
-    repeats.push(r);
-    lastWriteRate = Math.max(lastWriteRate, r.writes.perSec);
-  }
+  const { repeats, workload } = await runCluster(res, baseDir, echo.endpoint, true);
+  const insecure = COMPARE ? await runCluster(res, baseDir, echo.endpoint, false) : undefined;
   const meanStateBytes = workload.meanStateBytes();
   const meanItems = workload.meanItems();
 
@@ -1100,6 +1154,51 @@ async function main(res: Resources): Promise<void> {
   out(`  full write load: ${cpuText(medCpu((r) => r.queueWrites))}`);
   out(`  reads:           ${cpuText(medCpu((r) => r.queueReads))}`);
   out(`  half write load: ${cpuText(medCpu((r) => r.queuePaced))}`);
+  // 4. What security costs: each side's medians, and secure ÷ insecure.
+  const security =
+    insecure === undefined
+      ? undefined
+      : (() => {
+          const sec = headline(repeats);
+          const plain = headline(insecure.repeats);
+          const ratio = Object.fromEntries(
+            Object.keys(sec).map((k) => [k, round((sec[k] ?? NaN) / (plain[k] ?? NaN), 3)]),
+          );
+          return { secure: sec, insecure: plain, ratio };
+        })();
+  if (security !== undefined) {
+    const rows: [string, string, (x: number) => string][] = [
+      ['quorum writes, pipelined: per second', 'writesPerSec', n0],
+      ['  p50 / p99 / p99.9 ms', 'writeP', f2],
+      ['reads, pipelined: per second', 'readsPerSec', n0],
+      ['  p50 / p99 / p99.9 ms', 'readP', f2],
+      ["writes paced at 50% of each side's full load: per second", 'halfLoadPerSec', n0],
+      ['  p50 / p99 / p99.9 ms', 'halfLoadP', f2],
+      ['CPU µs per write / per read (all processes)', 'cpuUsPer', (x) => x.toFixed(0)],
+    ];
+    const keys = (k: string): string[] =>
+      k.endsWith('P')
+        ? [`${k}50Ms`, `${k}99Ms`, `${k}999Ms`]
+        : k === 'cpuUsPer'
+          ? ['cpuUsPerWrite', 'cpuUsPerRead']
+          : [k];
+    const cell = (side: Record<string, number>, k: string, f: (x: number) => string): string =>
+      keys(k)
+        .map((key) => f(side[key] ?? NaN))
+        .join(' / ');
+    out();
+    out(
+      table(
+        ['secure vs insecure (each its own cluster and warm-up)', 'secure', 'insecure', 'secure ÷ insecure'],
+        rows.map(([label, k, f]) => [
+          label,
+          cell(security.secure, k, f),
+          cell(security.insecure, k, f),
+          cell(security.ratio, k, (x) => x.toFixed(2)),
+        ]),
+      ),
+    );
+  }
   out(
     JSON.stringify({
       bench: 'cluster',
@@ -1185,6 +1284,7 @@ async function main(res: Resources): Promise<void> {
         loadAverage1mEnd: round(loadEnd, 2),
         commit: gitCommit(),
       },
+      ...(security === undefined ? {} : { security }),
       repeats: REPEATS,
       command: COMMAND,
       node: process.version,

@@ -361,7 +361,11 @@ async function measure(res: Resources, baseDir: string, n: number): Promise<Resu
   clearInterval(sampler);
   res.sampler = undefined;
 
-  const stats: Record<string, unknown> = await nodeStats(cluster.nodeEndpoint(0), 10_000).catch(() => ({}));
+  const stats: Record<string, unknown> = await nodeStats(
+    cluster.operator,
+    cluster.nodeEndpoint(0),
+    10_000,
+  ).catch(() => ({}));
   const counters = (stats['counters'] ?? {}) as Record<string, number>;
   client.close();
   res.client = undefined;

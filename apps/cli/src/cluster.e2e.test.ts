@@ -6,12 +6,15 @@
 //   1. placement and intent: 2 clients, 200 lists, N=3 of 3 nodes; then 100 lists on 5 nodes
 //   2. kill -9 a node: writes and reads go on at W=2; restart; read repair; integrity_check
 //   3. idempotence (same opId twice, same bytes under two opIds) and deadlines (late = not applied)
-//   4. wire fuzz of the proxy's client port and a node's peer port: no crash, rejects counted
+//   4. wire fuzz of the proxy's client port (as an anonymous client) and a node's peer port (as a
+//      member: the operator's keys, past the CURVE handshake): no crash, rejects counted; a
+//      stranger's key and a plain socket are refused at the node's handshake
 
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   ListReplica,
   encodeList,
+  encodeMessage,
   messageBytesMax,
   newListId,
   newReplicaId,
@@ -22,9 +25,9 @@ import {
   type Message,
   type ReplicaId,
 } from '@trolley/core';
-import { CloudClient, cryptoRandom, nodeStats } from '@trolley/node';
+import { CloudClient, cryptoRandom, nodeStats, splitAddress } from '@trolley/node';
 import { TestCluster, disposeAll } from './testing/test-cluster.ts';
-import { RawDealer } from './testing/raw-dealer.ts';
+import { RawDealer, type RawDealerOptions } from './testing/raw-dealer.ts';
 import { SeededRandom, fuzzMessage, mustAnswerUnsupportedVersion, mustReject } from './testing/wire-fuzz.ts';
 import {
   hangMs,
@@ -60,8 +63,8 @@ function newClient(tc: TestCluster): CloudClient {
   clients.push(c);
   return c;
 }
-function newRaw(address: string): RawDealer {
-  const r = new RawDealer(address);
+function newRaw(address: string, options: RawDealerOptions = {}): RawDealer {
+  const r = new RawDealer(address, options);
   raws.push(r);
   return r;
 }
@@ -356,7 +359,10 @@ describe('the cloud as real processes', () => {
           tc.nodeEndpoints
             .filter((_, i) => i !== victim)
             .map(
-              async (a) => ((await nodeStats(a, replyMs))['counters'] as Record<string, number>)[name] ?? 0,
+              async (a) =>
+                ((await nodeStats(tc.cluster.operator, a, replyMs))['counters'] as Record<string, number>)[
+                  name
+                ] ?? 0,
             ),
         ),
       );
@@ -585,8 +591,11 @@ describe('the cloud as real processes', () => {
     const sent = { proxy: new Map<string, number>(), node: new Map<string, number>() };
     const mustRejectCount = { proxy: 0, node: 0 };
     let mustAnswerVersion = 0;
+    // The proxy's client port takes anyone (a fresh key); a node's peer port only members, so the
+    // fuzz speaks there with a member's keys and credential: hostile frames from inside the cluster.
+    const asMember = { member: tc.cluster.operator };
     const toProxy = newRaw(tc.cluster.clientEndpoint);
-    const toNode = newRaw(tc.cluster.nodeEndpoint(target));
+    const toNode = newRaw(tc.cluster.nodeEndpoint(target), asMember);
     try {
       for (let i = 0; i < perTarget; i++) {
         for (const [where, socket] of [
@@ -602,8 +611,11 @@ describe('the cloud as real processes', () => {
         if (i % 100 === 99) await sleep(5); // let the legitimate client in
       }
       // Oversized messages, each on a socket of its own: ZeroMQ drops the sender, not the receiver.
-      for (const address of [tc.cluster.clientEndpoint, tc.cluster.nodeEndpoint(target)]) {
-        const big = newRaw(address);
+      for (const [address, options] of [
+        [tc.cluster.clientEndpoint, {}],
+        [tc.cluster.nodeEndpoint(target), asMember],
+      ] as const) {
+        const big = newRaw(address, options);
         await big.sendFrames([new Uint8Array(messageBytesMax + 1024)]);
       }
       // Legitimate traffic during the fuzz: go on until at least one put and get was served (or
@@ -637,12 +649,41 @@ describe('the cloud as real processes', () => {
     expect(versionReplies()).toBe(mustAnswerVersion);
     const alive = await Promise.all(
       tc.nodeEndpoints.map(
-        async (address) => typeof (await nodeStats(address, replyMs))['nodeId'] === 'string',
+        async (address) =>
+          typeof (await nodeStats(tc.cluster.operator, address, replyMs))['nodeId'] === 'string',
       ),
     );
     expect(alive).toEqual(tc.nodeIds.map(() => true));
     expect(tc.exits()).toEqual([]);
     expect(legitimateFailures).toEqual([]);
+
+    // Strangers at the node's peer port, one after the other: a key not in its keyring, then a
+    // socket without CURVE. Each is refused at the handshake (counted), and gets no answer.
+    const nodeAddress = tc.cluster.nodeEndpoint(target);
+    const handshakesRefused = async (): Promise<number> => {
+      const s = await nodeStats(tc.cluster.operator, nodeAddress, replyMs);
+      return (s['transport'] as Record<string, number>)['handshakesRefused'] ?? 0;
+    };
+    const strangers: Record<string, { refused: number; answers: number }> = {};
+    for (const [name, address] of [
+      ['stranger key', nodeAddress],
+      ['plain', splitAddress(nodeAddress).endpoint],
+    ] as const) {
+      const before = await handshakesRefused();
+      const stranger = new RawDealer(address);
+      try {
+        await stranger.sendFrames([encodeMessage({ type: 'stats', requestId: 1 })]);
+        let refused = 0;
+        await waitUntil(`the node to refuse the handshake of a ${name} socket`, hangMs, async () => {
+          refused = (await handshakesRefused()) - before;
+          return refused > 0;
+        });
+        strangers[name] = { refused, answers: stranger.replies.length };
+      } finally {
+        await stranger.close();
+      }
+    }
+    expect(Object.values(strangers).map((x) => x.answers)).toEqual([0, 0]);
     expect(legitimate).toBeGreaterThan(0);
 
     // And a fresh request after it all.
@@ -673,7 +714,9 @@ describe('the cloud as real processes', () => {
         `stats, none exited); ` +
         `rejects counted: proxy ${proxyRejected} (must be ${mustRejectCount.proxy}), ` +
         `node ${nodeRejected} (at least ${mustRejectCount.node}); unsupported_version answers ` +
-        `${versionReplies()}/${mustAnswerVersion}; legitimate put+get served during the fuzz ${legitimate}/${legitimate} ` +
+        `${versionReplies()}/${mustAnswerVersion}; handshakes refused at the node's peer port: a stranger's ` +
+        `key ${strangers['stranger key']?.refused ?? 0}, a plain socket ${strangers['plain']?.refused ?? 0} ` +
+        `(reconnects included), 0 answers; legitimate put+get served during the fuzz ${legitimate}/${legitimate} ` +
         `(p50 ${percentile(0.5)} ms, p99 ${percentile(0.99)} ms), and after it; integrity_check ok on ` +
         `${integrity.filter((x) => x.report === 'ok').length}/${integrity.length}; ${seconds(started)}`,
     );

@@ -1,9 +1,10 @@
 // The command line itself, as real `node bin/trolley.js …` processes (no cloud needed): the saved
-// cloud address (`trolley config`) and the order in which addresses win; and a command loading only
-// what it uses, which is what lets it answer at once (bench:cli measures how fast).
+// cloud address (`trolley config`, with the proxy's key after #) and the order in which addresses
+// win; the cluster's keys (`trolley keys`); and a command loading only what it uses, which is what
+// lets it answer at once (bench:cli measures how fast).
 
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -32,6 +33,7 @@ function trolley(args: readonly string[], env: Record<string, string> = {}): Pro
   const base = { ...process.env };
   delete base['TROLLEY_CLOUD'];
   delete base['TROLLEY_HOME'];
+  delete base['TROLLEY_KEYS'];
   return new Promise((resolve) => {
     execFile(
       process.execPath,
@@ -99,9 +101,20 @@ describe('trolley config: the cloud address, saved in the home', () => {
   it('refuses a bad address or an unknown setting with a clear error, exit 2, and saves nothing', async () => {
     const home = newHome();
     const h = ['--home', home];
-    expect((await trolley([...h, 'config', 'set', 'cloud', 'tcp://10.0.0.1:5555'])).code).toBe(0);
+    const key = 'A'.repeat(43);
+    const keyed = `tcp://10.0.0.1:5555#${key},tcp://10.0.0.2:5555#${key}`;
+    expect((await trolley([...h, 'config', 'set', 'cloud', keyed])).code).toBe(0);
+    expect((await trolley([...h, 'config', 'get', 'cloud'])).stdout).toBe(`${keyed}\n`);
     const before = readFileSync(join(home, 'config.json'), 'utf8');
-    for (const bad of ['http://example.com', 'tcp://host', 'tcp://a:1,nonsense', '']) {
+    for (const bad of [
+      'http://example.com',
+      'tcp://host',
+      'tcp://a:1,nonsense',
+      '',
+      'tcp://a:1#short',
+      `tcp://a:1#${key}!`,
+      `tcp://a:1#${'A'.repeat(44)}`,
+    ]) {
       const r = await trolley([...h, 'config', 'set', 'cloud', bad]);
       expect(r.code, `config set cloud ${JSON.stringify(bad)}`).toBe(2);
       expect(r.stderr).toMatch(/^trolley: cloud: .*nothing saved\n$/);
@@ -118,6 +131,49 @@ describe('trolley config: the cloud address, saved in the home', () => {
     const broken = await trolley([...h, 'list', 'ls']);
     expect(broken.code).toBe(2);
     expect(broken.stderr).toContain('config.json is not a settings file');
+  });
+});
+
+describe("trolley keys: the cluster members' keys", () => {
+  it('makes a key pair (secret owner-only), lists the keyring, refuses an existing key, a bad name or role', async () => {
+    const dir = join(newHome(), 'keys');
+    const made = await trolley(['keys', 'new', 'p1', '--role', 'proxy', '--keys', dir]);
+    expect(made.code, made.stderr).toBe(0);
+    const pub = JSON.parse(readFileSync(join(dir, 'p1.pub'), 'utf8')) as {
+      id: string;
+      role: string;
+      publicKey: string;
+    };
+    expect(pub).toMatchObject({ id: 'p1', role: 'proxy' });
+    expect(made.stdout).toContain(pub.publicKey);
+    expect(made.stdout).toContain(`tcp://HOST:5555#${pub.publicKey}`); // what clients save
+    expect(statSync(join(dir, 'p1.key')).mode & 0o077).toBe(0);
+    expect(statSync(dir).mode & 0o077).toBe(0);
+    // $TROLLEY_KEYS names the folder when --keys does not.
+    expect((await trolley(['keys', 'new', 'n1', '--role', 'node'], { TROLLEY_KEYS: dir })).code).toBe(0);
+
+    const listed = JSON.parse((await trolley(['--json', 'keys', 'list', '--keys', dir])).stdout) as {
+      members: { id: string; role: string; publicKey: string; secret: boolean }[];
+    };
+    expect(listed.members.map((m) => [m.id, m.role, m.secret])).toEqual([
+      ['n1', 'node', true],
+      ['p1', 'proxy', true],
+    ]);
+    expect(listed.members[1]?.publicKey).toBe(pub.publicKey);
+
+    const again = await trolley(['keys', 'new', 'p1', '--role', 'proxy', '--keys', dir]);
+    expect(again).toMatchObject({ code: 2 });
+    expect(again.stderr).toContain('exists');
+    expect(JSON.parse(readFileSync(join(dir, 'p1.pub'), 'utf8'))).toEqual(pub); // untouched
+    const badName = await trolley(['keys', 'new', '../x', '--role', 'node', '--keys', dir]);
+    expect(badName.code).toBe(2);
+    expect(badName.stderr).toContain('not a usable key name');
+    const badRole = await trolley(['keys', 'new', 'x', '--role', 'admin', '--keys', dir]);
+    expect(badRole).toMatchObject({
+      code: 2,
+      stderr: 'trolley: --role must be node, proxy or operator, not "admin"\n',
+    });
+    expect(existsSync(join(dir, 'x.key'))).toBe(false);
   });
 });
 
@@ -155,6 +211,7 @@ describe('a command loads only what it uses', () => {
       'proxy',
       'gateway',
       'cloud',
+      'keys',
       'start',
     ])
       expect(help.stdout).toMatch(new RegExp(`^  ${name}\\b`, 'm'));

@@ -27,7 +27,15 @@ import {
   type ListId,
 } from '@trolley/core';
 import { defaultQuorum, type Quorum } from '@trolley/cloud';
-import { CloudClient, cryptoRandom, nodeStats } from '@trolley/node';
+import {
+  CloudClient,
+  cryptoRandom,
+  nodeStats,
+  operatorKeys,
+  withKey,
+  writeMemberKey,
+  type Operator,
+} from '@trolley/node';
 import { freePort } from './local-cluster.ts';
 import { EnvCluster, startMs } from './testing/env-cluster.ts';
 import { NetLab, netLabUnavailable } from './testing/env-netns.ts';
@@ -120,9 +128,9 @@ async function answers(p: Promise<unknown>): Promise<boolean> {
   }
 }
 
-/** A counter from a node's stats. */
-async function counter(endpoint: string, name: string): Promise<number> {
-  const s = await nodeStats(endpoint, replyMs);
+/** A counter from a node's stats, asked as operator `op`. */
+async function counter(op: Operator, endpoint: string, name: string): Promise<number> {
+  const s = await nodeStats(op, endpoint, replyMs);
   return (s['counters'] as Record<string, number>)[name] ?? 0;
 }
 
@@ -264,7 +272,7 @@ describe('proxy crash', () => {
       extra += Math.max(0, bought - buys);
     }
     const duplicates = await Promise.all(
-      env.nodeIds.map((_, i) => counter(env.cluster.nodeEndpoint(i), 'duplicateOps')),
+      env.nodeIds.map((_, i) => counter(env.cluster.operator, env.cluster.nodeEndpoint(i), 'duplicateOps')),
     );
     const notAcked = allOps().filter((o) => !o.acked).length;
     const recoveryMs = Math.round(recoveredAt - stoppedAt);
@@ -333,7 +341,7 @@ describe('disk full', () => {
           true,
         );
       }
-      expect(await counter(full, 'storeFailures')).toBe(0);
+      expect(await counter(env.cluster.operator, full, 'storeFailures')).toBe(0);
 
       // Fill the disk.
       const junk = disk.fill();
@@ -352,7 +360,7 @@ describe('disk full', () => {
         await Promise.all(fullOps.map((op) => attempt(client, op, timeoutMs)));
       const whileFull = fullOps.flatMap((o) => o.attempts);
       const acksWhileFull = whileFull.filter((a) => a.outcome === 'ok').length;
-      const storeFailures = await counter(full, 'storeFailures');
+      const storeFailures = await counter(env.cluster.operator, full, 'storeFailures');
       const unknownWhileFull = whileFull.filter((a) => a.outcome === 'unknown').length;
 
       // Free the space; the same process must acknowledge again.
@@ -392,7 +400,10 @@ describe('disk full', () => {
         const hashes = await Promise.all(
           lists.map(async (l) => {
             const copies = await Promise.all(
-              env.nodeIds.map(async (_, i) => (await replicaOf(env.cluster.nodeEndpoint(i), l.listId))?.hash),
+              env.nodeIds.map(
+                async (_, i) =>
+                  (await replicaOf(env.cluster.operator, env.cluster.nodeEndpoint(i), l.listId))?.hash,
+              ),
             );
             return new Set(copies).size === 1 && copies[0] !== undefined;
           }),
@@ -452,10 +463,18 @@ describe('partition in namespaces', () => {
       const clientPort = await freePort(bridge);
       let nodePort = await freePort(bridge);
       while (nodePort === clientPort) nodePort = await freePort(bridge);
-      const proxyEndpoint = `tcp://${bridge}:${clientPort}`;
       const ids = lab.hosts.map((_, i) => `n${i + 1}`);
-      const endpoints = lab.hosts.map((h) => `tcp://${h.address}:7000`);
-      const members = ids.map((id, i) => `${id}=${endpoints[i]}`).join(',');
+      // Keys as an operator makes them (trolley keys new), in one folder every process reads.
+      const keysDir = join(dir, 'keys');
+      const proxyKey = writeMemberKey(keysDir, 'proxy', 'proxy').publicKey;
+      const nodeKeys = ids.map((id) => writeMemberKey(keysDir, id, 'node').publicKey);
+      writeMemberKey(keysDir, 'operator', 'operator');
+      const operator = operatorKeys(keysDir);
+      const proxyEndpoint = withKey(`tcp://${bridge}:${clientPort}`, proxyKey);
+      const listen = lab.hosts.map((h) => `tcp://${h.address}:7000`);
+      /** The nodes' peer endpoints with their keys, for the operator's stats and admin reads. */
+      const endpoints = listen.map((e, i) => withKey(e, nodeKeys[i] as string));
+      const members = ids.map((id, i) => `${id}=${listen[i]}`).join(',');
 
       const proxy = track(
         await TrolleyProcess.start('proxy', [
@@ -468,6 +487,8 @@ describe('partition in namespaces', () => {
           `${nodePort}`,
           '--n',
           `${partitionQuorum.n}`,
+          '--keys',
+          keysDir,
         ]),
         (p) => p.stop(),
       );
@@ -482,11 +503,13 @@ describe('partition in namespaces', () => {
                 '--id',
                 ids[i] as string,
                 '--listen',
-                endpoints[i] as string,
+                listen[i] as string,
                 '--data',
                 join(dir, ids[i] as string),
                 '--proxy',
-                `tcp://${bridge}:${nodePort}`,
+                withKey(`tcp://${bridge}:${nodePort}`, proxyKey),
+                '--keys',
+                keysDir,
                 '--seeds',
                 members,
                 '--members',
@@ -538,7 +561,7 @@ describe('partition in namespaces', () => {
       const cut = 2; // n3
       const cutId = ids[cut] as string;
       const majority = [0, 1].map((i) => endpoints[i] as string);
-      const hintedBefore = await Promise.all(majority.map((e) => counter(e, 'hintedWrites')));
+      const hintedBefore = await Promise.all(majority.map((e) => counter(operator, e, 'hintedWrites')));
 
       // Partition: n3 silently cut off from the other nodes, the proxy and the test. Writes go on
       // from the first moment: until the failure detector gives up on n3 (about 5 s), writes to
@@ -550,7 +573,7 @@ describe('partition in namespaces', () => {
       const detectedMs = await waitUntil(`the majority and the proxy see ${cutId} down`, hangMs, async () => {
         const seen = await Promise.all(
           majority.map(async (e) => {
-            const s = await nodeStats(e, replyMs);
+            const s = await nodeStats(operator, e, replyMs);
             const m = (s['members'] as { id: string; liveness: string }[]).find((x) => x.id === cutId);
             return m?.liveness === 'down';
           }),
@@ -558,11 +581,11 @@ describe('partition in namespaces', () => {
         const v = await proxyView(proxyEndpoint);
         return seen.every(Boolean) && v.live.get(cutId) === false;
       });
-      const reachableWhileCut = await answers(nodeStats(endpoints[cut] as string, 1_000));
+      const reachableWhileCut = await answers(nodeStats(operator, endpoints[cut] as string, 1_000));
 
       await during;
       const dropped = lab.dropped(cut);
-      const hintedAfter = await Promise.all(majority.map((e) => counter(e, 'hintedWrites')));
+      const hintedAfter = await Promise.all(majority.map((e) => counter(operator, e, 'hintedWrites')));
       const hinted = hintedAfter.reduce((a, b) => a + b, 0) - hintedBefore.reduce((a, b) => a + b, 0);
       const duringOps = lists.flatMap((l) => l.ops.filter((o) => o.label.startsWith('during')));
       const duringUnknown = duringOps.flatMap((o) => o.attempts).filter((a) => a.outcome !== 'ok').length;
@@ -581,7 +604,7 @@ describe('partition in namespaces', () => {
             const copies = await Promise.all(
               owners(l.listId).map(async (id) => ({
                 id,
-                copy: await replicaOf(endpointOf(id), l.listId).catch(() => undefined),
+                copy: await replicaOf(operator, endpointOf(id), l.listId).catch(() => undefined),
               })),
             );
             const hashes = new Set(copies.map((c) => c.copy?.hash));
@@ -611,20 +634,21 @@ describe('partition in namespaces', () => {
       const convergedS = (performance.now() - healedAt) / 1000;
       const hintsLeft = await waitUntil('hints delivered', hangMs, async () => {
         const left = await Promise.all(
-          endpoints.map(async (e) => (await nodeStats(e, replyMs))['hints'] as number),
+          endpoints.map(async (e) => (await nodeStats(operator, e, replyMs))['hints'] as number),
         );
         return left.every((n) => n === 0);
       }).then(
         () => 0,
         async () =>
           (
-            await Promise.all(endpoints.map(async (e) => (await nodeStats(e, replyMs))['hints'] as number))
+            await Promise.all(
+              endpoints.map(async (e) => (await nodeStats(operator, e, replyMs))['hints'] as number),
+            )
           ).reduce((a, b) => a + b, 0),
       );
-      const delivered = (await Promise.all(majority.map((e) => counter(e, 'hintsDelivered')))).reduce(
-        (a, b) => a + b,
-        0,
-      );
+      const delivered = (
+        await Promise.all(majority.map((e) => counter(operator, e, 'hintsDelivered')))
+      ).reduce((a, b) => a + b, 0);
       const acked = lists.flatMap((l) => l.ops).filter((o) => o.acked);
       const lost = new Set(missing.map((m) => `${m.listId} ${m.label}`)).size;
 

@@ -4,7 +4,7 @@
 // default). It loads nothing but commander and Node's own modules, so that `trolley --version` and
 // `--help` start at once; everything heavier is loaded by the command that uses it.
 
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
@@ -25,17 +25,62 @@ export const databaseFile = 'trolley.db';
 /** The settings file inside the home folder (`trolley config`). */
 export const configFile = 'config.json';
 
-/** Parses a comma-separated list of proxy endpoints (tcp://host:port); a commander option parser. */
+/**
+ * The shape of a CURVE public key after # in an address: 43 base64url characters (32 bytes). The
+ * same rule as splitAddress in @trolley/node's keys.ts, which every command that connects applies
+ * again (and `config set` before it saves); repeated here because this file must not load
+ * @trolley/core (see the top of the file), and an address is checked before any command loads.
+ */
+const keyShape = /^[A-Za-z0-9_-]{43}$/;
+
+/**
+ * Parses a comma-separated list of endpoints: tcp://host:port, with the server's public key after
+ * # for a secure cloud (tcp://host:port#KEY); a commander option parser.
+ */
 export function endpoints(value: string): string[] {
   const list = value
     .split(',')
     .map((s) => s.trim())
     .filter((s) => s.length > 0);
-  if (list.length === 0) throw new InvalidArgumentError('give at least one endpoint (tcp://host:port)');
-  for (const e of list)
-    if (!/^tcp:\/\/[^:/\s]+:\d{1,5}$/.test(e))
-      throw new InvalidArgumentError(`not an endpoint (tcp://host:port): ${e}`);
+  if (list.length === 0) throw new InvalidArgumentError('give at least one endpoint (tcp://host:port#KEY)');
+  for (const e of list) {
+    const at = e.indexOf('#');
+    const endpoint = at < 0 ? e : e.slice(0, at);
+    if (!/^tcp:\/\/[^:/\s#]+:\d{1,5}$/.test(endpoint))
+      throw new InvalidArgumentError(`not an endpoint (tcp://host:port or tcp://host:port#KEY): ${e}`);
+    if (at >= 0 && !keyShape.test(e.slice(at + 1)))
+      throw new InvalidArgumentError(
+        `the key after # in ${e} is not a CURVE public key (43 characters A–Z a–z 0–9 _ -); ` +
+          "copy it whole from the proxy's ready line or its .pub file",
+      );
+  }
   return list;
+}
+
+/**
+ * An address as a person reads it in a status line: the key after # cut to its first 8 characters
+ * (enough to tell two keys apart; scripts get the whole address with --json).
+ */
+export function shownAddress(address: string): string {
+  const at = address.indexOf('#');
+  return at < 0 ? address : `${address.slice(0, at + 9)}…`;
+}
+
+/** Several addresses as a person reads them (shownAddress), comma-separated. */
+export function shownAddresses(addresses: readonly string[]): string {
+  return addresses.map(shownAddress).join(', ');
+}
+
+/**
+ * What to tell someone whose cloud does not answer at addresses without a key: a secure proxy
+ * refuses a client that does not speak CURVE, so the key may be all that is missing.
+ */
+export function keyHint(addresses: readonly string[]): string | undefined {
+  if (addresses.every((a) => a.includes('#'))) return undefined;
+  return (
+    "a secure cloud's address ends with its proxy's key, tcp://host:port#KEY, as trolley start, " +
+    "trolley cluster and the proxy's ready line print it; save it with trolley config set cloud"
+  );
 }
 
 const globalNames = ['home', 'cloud', 'json'] as const;
@@ -88,7 +133,7 @@ export function homeDirOf(o: GlobalOptions): string {
 /** The settings `trolley config` knows: each with its parser (which throws on a bad value). */
 export const settings = {
   cloud: {
-    description: 'cloud proxies, tried in turn (tcp://host:port[,tcp://host:port…])',
+    description: "cloud proxies, tried in turn, each with the proxy's key (tcp://host:port#KEY[,…])",
     parse: (value: string): string => endpoints(value).join(','),
   },
 } as const;
@@ -124,6 +169,37 @@ export function readSettings(homeDir: string): Partial<Record<SettingName, strin
   for (const [name, value] of Object.entries(doc))
     if (isSettingName(name) && typeof value === 'string') out[name] = value;
   return out;
+}
+
+/** Saves the home's settings (all of them: read, change, write), owner-only. */
+export function writeSettings(homeDir: string, values: Partial<Record<SettingName, string>>): void {
+  mkdirSync(homeDir, { recursive: true, mode: 0o700 });
+  const path = join(homeDir, configFile);
+  const temporary = `${path}.${process.pid}.tmp`;
+  writeFileSync(temporary, `${JSON.stringify(values, null, 2)}\n`, { mode: 0o600 });
+  renameSync(temporary, path); // all or nothing: a crash leaves the old file or the new one
+}
+
+/**
+ * Saves `address`, a cloud this machine runs (`trolley start`, `trolley cluster`), as the cloud of
+ * the home `dir`, so that terminal commands reach it with no step from anyone (its address carries
+ * the proxy's key, new with every new data folder). A home that names a cloud elsewhere (not on
+ * this machine) keeps it. Returns the line that tells the terminal which happened; never throws
+ * (the cloud runs all the same: the line then says how to save the address by hand).
+ */
+export function saveLocalCloud(dir: string, address: string): string {
+  const setIt = `npx trolley config set cloud ${address}`;
+  try {
+    const settings = readSettings(dir);
+    const saved = settings.cloud;
+    const local = (a: string): boolean => /^tcp:\/\/(127\.[\d.]+|localhost|\[::1\]):/.test(a);
+    if (saved !== undefined && saved !== address && !saved.split(',').every(local))
+      return `${setIt}   (this home's cloud is ${shownAddresses(saved.split(','))}; this switches it)`;
+    if (saved !== address) writeSettings(dir, { ...settings, cloud: address });
+    return `npx trolley list ls   (the cloud ${shownAddress(address)} is saved in ${join(dir, configFile)})`;
+  } catch (e) {
+    return `${setIt}   (not saved: ${e instanceof Error ? e.message : String(e)})`;
+  }
 }
 
 /** Where the cloud address in use came from, as `trolley status` says it. */
@@ -169,6 +245,6 @@ export function describeCloudSource(source: CloudSource): string {
     case 'config':
       return 'saved with trolley config set cloud';
     case 'default':
-      return 'the default; save another with trolley config set cloud tcp://host:port';
+      return 'the default; save another with trolley config set cloud tcp://host:port#KEY';
   }
 }

@@ -3,6 +3,9 @@
 // real-process tests drive: they kill -9, stop and restart single nodes and proxies through it.
 //
 // The layout (node IDs and ports) is kept in DIR/cluster.json, so a restart finds its data again.
+// Keys: every member's key pair is made on first start in DIR/keys (owner-only), with an operator
+// key for ring changes and admin reads; every process's keyring is that folder. So the cloud is
+// secure without a step from anyone; the cloud address it gives clients carries the proxy's key.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -14,9 +17,14 @@ import type { Readable } from 'node:stream';
 import { TrolleyError } from '@trolley/core';
 import {
   CloudClient,
+  ensureMemberKey,
+  operatorKeys,
   ringChangeConfirmed,
+  withKey,
   type ConfirmRingChangeOptions,
   type ConfirmedRingChange,
+  type MemberRole,
+  type Operator,
   type RingChangeRequest,
 } from '@trolley/node';
 import type { Quorum } from '@trolley/cloud';
@@ -47,6 +55,11 @@ export interface ClusterOptions {
   proxies?: number;
   /** Progress lines (stderr in the CLI). */
   progress?: (line: string) => void;
+  /**
+   * CURVE keys and member-only ports (default true). False: plain ZeroMQ that anyone may speak,
+   * only for benchmarks that measure what security costs.
+   */
+  secure?: boolean;
   /**
    * Every line the processes write on stderr (their log), with the process's name (proxy, n1,
    * gateway, …); absent: their stderr is this process's.
@@ -115,6 +128,10 @@ export class LocalCluster {
   /** The gateway's URL (http://host:port/) once it has said ready; kept across restarts. */
   private gatewayAddress: string | undefined;
   private stopping = false;
+  /** The keys folder (DIR/keys); undefined for an insecure cluster. */
+  readonly keysDir: string | undefined;
+  /** The operator's keys, for ring changes, admin reads and node stats. */
+  readonly operator: Operator;
 
   private constructor(
     readonly dataDir: string,
@@ -122,8 +139,12 @@ export class LocalCluster {
     private readonly progress: (line: string) => void,
     gateway?: GatewayOption,
     private readonly stderr?: (name: string, line: string) => void,
+    secure = true,
   ) {
     this.layout = layout;
+    this.keysDir = secure ? join(dataDir, 'keys') : undefined;
+    this.keyFor('operator', 'operator');
+    this.operator = operatorKeys(this.keysDir);
     this.gateway =
       gateway === undefined
         ? undefined
@@ -136,15 +157,13 @@ export class LocalCluster {
               '--port',
               `${gateway.port}`,
               '--cloud',
-              this.proxyPorts()
-                .map((p) => `tcp://${layout.host}:${p.clientPort}`)
-                .join(','),
+              this.clientEndpoints.join(','),
               ...(gateway.webRoot === undefined ? [] : ['--web', gateway.webRoot]),
             ],
             process: undefined,
           };
     this.proxies = this.proxyPorts().map((ports, i) => ({
-      name: i === 0 ? 'proxy' : `proxy${i + 1}`,
+      name: this.proxyName(i),
       args: [
         'proxy',
         '--bind',
@@ -155,11 +174,32 @@ export class LocalCluster {
         `${ports.nodePort}`,
         '--n',
         `${layout.quorum.n}`,
-        ...(i === 0 ? [] : ['--name', `proxy${i + 1}`]),
+        '--name',
+        this.proxyName(i),
+        ...this.keysArgs(),
       ],
       process: undefined,
     }));
     this.nodes = layout.nodes.map((x) => this.nodeChildFor(x, true));
+  }
+
+  private proxyName(i: number): string {
+    return i === 0 ? 'proxy' : `proxy${i + 1}`;
+  }
+
+  private keysArgs(): string[] {
+    return this.keysDir === undefined ? ['--insecure'] : ['--keys', this.keysDir];
+  }
+
+  /** Makes (once) the key pair of member `id`; returns its public key (undefined: insecure). */
+  private keyFor(id: string, role: MemberRole): string | undefined {
+    return this.keysDir === undefined ? undefined : ensureMemberKey(this.keysDir, id, role).publicKey;
+  }
+
+  /** `endpoint`, with the key of member `id` after # when secure. */
+  private keyed(endpoint: string, id: string, role: MemberRole): string {
+    const key = this.keyFor(id, role);
+    return key === undefined ? endpoint : withKey(endpoint, key);
   }
 
   /** Client and node ports of every proxy, the first one first. */
@@ -170,6 +210,7 @@ export class LocalCluster {
 
   private nodeChildFor(x: { id: string; port: number }, initial: boolean): Child {
     const layout = this.layout;
+    this.keyFor(x.id, 'node');
     const n = layout.quorum;
     const memberList = layout.nodes
       .filter((m) => initial || m.id !== x.id)
@@ -187,8 +228,9 @@ export class LocalCluster {
         join(this.dataDir, x.id),
         '--proxy',
         this.proxyPorts()
-          .map((p) => `tcp://${layout.host}:${p.nodePort}`)
+          .map((p, i) => this.keyed(`tcp://${layout.host}:${p.nodePort}`, this.proxyName(i), 'proxy'))
           .join(','),
+        ...this.keysArgs(),
         '--seeds',
         memberList,
         // A node of the first ring starts it; a node added later learns the ring by gossip.
@@ -258,27 +300,37 @@ export class LocalCluster {
     }
     layout.nodes = nodes;
     writeFileSync(file, `${JSON.stringify(layout, null, 2)}\n`);
-    return new LocalCluster(o.dataDir, layout, o.progress ?? (() => undefined), o.gateway, o.stderr);
+    return new LocalCluster(
+      o.dataDir,
+      layout,
+      o.progress ?? (() => undefined),
+      o.gateway,
+      o.stderr,
+      o.secure,
+    );
   }
 
-  /** The first proxy's client endpoint. */
+  /** The first proxy's client endpoint, with its key (tcp://host:port#KEY) when secure. */
   get clientEndpoint(): string {
-    return `tcp://${this.layout.host}:${this.layout.clientPort}`;
+    return this.clientEndpoints[0] as string;
   }
 
   /** Every proxy's client endpoint, the first one first (give them all to a CloudClient). */
   get clientEndpoints(): string[] {
-    return this.proxyPorts().map((p) => `tcp://${this.layout.host}:${p.clientPort}`);
+    return this.proxyPorts().map((p, i) =>
+      this.keyed(`tcp://${this.layout.host}:${p.clientPort}`, this.proxyName(i), 'proxy'),
+    );
   }
 
   get proxyCount(): number {
     return this.proxies.length;
   }
 
+  /** Node i's peer endpoint, with its key (tcp://host:port#KEY) when secure. */
   nodeEndpoint(i: number): string {
     const n = this.layout.nodes[i];
     if (n === undefined) throw new TrolleyError('not_found', `no node ${i}`);
-    return `tcp://${this.layout.host}:${n.port}`;
+    return this.keyed(`tcp://${this.layout.host}:${n.port}`, n.id, 'node');
   }
 
   /**
@@ -462,7 +514,7 @@ export class LocalCluster {
   ): Promise<ConfirmedRingChange> {
     const others = this.nodes.flatMap((c, j) => (j !== via && c.process !== undefined ? [j] : []));
     const endpoints = [via, ...others].map((j) => this.nodeEndpoint(j));
-    return ringChangeConfirmed(endpoints, change, {
+    return ringChangeConfirmed(this.operator, endpoints, change, {
       progress: (line) => this.progress(`ring change: ${line}`),
       ...confirm,
     });

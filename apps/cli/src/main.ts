@@ -29,6 +29,7 @@ const cluster = async (): Promise<Register> => (await import('./commands/cluster
 const servers = async (): Promise<Register> => (await import('./commands/servers.ts')).registerServers;
 const cloud = async (): Promise<Register> => (await import('./commands/cloud.ts')).registerCloud;
 const start = async (): Promise<Register> => (await import('./commands/start.ts')).registerStart;
+const keys = async (): Promise<Register> => (await import('./commands/keys.ts')).registerKeys;
 
 /** Every top-level command, in the order --help lists them. */
 export const commands: Readonly<Record<CommandName, Entry>> = {
@@ -43,6 +44,7 @@ export const commands: Readonly<Record<CommandName, Entry>> = {
   proxy: { usage: 'proxy [options]', load: servers },
   gateway: { usage: 'gateway [options]', load: servers },
   cloud: { usage: 'cloud [options]', load: cloud },
+  keys: { usage: 'keys', load: keys },
   start: { usage: 'start [options]', load: start },
 };
 

@@ -27,7 +27,7 @@ import {
   ListDoc,
   type ListId,
 } from '@trolley/core';
-import { CloudClient, cryptoRandom, nodeStats } from '@trolley/node';
+import { CloudClient, cryptoRandom, nodeStats, splitAddress, writeMemberKey } from '@trolley/node';
 import { freePort, trolleyBin } from './local-cluster.ts';
 import { RawDealer } from './testing/raw-dealer.ts';
 import { TestCluster, disposeAll } from './testing/test-cluster.ts';
@@ -313,14 +313,20 @@ describe('a fair share of the proxy', () => {
     raws.push(raw);
     const reply = await raw.request({ type: 'stats', requestId: 1 });
     if (reply.type !== 'stats-reply') throw new Error(`got ${reply.type}`);
-    const ports = tc.nodeEndpoints.map((e) => e.slice(e.lastIndexOf(':') + 1));
+    const ports = tc.nodeEndpoints.map((e) => {
+      const { endpoint } = splitAddress(e);
+      return endpoint.slice(endpoint.lastIndexOf(':') + 1);
+    });
     expect(reply.json).not.toMatch(/tcp:\/\//);
     for (const p of ports) expect(reply.json).not.toContain(p);
     const nodes = (JSON.parse(reply.json) as { nodes: { id: string; live: boolean }[] }).nodes;
     expect(nodes.map((n) => n.id).sort()).toEqual(tc.nodeIds);
 
-    // The operator's view: through the local cloud's folder, through --node, through $TROLLEY_NODE.
+    // The operator's view: through the local cloud's folder (its nodes and its keys), through
+    // --node, through $TROLLEY_NODE; away from the local cloud's folder, the operator's keys come
+    // from --keys or $TROLLEY_KEYS.
     const cloud = ['--cloud', tc.cluster.clientEndpoint];
+    const keysDir = join(tc.dir, 'keys');
     type Row = { id: string; address: string; keys: number | null; live: boolean };
     const rowsOf = (stdout: string): Row[] => (JSON.parse(stdout) as { nodes: Row[] }).nodes;
     const byData = await trolley(['cluster', 'status', ...cloud, '--data', tc.dir, '--json']);
@@ -336,21 +342,27 @@ describe('a fair share of the proxy', () => {
       ...cloud,
       '--node',
       tc.nodeEndpoints[2] ?? '',
+      '--keys',
+      keysDir,
       '--json',
     ]);
     expect(pairs(rowsOf(byNodes.stdout))).toEqual(expected);
     const byEnv = await trolley(['cluster', 'status', ...cloud, '--data', join(tc.dir, 'none'), '--json'], {
       TROLLEY_NODE: tc.nodeEndpoints[1] ?? '',
+      TROLLEY_KEYS: keysDir,
     });
     expect(pairs(rowsOf(byEnv.stdout))).toEqual(expected);
     const none = await trolley(['cluster', 'status', ...cloud, '--data', join(tc.dir, 'none')]);
     expect(none.code).not.toBe(0);
     expect(none.stderr).toContain('--node');
 
-    // add-node as the README has it on several machines: a node started with --seeds, then
-    // add-node with its ID and endpoint alone (no --node, no local cloud): the new node knows its peers.
+    // add-node as the README has it on several machines: a key for the new node in the shared keys
+    // folder, the node started with --seeds, then add-node with its ID and endpoint alone (no
+    // --node, no local cloud): the new node knows its peers.
     const port = await freePort();
     const n4 = `tcp://127.0.0.1:${port}`;
+    writeMemberKey(keysDir, 'n4', 'node');
+    const proxyKey = splitAddress(tc.cluster.clientEndpoint).serverKey ?? '';
     const child = spawn(
       process.execPath,
       [
@@ -363,7 +375,9 @@ describe('a fair share of the proxy', () => {
         '--data',
         join(tc.dir, 'n4'),
         '--proxy',
-        `tcp://127.0.0.1:${tc.cluster.layout.nodePort}`,
+        `tcp://127.0.0.1:${tc.cluster.layout.nodePort}#${proxyKey}`,
+        '--keys',
+        keysDir,
         '--seeds',
         `n1=${tc.nodeEndpoints[0] ?? ''}`,
         '--partitions',
@@ -381,7 +395,10 @@ describe('a fair share of the proxy', () => {
     // add-node asks n4 for its peers: wait until it has heard of them all by gossip.
     const giveUp = performance.now() + hangMs;
     for (;;) {
-      const members = (await nodeStats(n4, replyMs))['members'] as { id: string; liveness: string }[];
+      const members = (await nodeStats(tc.cluster.operator, n4, replyMs, 'n4'))['members'] as {
+        id: string;
+        liveness: string;
+      }[];
       if (tc.nodeIds.every((id) => members.some((m) => m.id === id && m.liveness === 'alive'))) break;
       if (performance.now() > giveUp) throw new Error(`n4 knows only ${JSON.stringify(members)}`);
       await sleep(100);
@@ -395,6 +412,8 @@ describe('a fair share of the proxy', () => {
       n4,
       '--data',
       join(tc.dir, 'none'),
+      '--keys',
+      keysDir,
     ]);
     expect(added.code, added.stderr).toBe(0);
     expect(added.stdout).toContain('n4 added');
@@ -405,6 +424,8 @@ describe('a fair share of the proxy', () => {
       'n4',
       '--node',
       tc.nodeEndpoints[0] ?? '',
+      '--keys',
+      keysDir,
     ]);
     expect(removed.code, removed.stderr).toBe(0);
     expect(removed.stdout).toContain('n4 removed');

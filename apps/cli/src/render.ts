@@ -5,6 +5,7 @@
 
 import type { ItemView, ListId, ListView } from '@trolley/core';
 import { itemState, type ListStatus } from '@trolley/client';
+import { shownAddresses } from './globals.ts';
 import type { SyncOutcome } from './home.ts';
 
 /** The status as a person reads it. */
@@ -121,7 +122,7 @@ export function syncLine(outcome: SyncOutcome, endpoints: readonly string[]): st
 }
 
 function unreachable(endpoints: readonly string[]): string {
-  return `no answer from the cloud at ${endpoints.join(', ')}`;
+  return `no answer from the cloud at ${shownAddresses(endpoints)}`;
 }
 
 /** "just now", "42 s ago", "5 min ago", "3 h ago", "2 days ago"; "never" for 0. */

@@ -12,7 +12,7 @@
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ListReplica, encodeList, newListId, newReplicaId, type ListId } from '@trolley/core';
-import { CloudClient, cryptoRandom, nodeStats } from '@trolley/node';
+import { CloudClient, cryptoRandom, nodeStats, splitAddress } from '@trolley/node';
 import { TestCluster, disposeAll } from './testing/test-cluster.ts';
 import { hangMs, pool, putAcked, readList, replyMs, sleep } from './testing/cloud-checks.ts';
 
@@ -61,8 +61,11 @@ function connections(): Set<string> {
   return out;
 }
 
-/** The port of a tcp://host:port endpoint. */
-const portOf = (endpoint: string): number => Number(endpoint.slice(endpoint.lastIndexOf(':') + 1));
+/** The port of a tcp://host:port endpoint (its key after #, if any, left out). */
+const portOf = (address: string): number => {
+  const { endpoint } = splitAddress(address);
+  return Number(endpoint.slice(endpoint.lastIndexOf(':') + 1));
+};
 
 describe('ring changes on real processes', () => {
   it('two nodes added at once through two nodes: both in the one ring every node holds, no list lost', async () => {
@@ -144,7 +147,7 @@ describe('ring changes on real processes', () => {
 
     // Every node, the two new ones included, holds one ring with both.
     const endpoints = [0, 1, 2, a, b].map((i) => tc.cluster.nodeEndpoint(i));
-    const stats = await Promise.all(endpoints.map((e) => nodeStats(e, replyMs)));
+    const stats = await Promise.all(endpoints.map((e) => nodeStats(tc.cluster.operator, e, replyMs)));
     const hashes = new Set(stats.map((s) => s['ringHash']));
     const versions = new Set(stats.map((s) => s['ringVersion']));
     expect(hashes.size).toBe(1);
@@ -168,7 +171,10 @@ describe('ring changes on real processes', () => {
     });
     expect(wrong).toEqual([]);
     const partitionsOfNew = await Promise.all(
-      [a, b].map(async (i) => (await nodeStats(tc.cluster.nodeEndpoint(i), replyMs))['partitionsOwned']),
+      [a, b].map(
+        async (i) =>
+          (await nodeStats(tc.cluster.operator, tc.cluster.nodeEndpoint(i), replyMs))['partitionsOwned'],
+      ),
     );
 
     console.log(

@@ -1,9 +1,11 @@
 // `trolley start` (what `npm start` runs) as a person uses it: it prints the address to open, the
-// address serves the web app and its sync socket, a terminal client reaches the same cloud, Ctrl-C
-// stops every process it started, and the next start finds the same lists.
+// address serves the web app and its sync socket, a terminal client reaches the same cloud through
+// the address start saved in its home (with the proxy's key: the cloud is secure from the first
+// start, its keys owner-only), Ctrl-C stops every process it started, and the next start finds the
+// same lists.
 
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -91,7 +93,8 @@ describe('trolley start', () => {
     const data = join(dir, 'data');
     const webPort = await freePort();
     const proxyPort = await freePortPair();
-    const env = { TROLLEY_DATA: data, PORT: String(webPort) };
+    const home = join(dir, 'home');
+    const env = { TROLLEY_DATA: data, PORT: String(webPort), TROLLEY_HOME: home };
     const args = ['--proxy-port', String(proxyPort)];
     const first = await start(env, args);
     expect(first.url).toBe(`http://127.0.0.1:${webPort}/`);
@@ -103,11 +106,16 @@ describe('trolley start', () => {
     const manifest = await fetch(new URL('manifest.webmanifest', first.url));
     expect(manifest.status).toBe(200);
 
-    const cloud = `tcp://127.0.0.1:${proxyPort}`;
-    const home = join(dir, 'home');
+    // The cloud's address, with the proxy's key, saved as the home's cloud; the keys owner-only.
+    const saved = (JSON.parse(readFileSync(join(home, 'config.json'), 'utf8')) as { cloud: string }).cloud;
+    expect(saved).toMatch(new RegExp(`^tcp://127\\.0\\.0\\.1:${proxyPort}#[A-Za-z0-9_-]{43}$`));
+    expect(first.output()).toContain(`saved in ${join(home, 'config.json')}`);
+    expect(statSync(join(data, 'keys')).mode & 0o077).toBe(0);
+    expect(statSync(join(data, 'keys', 'proxy.key')).mode & 0o077).toBe(0);
+    const { TROLLEY_CLOUD: _cloud, ...inherited } = process.env;
     const cli = (...a: string[]) =>
-      promisify(execFile)(process.execPath, [trolleyBin, '--home', home, '--cloud', cloud, ...a], {
-        env: { ...process.env, TROLLEY_LOG: 'error' },
+      promisify(execFile)(process.execPath, [trolleyBin, '--home', home, ...a], {
+        env: { ...inherited, TROLLEY_LOG: 'error' },
       });
     const id = (await cli('list', 'create', 'Kept')).stdout.trim();
     await cli('item', 'add', id, 'Milk', '2');

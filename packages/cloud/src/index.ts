@@ -6,6 +6,7 @@ export * from './ports.ts';
 export * from './proxy.ts';
 export * from './quorum.ts';
 export * from './refusal-log.ts';
+export * from './sender-rules.ts';
 export * from './storage-node.ts';
 export * from './memory-list-store.ts';
 export * from './watch-table.ts';

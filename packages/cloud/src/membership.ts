@@ -8,6 +8,13 @@
 // monotonic clock) is suspect; after downAfterMs it is down. Suspect members still get requests;
 // down ones are skipped (sloppy quorum) until their heartbeat rises again — a restarted node
 // rejoins by gossiping a heartbeat above its old one (it starts from the wall clock).
+//
+// What a gossip may change (Trust part 2): the transport authenticates the sender, but a view
+// also speaks for third parties. So a third party may introduce a member we have no address for,
+// while a known member's address changes only by that member's own word (its entry in its own
+// gossip); a heartbeat above the receiver's wall clock plus a bound is refused — it could only be
+// forged, and would keep a dead member alive (or, for ours, lift it where our own beats never
+// reach it again); and members the keyring does not know are not taken in at all.
 
 export type Liveness = 'alive' | 'suspect' | 'down';
 
@@ -25,6 +32,24 @@ interface Entry extends MemberInfo {
 export interface MembershipConfig {
   suspectAfterMs: number;
   downAfterMs: number;
+}
+
+/** Who gossiped a view, and what the receiver accepts from it. */
+export interface MergeSource {
+  /** The sender's ID, as the transport authenticated it. */
+  sender: string;
+  /** Heartbeats above this are refused: the receiver's wall clock (ms) plus heartbeatAheadMsMax. */
+  heartbeatMax: number;
+  /** Whether an ID is a member at all (the keyring); others are refused. */
+  isMember: (id: string) => boolean;
+}
+
+export interface MergeOutcome {
+  changed: boolean;
+  /** Entries skipped for a heartbeat above heartbeatMax. */
+  heartbeatsRefused: number;
+  /** Entries skipped for an ID that is not a member. */
+  membersRefused: number;
 }
 
 export class Membership {
@@ -45,31 +70,43 @@ export class Membership {
     me.seenMs = nowMs;
   }
 
-  /** Merges a peer's view. Returns true if anything changed. */
-  merge(view: readonly MemberInfo[], nowMs: number): boolean {
-    let changed = false;
+  /**
+   * Merges the view gossiped by `from.sender` (authenticated by the transport). Entries the rules
+   * above refuse are skipped and counted in the outcome; the rest merge as before.
+   */
+  merge(view: readonly MemberInfo[], nowMs: number, from: MergeSource): MergeOutcome {
+    const out: MergeOutcome = { changed: false, heartbeatsRefused: 0, membersRefused: 0 };
     for (const m of view) {
+      if (m.heartbeat > from.heartbeatMax) {
+        out.heartbeatsRefused++;
+        continue;
+      }
       if (m.id === this.self.id) {
         // Someone remembers a higher heartbeat of ours (we restarted): jump above it.
         const me = this.entries.get(m.id) as Entry;
         if (m.heartbeat >= me.heartbeat) {
           me.heartbeat = m.heartbeat + 1;
-          changed = true;
+          out.changed = true;
         }
+        continue;
+      }
+      if (!from.isMember(m.id)) {
+        out.membersRefused++;
         continue;
       }
       const known = this.entries.get(m.id);
       if (known === undefined) {
+        // First introduction: anyone may tell us where a member we have never heard of is.
         this.entries.set(m.id, { ...m, seenMs: nowMs });
-        changed = true;
+        out.changed = true;
       } else if (m.heartbeat > known.heartbeat) {
         known.heartbeat = m.heartbeat;
-        known.address = m.address;
+        if (m.id === from.sender) known.address = m.address;
         known.seenMs = nowMs;
-        changed = true;
+        out.changed = true;
       }
     }
-    return changed;
+    return out;
   }
 
   /**

@@ -1,15 +1,18 @@
 // The in-memory double of the node transport: a network of named endpoints in one process.
 // Delivery is asynchronous (queued, delivered by deliver() or deliverAll()), so tests and the
-// simulator choose the order, and can cut an endpoint off (its frames vanish both ways).
+// simulator choose the order, and can cut an endpoint off (its frames vanish both ways). Each
+// endpoint has a role, and every frame arrives with its sender as the ZeroMQ transport will tell
+// it: `{ role, id: name }` (in memory nobody can lie about who they are).
 
-import type { NodeTransport, ReplyTo } from './ports.ts';
+import type { NodeTransport, Peer, PeerRole, ReplyTo } from './ports.ts';
 
-export type FrameHandler = (frame: Uint8Array, replyTo: ReplyTo) => void;
+export type FrameHandler = (frame: Uint8Array, replyTo: ReplyTo, from: Peer) => void;
 
 interface Envelope {
   to: string;
   frame: Uint8Array;
   replyTo: ReplyTo;
+  from: Peer;
 }
 
 interface MemoryReplyTo extends ReplyTo {
@@ -23,14 +26,15 @@ export class MemoryNetwork {
   delivered = 0;
   lost = 0;
 
-  /** Joins the network as `name`; frames for it go to `handler`. */
-  endpoint(name: string, handler: FrameHandler): NodeTransport {
+  /** Joins the network as `name` with `role`; frames for it go to `handler`. */
+  endpoint(name: string, handler: FrameHandler, role: PeerRole = 'node'): NodeTransport {
     this.handlers.set(name, handler);
-    const from: MemoryReplyTo = { endpoint: name } as MemoryReplyTo;
+    const replyTo: MemoryReplyTo = { endpoint: name } as MemoryReplyTo;
+    const from: Peer = { role, id: name };
     return {
-      send: (to, frame) => this.enqueue({ to, frame: frame.slice(), replyTo: from }),
-      reply: (replyTo, frame) =>
-        this.enqueue({ to: (replyTo as MemoryReplyTo).endpoint, frame: frame.slice(), replyTo: from }),
+      send: (to, frame) => this.enqueue({ to, frame: frame.slice(), replyTo, from }),
+      reply: (back, frame) =>
+        this.enqueue({ to: (back as MemoryReplyTo).endpoint, frame: frame.slice(), replyTo, from }),
     };
   }
 
@@ -75,7 +79,7 @@ export class MemoryNetwork {
       return true;
     }
     this.delivered++;
-    handler(e.frame, e.replyTo);
+    handler(e.frame, e.replyTo, e.from);
     return true;
   }
 

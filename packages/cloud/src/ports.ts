@@ -55,6 +55,24 @@ export interface ListStore {
   close(): void;
 }
 
+/**
+ * What a member of the cluster is: a storage node, a proxy, or an operator (a person's tools:
+ * ring changes, admin reads, stats). `client` is anyone else: an anonymous client whose requests
+ * a proxy forwards, or in memory a simulated client.
+ */
+export type PeerRole = 'node' | 'proxy' | 'operator' | 'client';
+
+/**
+ * Who sent a frame, as the transport authenticated it: over ZeroMQ, the CURVE key the frame came
+ * with (a member's credential on a ROUTER, the pinned server key on a DEALER), looked up in the
+ * cluster's keyring; in memory, the endpoint's name and role. The logic trusts `id` and `role`
+ * and nothing in the frame that claims the same.
+ */
+export interface Peer {
+  role: PeerRole;
+  id: string;
+}
+
 /** Where a reply goes: opaque to the logic, defined by the transport that delivered the request. */
 export interface ReplyTo {
   readonly replyToBrand: never;

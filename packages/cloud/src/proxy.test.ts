@@ -168,6 +168,28 @@ describe('proxy', () => {
     expect(proxy.counters.rejected).toBe(2);
     expect((proxy.view()['nodes'] as unknown[]).length).toBe(1);
   });
+
+  it('refuses a node-hello naming another node than the one it came from, and logs it', () => {
+    const { proxy, hello, logged } = setup();
+    hello('n1');
+    const ring = encodeRing(createRing([{ id: parseNodeId('n2'), weight: 1 }], { partitionCount: 64 }));
+    const frame = encodeMessage({
+      type: 'node-hello',
+      requestId: 0,
+      nodeId: 'n2',
+      address: 'tcp://x:2',
+      ring,
+    });
+    proxy.onNodeFrame('n1', new Uint8Array(0), frame);
+    expect(proxy.counters.badNodeFrames).toBe(1);
+    expect((proxy.view()['nodes'] as { id: string }[]).map((n) => n.id)).toEqual(['n1']);
+    expect(logged.filter((l) => l.event === 'node frame rejected').map((l) => l.fields)).toMatchObject([
+      { node: 'n1', detail: 'a node-hello naming node n2' },
+    ]);
+    // From n2 itself, the same hello is taken.
+    proxy.onNodeFrame('n2', new Uint8Array(0), frame);
+    expect((proxy.view()['nodes'] as { id: string }[]).map((n) => n.id)).toEqual(['n1', 'n2']);
+  });
 });
 
 describe('proxy: live updates', () => {

@@ -47,6 +47,8 @@ export interface ProxyOptions {
   transport: ProxyTransport;
   clock: Clock;
   logger: Logger;
+  /** The process's transport counters (handshakes refused on each port), shown in stats. */
+  transportStats?: () => Record<string, unknown>;
 }
 
 export interface ProxyCounters {
@@ -262,8 +264,13 @@ export class Proxy {
       // A frame for the proxy itself: a node's hello, or news that a list changed.
       const decoded = decodeMessage(frame);
       if (decoded.ok && decoded.value.type === 'changed') return this.notify(decoded.value.listId, frame);
-      if (!decoded.ok || decoded.value.type !== 'node-hello' || decoded.value.nodeId !== node)
+      if (!decoded.ok || decoded.value.type !== 'node-hello')
         return this.refuseNodeFrame(node, 'a frame for the proxy that is not its node-hello', frame.length);
+      // The routing ID is the node's authenticated ID (the transport sees to it): a hello naming
+      // another node is a node speaking for someone else, and would make the proxy route that
+      // node's lists to it.
+      if (decoded.value.nodeId !== node)
+        return this.refuseNodeFrame(node, `a node-hello naming node ${decoded.value.nodeId}`, frame.length);
       const ring = decodeRing(decoded.value.ring);
       if (!ring.ok) return this.refuseNodeFrame(node, 'a ring that does not decode', frame.length);
       this.nodes.set(node, { id: node, lastHelloMs: this.o.clock.monotonicMs() });
@@ -414,6 +421,7 @@ export class Proxy {
       },
       inFlight: { clients: this.inFlight.size, requests: this.inFlightCount },
       counters: this.counters,
+      ...(this.o.transportStats === undefined ? {} : { transport: this.o.transportStats() }),
     };
   }
 

@@ -67,7 +67,7 @@ async function raceAndConfirm(
 ): Promise<{ first: number[]; lostAtFirst: number; reissued: number; ring: RingState; rounds: number }> {
   const sent = changes.map(({ via, change }) => {
     const m = ringChangeMessage(change);
-    c.send(via, m);
+    c.operator(via, m);
     return m.requestId;
   });
   await c.settle();
@@ -79,7 +79,7 @@ async function raceAndConfirm(
     const pending = changes.filter((x) => !ringReflects(ring.nodes, x.change));
     if (pending.length === 0) break;
     for (const x of pending) {
-      c.send(x.via, ringChangeMessage(x.change));
+      c.operator(x.via, ringChangeMessage(x.change));
       reissued++;
     }
     const next = await converge(c);
@@ -139,13 +139,13 @@ describe('concurrent ring changes', () => {
     const addN4: RingChange = { add: [{ id: id('n4'), weight: 1 }], remove: [] };
     const removeN9: RingChange = { add: [], remove: [id('n9')] };
     const a = ringChangeMessage(addN4);
-    c.send(id('n1'), a);
+    c.operator(id('n1'), a);
     await c.settle();
     const { ring } = await converge(c);
     expect(ring.version).toBe(2);
     const counters = c.nodes.map((n) => (n.stats()['counters'] as { ringChanges: number }).ringChanges);
     const again = [ringChangeMessage(addN4), ringChangeMessage(addN4), ringChangeMessage(removeN9)];
-    for (const [i, m] of again.entries()) c.send(c.ids[i] as NodeId, m);
+    for (const [i, m] of again.entries()) c.operator(c.ids[i] as NodeId, m);
     await c.settle();
     const versions = answered(
       c,
@@ -175,7 +175,7 @@ describe('concurrent ring changes', () => {
       add: [{ id: 'n4', address: 'n4', weight: 1 }],
       remove: ['n4'],
     };
-    c.send(id('n1'), m);
+    c.operator(id('n1'), m);
     await c.settle();
     expect(c.reply(77)).toMatchObject({ type: 'error' });
     expect(c.nodes[0]?.ring?.version).toBe(1);

@@ -12,6 +12,13 @@
 //   anti-entropy  §4.7  Merkle comparison of one partition per round with one other replica, throttled
 //   transfer      §4.9  lists this node holds but no longer replicates (ring change, fallback copies)
 //                       are pushed to their owners and deleted once all of them have acknowledged
+//                       holding exactly what this node holds (the hash in their acknowledgement)
+//
+// Trust (Trust part 2): every frame comes with its sender as the transport authenticated it (a
+// Peer). A frame from a role that may not send it (sender-rules.ts) is refused; a reply counts
+// only from the node that was asked; gossip speaks for its sender only (membership.ts); ring
+// changes come from operators, and one that would leave the ring with none of its nodes or fewer
+// than N of them needs `force`.
 
 import {
   ListDoc,
@@ -42,6 +49,7 @@ import {
   type ListId,
   type Message,
   type MessageOf,
+  type MessageType,
   type NodeId,
   type OpId,
   type Random,
@@ -54,8 +62,9 @@ import { BoundedMap } from './bounded-map.ts';
 import { RefusalLog } from './refusal-log.ts';
 import { Membership } from './membership.ts';
 import { bucketOf, differingBuckets, merkleTree, same } from './merkle.ts';
-import type { Logger, ListStore, NodeTransport, ReplyTo } from './ports.ts';
+import type { Logger, ListStore, NodeTransport, Peer, ReplyTo } from './ports.ts';
 import type { Quorum } from './quorum.ts';
+import { nodeSenderRules, senderAllowed } from './sender-rules.ts';
 
 /** Timing of the background mechanisms. Every knob: meaning, trade-off, default. */
 export interface NodeConfig {
@@ -79,6 +88,13 @@ export interface NodeConfig {
    * while a replica is slow or down; 0 answers at R.
    */
   readGraceMs: number;
+  /**
+   * Gossiped heartbeats above this node's wall clock plus this are refused (membership.ts). A
+   * heartbeat starts from its node's wall clock (ms) and rises by one per gossip round, so an
+   * honest one is never ahead of the wall clock by more than the clocks' skew. Larger: tolerates
+   * worse clocks; smaller: a forger can push a heartbeat less far ahead.
+   */
+  heartbeatAheadMsMax: number;
 }
 
 export const defaultNodeConfig: NodeConfig = {
@@ -90,6 +106,7 @@ export const defaultNodeConfig: NodeConfig = {
   transferIntervalMs: 1_000,
   backgroundDeadlineMs: 5_000,
   readGraceMs: 20,
+  heartbeatAheadMsMax: 10 * 60_000,
 };
 
 export interface StorageNodeOptions {
@@ -116,6 +133,11 @@ export interface StorageNodeOptions {
    * the hook for live updates (the process sends it to every proxy, which pushes it to watchers).
    */
   onWriteAcknowledged?: (listId: ListId, delta: Uint8Array) => void;
+  /**
+   * Whether a node ID is a member of the cluster: in production, whether the keyring holds a key
+   * for it. Gossip about others is skipped, and a ring change adding one refused. Default: all are.
+   */
+  isMember?: (id: string) => boolean;
 }
 
 export interface NodeCounters {
@@ -145,8 +167,26 @@ export interface NodeCounters {
   antiEntropyRepairs: number;
   transfersSent: number;
   transferredAway: number;
+  /** Rings adopted: by an operator's change here, or newer ones learned by gossip. */
   ringChanges: number;
+  /** Ring changes an operator made through this node (each logged at warn). */
+  operatorRingChanges: number;
   gossipIn: number;
+  /** Frames refused for their sender: a role that may not send them (sender-rules.ts), or gossip naming another sender. */
+  peerFramesRefused: number;
+  /**
+   * Replies ignored because they came from another node than the one asked: answers to a previous
+   * run's requests after a restart (request IDs start again), or a node answering for another.
+   */
+  strayReplies: number;
+  /** Gossiped heartbeats refused for being too far ahead of this node's wall clock. */
+  heartbeatsRefused: number;
+  /** Gossiped members refused because the keyring does not know them. */
+  membersRefused: number;
+  /** Transfer acknowledgements whose hash is not that of the list as this node holds it (the list is kept). */
+  transferAcksMismatched: number;
+  /** Hints refused or deleted because their target is not a node of the ring. */
+  hintsDropped: number;
 }
 
 interface Target {
@@ -201,13 +241,15 @@ interface PendingGet {
 
 type Pending = PendingPut | PendingGet;
 
-/** A background write in flight (hint delivery or transfer), by our request ID. */
+/**
+ * A background request in flight, by our request ID: a hint delivery, a transfer, or the read of
+ * an owner's copy of a list being handed over (see onTransferAck).
+ */
 interface Background {
-  kind: 'hint' | 'transfer';
+  kind: 'hint' | 'transfer' | 'read-back';
   node: NodeId;
   key: ListId;
   hintId?: number;
-  hash?: Uint8Array;
   untilMs: number;
 }
 
@@ -238,7 +280,14 @@ export class StorageNode {
     transfersSent: 0,
     transferredAway: 0,
     ringChanges: 0,
+    operatorRingChanges: 0,
     gossipIn: 0,
+    peerFramesRefused: 0,
+    strayReplies: 0,
+    heartbeatsRefused: 0,
+    membersRefused: 0,
+    transferAcksMismatched: 0,
+    hintsDropped: 0,
   };
   readonly membership: Membership;
   private ringState: RingState | undefined;
@@ -255,6 +304,7 @@ export class StorageNode {
   private readonly onRingChange: ((ring: RingState) => void) | undefined;
   private readonly transportStats: (() => Record<string, number>) | undefined;
   private readonly onWriteAcknowledged: ((listId: ListId, delta: Uint8Array) => void) | undefined;
+  private readonly isMember: (id: string) => boolean;
   private readonly cache = new BoundedMap<string, ListDoc>(limits.cachedListsMax);
   /** Merged states of recent reads of lists this node does not hold (for the write check). */
   private readonly recentReads = new BoundedMap<string, ListDoc>(limits.cachedListsMax);
@@ -287,6 +337,7 @@ export class StorageNode {
     this.onRingChange = options.onRingChange;
     this.transportStats = options.transportStats;
     this.onWriteAcknowledged = options.onWriteAcknowledged;
+    this.isMember = options.isMember ?? (() => true);
     const now = this.clock.monotonicMs();
     // Start the heartbeat from the wall clock, so that a restarted node is seen as newer at once.
     this.membership = new Membership(
@@ -305,8 +356,12 @@ export class StorageNode {
     return this.ringState;
   }
 
-  /** Every inbound frame: client requests via a proxy, peer requests, and peers' replies. */
-  handle(frame: Uint8Array, replyTo: ReplyTo): void {
+  /**
+   * Every inbound frame: client requests via a proxy, peer requests, peers' replies and operators'
+   * requests. `from` is the sender as the transport authenticated it; nothing in the frame that
+   * claims the same is believed.
+   */
+  handle(frame: Uint8Array, replyTo: ReplyTo, from: Peer): void {
     this.counters.framesIn++;
     const decoded = decodeMessage(frame);
     if (!decoded.ok) {
@@ -319,6 +374,8 @@ export class StorageNode {
       return;
     }
     const m = decoded.value;
+    if (!senderAllowed(m.type, from.role))
+      return this.refusePeerFrame(m, replyTo, from, `a ${from.role} may not send ${m.type} to a node`);
     switch (m.type) {
       case 'put':
         return this.coordinatePut(m, replyTo);
@@ -346,24 +403,24 @@ export class StorageNode {
           json: JSON.stringify(this.stats()),
         });
       case 'replica-put-reply':
-        return this.onReplicaPutReply(m);
+        return this.onReplicaPutReply(m, from);
       case 'replica-get-reply':
-        return this.onReplicaGetReply(m);
+        return this.onReplicaGetReply(m, from);
       case 'error':
-        return this.onPeerError(m);
+        return this.onPeerError(m, from);
       case 'gossip':
       case 'gossip-reply':
-        return this.onGossip(m, replyTo);
+        return this.onGossip(m, replyTo, from);
       case 'ae-root':
         return this.onAntiEntropyRoot(m, replyTo);
       case 'ae-buckets':
-        return this.onAntiEntropyBuckets(m, replyTo);
+        return this.onAntiEntropyBuckets(m, replyTo, from);
       case 'ae-keys':
         return this.onAntiEntropyKeys(m, replyTo);
       case 'ae-keys-reply':
         return this.onAntiEntropyKeysReply(m, replyTo);
       case 'ring-change':
-        return this.onRingChangeRequest(m, replyTo);
+        return this.onRingChangeRequest(m, replyTo, from);
       case 'hello':
       case 'hello-reply':
       case 'put-reply':
@@ -379,6 +436,22 @@ export class StorageNode {
         this.log.warn('unexpected message', { type: m.type });
         return;
     }
+  }
+
+  /**
+   * A frame its sender may not send (sender-rules.ts), or not like this (a gossip naming another
+   * sender): counted, logged at warn (rate limited: a flood is a few lines a second), and, if
+   * it is a request, answered `refused`.
+   */
+  private refusePeerFrame(m: Message, replyTo: ReplyTo, from: Peer, detail: string): void {
+    this.counters.peerFramesRefused++;
+    this.refusals.warn('peer frame refused', `peer_${from.role}_${m.type}`, {
+      role: from.role,
+      id: from.id,
+      type: m.type,
+      detail,
+    });
+    if (nodeSenderRules[m.type]?.request === true) this.sendError(replyTo, m.requestId, 'refused', detail);
   }
 
   /** Deadlines and the periodic mechanisms. Call often (every 10 ms or so). */
@@ -623,11 +696,42 @@ export class StorageNode {
     return requestId;
   }
 
-  /** The peer request a reply answers, consumed so that a duplicated reply counts once. */
-  private takePeerRequest(requestId: number): { pending: number; node: NodeId } | undefined {
-    const r = this.peerRequests.get(requestId);
-    this.peerRequests.delete(requestId);
+  /**
+   * The peer request a reply answers, consumed so that a duplicated reply counts once. Only the
+   * node asked may answer: a reply from another is ignored (a stray reply) and leaves the request
+   * waiting (else any node could answer for a replica that never stored the write, or cancel its
+   * answer).
+   */
+  private takePeerRequest(
+    m: { type: MessageType; requestId: number },
+    from: Peer,
+  ): { pending: number; node: NodeId } | undefined {
+    const r = this.peerRequests.get(m.requestId);
+    if (r === undefined) return undefined;
+    if (r.node !== from.id) {
+      this.strayReply(m.type, from, r.node);
+      return undefined;
+    }
+    this.peerRequests.delete(m.requestId);
     return r;
+  }
+
+  /** The background write or read a reply answers, if `from` is the node it was sent to. */
+  private backgroundFor(m: { type: MessageType; requestId: number }, from: Peer): Background | undefined {
+    const b = this.background.get(m.requestId);
+    if (b === undefined || b.node === from.id) return b;
+    this.strayReply(m.type, from, b.node);
+    return undefined;
+  }
+
+  /**
+   * Counted and logged at debug only: after a restart, a node's first request IDs meet the answers
+   * to its previous run's, so a stray reply is usually no attack, and warning of each would teach
+   * operators to ignore warnings.
+   */
+  private strayReply(type: MessageType, from: Peer, asked: NodeId): void {
+    this.counters.strayReplies++;
+    this.log.debug('reply from a node not asked ignored', { type, id: from.id, asked });
   }
 
   private finish(id: number): void {
@@ -683,16 +787,22 @@ export class StorageNode {
     if (p.outstanding <= 0) this.finish(id);
   }
 
-  private onReplicaPutReply(m: MessageOf<'replica-put-reply'>): void {
-    const bg = this.background.get(m.requestId);
-    if (bg !== undefined) return this.onBackgroundAck(m.requestId, bg);
-    const r = this.takePeerRequest(m.requestId);
+  private onReplicaPutReply(m: MessageOf<'replica-put-reply'>, from: Peer): void {
+    if (this.background.has(m.requestId)) {
+      const bg = this.backgroundFor(m, from);
+      if (bg !== undefined) this.onBackgroundAck(m.requestId, bg, m.hash);
+      return;
+    }
+    const r = this.takePeerRequest(m, from);
     if (r !== undefined) this.onAck(r.pending);
   }
 
-  private onPeerError(m: MessageOf<'error'>): void {
-    if (this.background.delete(m.requestId)) return;
-    const r = this.takePeerRequest(m.requestId);
+  private onPeerError(m: MessageOf<'error'>, from: Peer): void {
+    if (this.background.has(m.requestId)) {
+      if (this.backgroundFor(m, from) !== undefined) this.background.delete(m.requestId);
+      return;
+    }
+    const r = this.takePeerRequest(m, from);
     const p = r === undefined ? undefined : this.pending.get(r.pending);
     if (r === undefined || p === undefined) return;
     if (p.kind === 'put') this.onNack(r.pending, `${m.code}: ${m.message}`);
@@ -751,8 +861,13 @@ export class StorageNode {
     }
   }
 
-  private onReplicaGetReply(m: MessageOf<'replica-get-reply'>): void {
-    const r = this.takePeerRequest(m.requestId);
+  private onReplicaGetReply(m: MessageOf<'replica-get-reply'>, from: Peer): void {
+    if (this.background.has(m.requestId)) {
+      const bg = this.backgroundFor(m, from);
+      if (bg !== undefined) this.onReadBack(m.requestId, bg, m.state);
+      return;
+    }
+    const r = this.takePeerRequest(m, from);
     if (r !== undefined) this.onReplicaState(r.pending, r.node, m.state, m.hash);
   }
 
@@ -865,6 +980,17 @@ export class StorageNode {
         m.requestId,
         'deadline_exceeded',
         'the write arrived after its deadline',
+      );
+    }
+    if (hintFor !== undefined && !this.ringState.nodes.some((n) => n.id === hintFor)) {
+      // A hint is for an owner in the ring. One for anyone else could never be handed off: it
+      // would sit here, a share of hintsPerNodeMax, until that node left a ring it was never in.
+      this.counters.hintsDropped++;
+      return this.sendError(
+        replyTo,
+        m.requestId,
+        'invalid_argument',
+        `node ${hintFor} is not in ring version ${this.ringState.version}: no hint is held for it`,
       );
     }
     const doc = decodeList(m.doc);
@@ -981,13 +1107,33 @@ export class StorageNode {
     this.transport.send(peer, encodeMessage(m));
   }
 
-  private onGossip(m: MessageOf<'gossip'> | MessageOf<'gossip-reply'>, _replyTo: ReplyTo): void {
+  /**
+   * A member's view (push-pull). Only a node may gossip, and only as itself: `from` in the frame
+   * must be the authenticated sender, whose own entry is the one that may move its address.
+   */
+  private onGossip(m: MessageOf<'gossip'> | MessageOf<'gossip-reply'>, replyTo: ReplyTo, from: Peer): void {
+    if (m.from !== from.id)
+      return this.refusePeerFrame(m, replyTo, from, `a ${m.type} that names ${m.from} as its sender`);
     this.counters.gossipIn++;
-    const now = this.clock.monotonicMs();
-    for (const x of m.members)
-      if (x.id !== this.id && this.membership.address(x.id) === undefined) this.learnAddress(x.id, x.address);
-    this.membership.merge(m.members, now);
-    for (const x of m.members) this.learnAddress(x.id, x.address);
+    const merged = this.membership.merge(m.members, this.clock.monotonicMs(), {
+      sender: from.id,
+      heartbeatMax: this.clock.wallMs() + this.config.heartbeatAheadMsMax,
+      isMember: this.isMember,
+    });
+    this.counters.heartbeatsRefused += merged.heartbeatsRefused;
+    this.counters.membersRefused += merged.membersRefused;
+    if (merged.heartbeatsRefused + merged.membersRefused > 0)
+      this.refusals.warn('gossip entries refused', 'gossip_entries', {
+        id: from.id,
+        heartbeatsAhead: merged.heartbeatsRefused,
+        notMembers: merged.membersRefused,
+      });
+    // The transport learns addresses as membership holds them after the merge: a third party's
+    // word about a known member's address was not taken, so it must not reach the transport either.
+    for (const x of m.members) {
+      const address = this.membership.address(x.id);
+      if (address !== undefined) this.learnAddress(x.id, address);
+    }
     if (m.ring.length > 0) {
       const ring = decodeRing(m.ring);
       if (ring.ok) this.considerRing(ring.value, m.ring);
@@ -1037,47 +1183,92 @@ export class StorageNode {
    * current version and changes nothing, so an operator may repeat it — after a lost reply, or
    * after a concurrent change on the same base ring won the gossip (see admin.ts).
    */
-  private onRingChangeRequest(m: MessageOf<'ring-change'>, replyTo: ReplyTo): void {
+  private onRingChangeRequest(m: MessageOf<'ring-change'>, replyTo: ReplyTo, from: Peer): void {
     const ring = this.ringState;
     if (ring === undefined)
       return this.sendError(replyTo, m.requestId, 'unavailable', 'this node has no ring yet');
+    // A node nobody holds a key for could never talk to the others: its share would be unreachable.
+    const stranger = m.add.find((a) => !this.isMember(a.id));
+    if (stranger !== undefined)
+      return this.sendError(
+        replyTo,
+        m.requestId,
+        'invalid_argument',
+        `no key for node ${stranger.id} in the keyring; add its key to every node's keyring first`,
+      );
+    let change: RingChange;
+    let next: RingState;
     try {
-      const now = this.clock.monotonicMs();
-      const change: RingChange = {
+      change = {
         add: m.add.map((a) => ({ id: parseNodeId(a.id), weight: a.weight })),
         remove: m.remove.map((id) => parseNodeId(id)),
       };
-      const next = applyRingChange(ring, change);
-      for (const a of m.add) this.learn(a.id, a.address, now);
-      if (next !== ring) {
-        this.setRing(next);
-        this.log.info('ring changed', { version: next.version, change: describeRingChange(change) });
-      }
-      // Tell everyone now rather than waiting for gossip to wander (also after a no-op: a repeated
-      // change is often a sign that some node has not heard of the ring yet).
-      for (const peer of this.membership.others()) this.sendGossip(peer, 'gossip');
-      this.send(replyTo, { type: 'ring-change-reply', requestId: m.requestId, ringVersion: next.version });
+      next = applyRingChange(ring, change);
     } catch (e) {
-      this.sendError(replyTo, m.requestId, 'malformed', e instanceof Error ? e.message : String(e));
+      return this.sendError(replyTo, m.requestId, 'malformed', e instanceof Error ? e.message : String(e));
     }
+    const risk = next === ring || m.force === true ? undefined : this.ringChangeRisk(ring, next);
+    if (risk !== undefined)
+      return this.sendError(
+        replyTo,
+        m.requestId,
+        'invalid_argument',
+        `${risk}; pass --force to make this change anyway`,
+      );
+    const now = this.clock.monotonicMs();
+    for (const a of m.add) this.learn(a.id, a.address, now);
+    if (next !== ring) {
+      this.setRing(next);
+      this.counters.operatorRingChanges++;
+      const before = new Set<string>(ring.nodes.map((n) => n.id));
+      const after = new Set<string>(next.nodes.map((n) => n.id));
+      this.log.warn('ring changed by operator', {
+        operator: from.id,
+        version: next.version,
+        added: [...after].filter((id) => !before.has(id)),
+        removed: [...before].filter((id) => !after.has(id)),
+        change: describeRingChange(change),
+        force: m.force === true,
+      });
+    }
+    // Tell everyone now rather than waiting for gossip to wander (also after a no-op: a repeated
+    // change is often a sign that some node has not heard of the ring yet).
+    for (const peer of this.membership.others()) this.sendGossip(peer, 'gossip');
+    this.send(replyTo, { type: 'ring-change-reply', requestId: m.requestId, ringVersion: next.version });
+  }
+
+  /**
+   * Why an operator should not make this change without insisting, or undefined. A ring with none
+   * of today's nodes owns every list on nodes that hold none of them: until transfers finish,
+   * every read finds nothing, and one mistyped command would do it. A ring of fewer than N nodes
+   * cannot keep N copies of anything: every write would be short of replicas for good.
+   */
+  private ringChangeRisk(ring: RingState, next: RingState): string | undefined {
+    const before = new Set<string>(ring.nodes.map((n) => n.id));
+    if (!next.nodes.some((n) => before.has(n.id)))
+      return `the new ring keeps none of the current ring's nodes (${[...before].join(', ')})`;
+    if (next.nodes.length < this.quorum.n)
+      return `the new ring would have ${next.nodes.length} node${next.nodes.length === 1 ? '' : 's'}, fewer than N=${this.quorum.n} copies of each list need`;
+    return undefined;
   }
 
   // ---- hinted handoff (§4.6) -------------------------------------------------------------------
 
   private handOff(): void {
-    if (this.store.hintCount() === 0) return;
+    const ring = this.ringState;
+    if (this.store.hintCount() === 0 || ring === undefined) return;
     const now = this.clock.monotonicMs();
-    const ringNodes = new Set<string>(this.ringState?.nodes.map((n) => n.id) ?? []);
+    const ringNodes = new Set<string>(ring.nodes.map((n) => n.id));
     for (const target of this.membership.ids()) {
-      if (target === this.id || this.membership.liveness(target, now) !== 'alive') continue;
+      if (target === this.id) continue;
+      if (!ringNodes.has(target)) {
+        this.dropHints(target);
+        continue;
+      }
+      if (this.membership.liveness(target, now) !== 'alive') continue;
       for (const hint of this.store.hintsFor(target, limits.transfersInFlightMax)) {
         if (this.background.size >= limits.transfersInFlightMax) return;
         if ([...this.background.values()].some((b) => b.hintId === hint.id)) continue;
-        if (!ringNodes.has(target)) {
-          // The owner left the ring: its share moves by transfer instead.
-          this.inBackground(this.store.deleteHint(hint.id), 'delete hint');
-          continue;
-        }
         const requestId = this.nextRequestId++;
         this.background.set(requestId, {
           kind: 'hint',
@@ -1091,17 +1282,27 @@ export class StorageNode {
     }
   }
 
-  private onBackgroundAck(requestId: number, b: Background): void {
+  /**
+   * Deletes the hints held for a node that left the ring, alive or not: they could never be handed
+   * off, and the lists they are about are held here as well, so they move by transfer instead.
+   */
+  private dropHints(target: string): void {
+    for (const hint of this.store.hintsFor(target, limits.transfersInFlightMax)) {
+      if ([...this.background.values()].some((b) => b.hintId === hint.id)) continue;
+      this.counters.hintsDropped++;
+      this.inBackground(this.store.deleteHint(hint.id), 'delete hint');
+    }
+  }
+
+  private onBackgroundAck(requestId: number, b: Background, hash: Uint8Array): void {
+    if (b.kind === 'read-back') return; // not what it asked for; its own answer may still come
     this.background.delete(requestId);
     if (b.kind === 'hint' && b.hintId !== undefined) {
       this.counters.hintsDelivered++;
       this.inBackground(this.store.deleteHint(b.hintId), 'delete hint');
       return;
     }
-    const t = this.transferAcks.get(b.key);
-    if (t === undefined || b.hash === undefined || !hashEquals(t.hash, b.hash)) return;
-    t.acked.add(b.node);
-    this.maybeDropTransferred(b.key);
+    if (b.kind === 'transfer') this.onTransferAck(b.node, b.key, hash);
   }
 
   // ---- transfer: lists held but not replicated here (§4.9 and fallback copies) -----------------
@@ -1124,10 +1325,9 @@ export class StorageNode {
         for (const owner of owners) {
           if (t.acked.has(owner) || this.membership.isDown(owner, now)) continue;
           if (this.background.size >= limits.transfersInFlightMax) return;
+          // Pushed and not answered yet, or its copy is being read back: nothing to push until then.
           if (
-            [...this.background.values()].some(
-              (b) => b.kind === 'transfer' && b.key === key && b.node === owner,
-            )
+            [...this.background.values()].some((b) => b.kind !== 'hint' && b.key === key && b.node === owner)
           )
             continue;
           const requestId = this.nextRequestId++;
@@ -1135,7 +1335,6 @@ export class StorageNode {
             kind: 'transfer',
             node: owner,
             key: key as ListId,
-            hash: stored.hash,
             untilMs: now + this.config.backgroundDeadlineMs,
           });
           this.counters.transfersSent++;
@@ -1144,6 +1343,69 @@ export class StorageNode {
         this.maybeDropTransferred(key);
       }
     }
+  }
+
+  /**
+   * An owner acknowledged a list pushed to it, with the hash of its copy after joining ours. Only
+   * a copy equal to ours proves that it holds everything we hold: then, and only then, the owner
+   * counts as having the list. Any other hash leaves the list here — the owner had writes we never
+   * saw (the usual case after a ring change: coordinators already write to it), or it did not keep
+   * what we sent — and we read its copy back and join it into ours, so that the next push (the
+   * next transfer round) can be acknowledged as equal.
+   */
+  private onTransferAck(owner: NodeId, key: ListId, hash: Uint8Array): void {
+    const stored = this.store.get(key);
+    if (stored === undefined) return;
+    if (!hashEquals(hash, stored.hash)) {
+      this.counters.transferAcksMismatched++;
+      this.readBack(owner, key);
+      return;
+    }
+    let t = this.transferAcks.get(key);
+    if (t === undefined || !hashEquals(t.hash, stored.hash)) {
+      // Our copy changed since the round began: the owners' earlier acknowledgements were of another state.
+      t = { hash: stored.hash, acked: new Set() };
+      this.transferAcks.set(key, t);
+    }
+    t.acked.add(owner);
+    this.maybeDropTransferred(key);
+  }
+
+  /** Reads an owner's copy of a list being handed over (one read per owner and list at a time). */
+  private readBack(owner: NodeId, key: ListId): void {
+    if (this.background.size >= limits.transfersInFlightMax) return; // the next mismatch asks again
+    if (
+      [...this.background.values()].some((b) => b.kind === 'read-back' && b.key === key && b.node === owner)
+    )
+      return;
+    const requestId = this.nextRequestId++;
+    this.background.set(requestId, {
+      kind: 'read-back',
+      node: owner,
+      key,
+      untilMs: this.clock.monotonicMs() + this.config.backgroundDeadlineMs,
+    });
+    const deadlineMs = this.clock.wallMs() + this.config.backgroundDeadlineMs;
+    this.sendTo(owner, { type: 'replica-get', requestId, listId: key, deadlineMs });
+  }
+
+  /** An owner's copy, read back: joined into ours (a join loses nothing), then pushed again soon. */
+  private onReadBack(requestId: number, b: Background, state: Uint8Array | undefined): void {
+    if (b.kind !== 'read-back') return;
+    this.background.delete(requestId);
+    if (state === undefined || this.store.get(b.key) === undefined) return; // dropped meanwhile: not again
+    const doc = decodeList(state);
+    if (!doc.ok || !doc.value.full) {
+      this.counters.rejected++;
+      this.log.warn('replica state rejected', { node: b.node, reason: 'read back for a transfer' });
+      return;
+    }
+    this.applyLocal(b.key, doc.value).then(
+      () => {
+        this.next.transfer = this.clock.monotonicMs();
+      },
+      (e: unknown) => this.log.warn("joining an owner's copy failed; will retry", { cause: String(e) }),
+    );
   }
 
   /** Deletes a list every owner has acknowledged, unless it changed or became ours meanwhile. */
@@ -1227,9 +1489,10 @@ export class StorageNode {
     this.send(replyTo, { type: 'ae-buckets', requestId: m.requestId, partition: m.partition, buckets });
   }
 
-  private onAntiEntropyBuckets(m: MessageOf<'ae-buckets'>, replyTo: ReplyTo): void {
+  private onAntiEntropyBuckets(m: MessageOf<'ae-buckets'>, replyTo: ReplyTo, from: Peer): void {
     const ae = this.antiEntropy;
     if (ae === undefined || ae.requestId !== m.requestId || ae.partition !== m.partition) return;
+    if (ae.peer !== from.id) return this.strayReply(m.type, from, ae.peer);
     if (m.buckets.length === 0) {
       this.counters.antiEntropyAgreed++;
       this.antiEntropy = undefined;

@@ -1,7 +1,9 @@
 // Direct requests to one storage node (not through a proxy): read a replica's copy of a list,
 // a node's stats, a ring change — and ringChangeConfirmed, which makes a ring change either take
 // effect in the ring the whole cluster agrees on or fail loudly. For operators and tests; the
-// node answers on its peer port.
+// node answers on its peer port, and only to an operator: every call takes the operator's keys
+// (MemberAuth of role operator, operatorKeys()). A node's address is tcp://host:port, with its key
+// after # (tcp://host:port#KEY) unless the operator's keyring names it (by node ID).
 
 import type * as zmq from 'zeromq';
 import {
@@ -18,14 +20,53 @@ import {
   type RingChange,
   type RingNode,
 } from '@trolley/core';
+import { MemberAuth, splitAddress } from './keys.ts';
 import { dealer } from './zmq.ts';
 
-async function ask(address: string, request: Message, timeoutMs: number): Promise<Message> {
-  const socket: zmq.Dealer = dealer();
+/** An operator's keys: what ring changes, admin reads and node stats need. */
+export type Operator = MemberAuth;
+
+/**
+ * The operator NAME (default "operator") of the keys folder `dir`: NAME.key and the keyring.
+ * Undefined dir: an insecure cluster (benchmarks only).
+ */
+export function operatorKeys(dir: string | undefined, name = 'operator'): Operator {
+  return MemberAuth.load(dir, { id: name, role: 'operator' }, () => undefined);
+}
+
+/** The node's key: after # in its address, else the keyring's key for node `id`. */
+function nodeKey(
+  op: Operator,
+  address: string,
+  id: string | undefined,
+): { endpoint: string; key: string | undefined } {
+  const { endpoint, serverKey } = splitAddress(address);
+  const key = serverKey ?? (id === undefined ? undefined : op.keyOf(id));
+  if (op.secure && key === undefined)
+    throw new TrolleyError(
+      'invalid_argument',
+      `no key for the node at ${address}: give it as ${endpoint}#KEY (its .pub file), or put its .pub in ${op.keyring?.dir ?? 'the keys folder'}`,
+    );
+  return { endpoint, key };
+}
+
+async function ask(
+  op: Operator,
+  address: string,
+  request: Message,
+  timeoutMs: number,
+  id?: string,
+): Promise<Message> {
+  const { endpoint, key } = nodeKey(op, address, id);
+  const keys = op.keys;
+  const socket: zmq.Dealer = dealer(
+    undefined,
+    keys === undefined || key === undefined ? undefined : { keys, serverKey: key },
+  );
   socket.receiveTimeout = timeoutMs;
-  socket.connect(address);
+  socket.connect(endpoint);
   try {
-    await socket.send(encodeMessage(request));
+    await socket.send([op.credentialFor(key), encodeMessage(request)]);
     for (;;) {
       const frames = await socket.receive();
       const m = decodeMessage(frames[0] ?? new Uint8Array());
@@ -39,31 +80,44 @@ async function ask(address: string, request: Message, timeoutMs: number): Promis
 }
 
 export async function adminRead(
+  op: Operator,
   address: string,
   listId: ListId,
   timeoutMs = 2_000,
 ): Promise<{ state: Uint8Array | undefined; hash: Uint8Array | undefined }> {
-  const m = await ask(address, { type: 'admin-read', requestId: 1, listId }, timeoutMs);
+  const m = await ask(op, address, { type: 'admin-read', requestId: 1, listId }, timeoutMs);
   if (m.type !== 'admin-read-reply') throw new TrolleyError('invalid_argument', `unexpected ${m.type}`);
   return { state: m.state, hash: m.hash };
 }
 
-export async function nodeStats(address: string, timeoutMs = 2_000): Promise<Record<string, unknown>> {
-  const m = await ask(address, { type: 'stats', requestId: 1 }, timeoutMs);
+export async function nodeStats(
+  op: Operator,
+  address: string,
+  timeoutMs = 2_000,
+  id?: string,
+): Promise<Record<string, unknown>> {
+  const m = await ask(op, address, { type: 'stats', requestId: 1 }, timeoutMs, id);
   if (m.type !== 'stats-reply') throw new TrolleyError('invalid_argument', `unexpected ${m.type}`);
   return JSON.parse(m.json) as Record<string, unknown>;
 }
 
 /** Asks a node to change the ring: add nodes (ID, address, weight) and remove nodes (IDs). */
 export async function ringChange(
+  op: Operator,
   address: string,
-  change: { add?: { id: string; address: string; weight?: number }[]; remove?: string[] },
+  change: { add?: { id: string; address: string; weight?: number }[]; remove?: string[]; force?: boolean },
   timeoutMs = 5_000,
 ): Promise<number> {
-  const add = (change.add ?? []).map((n) => ({ id: n.id, address: n.address, weight: n.weight ?? 1 }));
+  // Peers dial a node at its plain address and find its key in their keyrings.
+  const add = (change.add ?? []).map((n) => ({
+    id: n.id,
+    address: splitAddress(n.address).endpoint,
+    weight: n.weight ?? 1,
+  }));
   const m = await ask(
+    op,
     address,
-    { type: 'ring-change', requestId: 1, add, remove: change.remove ?? [] },
+    { type: 'ring-change', requestId: 1, add, remove: change.remove ?? [], force: change.force ?? false },
     timeoutMs,
   );
   if (m.type === 'error')
@@ -92,6 +146,8 @@ export async function ringChange(
 export interface RingChangeRequest {
   add?: { id: string; address: string; weight?: number }[];
   remove?: string[];
+  /** Allow a ring that keeps none of the current nodes, or has fewer than N. */
+  force?: boolean;
 }
 
 export interface ConfirmRingChangeOptions {
@@ -137,8 +193,8 @@ interface RingView {
   members: { id: string; address: string }[];
 }
 
-async function ringView(address: string, timeoutMs: number): Promise<RingView> {
-  const s = await nodeStats(address, timeoutMs);
+async function ringView(op: Operator, address: string, timeoutMs: number, id?: string): Promise<RingView> {
+  const s = await nodeStats(op, address, timeoutMs, id);
   const weights = (s['ringWeights'] ?? {}) as Record<string, number>;
   const ids = Array.isArray(s['ringNodes']) ? (s['ringNodes'] as string[]) : [];
   const members = Array.isArray(s['members']) ? (s['members'] as { id: string; address: string }[]) : [];
@@ -162,6 +218,7 @@ const ringText = (v: { version: number; nodes: readonly RingNode[] }): string =>
  * attempts ran out; the message says what state the cluster is in and what to run next.
  */
 export async function ringChangeConfirmed(
+  op: Operator,
   via: readonly string[],
   request: RingChangeRequest,
   options: ConfirmRingChangeOptions = {},
@@ -190,7 +247,7 @@ export async function ringChangeConfirmed(
   // An added node must be running at the address given, under the ID given: otherwise the ring
   // would name a node that no peer can reach.
   for (const n of add) {
-    const view = await ringView(n.address, 2_000).catch(() => undefined);
+    const view = await ringView(op, n.address, 2_000, n.id).catch(() => undefined);
     if (view === undefined)
       throw new TrolleyError(
         'not_found',
@@ -208,7 +265,7 @@ export async function ringChangeConfirmed(
   let appliedBy = '';
   let last: RingView | undefined;
   for (let attempt = 1; attempt <= attempts; attempt++) {
-    const applied = await applyThrough(via, add, change.remove, deadline, again);
+    const applied = await applyThrough(op, via, add, change.remove, request.force ?? false, deadline, again);
     answered.push(applied.version);
     appliedBy = applied.view.id;
     progress(
@@ -216,7 +273,7 @@ export async function ringChangeConfirmed(
         (attempt > 1 ? ` (attempt ${attempt} of ${attempts})` : '') +
         '; waiting for the cluster to agree…',
     );
-    const agreed = await waitForOneRing(applied.view, applied.version, add, removed, {
+    const agreed = await waitForOneRing(op, applied.view, applied.version, add, removed, {
       deadline,
       silentMs,
       pollMs,
@@ -234,7 +291,7 @@ export async function ringChangeConfirmed(
       const warnings: string[] = [];
       for (const n of add) {
         const self = agreed.selfAddress.get(n.id);
-        if (self !== undefined && self !== n.address)
+        if (self !== undefined && self !== splitAddress(n.address).endpoint)
           warnings.push(
             `${n.id} advertises ${self}, not ${n.address}: peers dial ${self}; check its --advertise`,
           );
@@ -269,9 +326,11 @@ export async function ringChangeConfirmed(
 
 /** Sends the change to the first node of `via` that answers; returns the version and its view. */
 async function applyThrough(
+  op: Operator,
   via: readonly string[],
   add: readonly { id: string; address: string; weight: number }[],
   remove: readonly string[],
+  force: boolean,
   deadline: number,
   again: string,
 ): Promise<{ version: number; view: RingView }> {
@@ -281,11 +340,12 @@ async function applyThrough(
     if (left <= 0) break;
     try {
       const version = await ringChange(
+        op,
         address,
-        { add: [...add], remove: [...remove] },
+        { add: [...add], remove: [...remove], force },
         Math.min(5_000, left),
       );
-      const view = await ringView(address, Math.min(2_000, Math.max(1, deadline - Date.now())));
+      const view = await ringView(op, address, Math.min(2_000, Math.max(1, deadline - Date.now())));
       return { version, view };
     } catch (e) {
       // A refusal is final; a node that did not answer may or may not have applied it, which is
@@ -316,6 +376,7 @@ interface Agreement {
  * silentMs, with a description of what each node holds.
  */
 async function waitForOneRing(
+  op: Operator,
   first: RingView,
   minVersion: number,
   add: readonly { id: string; address: string }[],
@@ -350,7 +411,7 @@ async function waitForOneRing(
         const address = addresses.get(id);
         if (address === undefined) return undefined;
         const left = Math.max(1, Math.min(1_000, o.deadline - Date.now()));
-        const v = await ringView(address, left).catch(() => undefined);
+        const v = await ringView(op, address, left, id).catch(() => undefined);
         return v?.id === id ? v : undefined; // another node at that address does not count
       }),
     );

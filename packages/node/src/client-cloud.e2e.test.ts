@@ -2,6 +2,7 @@
 // ZeroMQ on loopback (N=3, R=2, W=2), two devices each with a SqliteClientStore and a CloudClient.
 // It proves that the ports fit the real adapters: offline edits drain, concurrent edits converge to
 // what people meant, a list joined by link arrives, and a node going down does not stop cloud-ok.
+// Secure, as production runs: CURVE on every socket, keys made in the test's folder.
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -13,6 +14,7 @@ import { defaultQuorum, silentLogger } from '@trolley/cloud';
 import { TrolleyClient, shareLink, type SyncSummary } from '@trolley/client';
 import { cryptoRandom, systemClock } from './clock.ts';
 import { CloudClient } from './cloud-client.ts';
+import { withKey, writeMemberKey } from './keys.ts';
 import { startNode, type RunningNode } from './node-server.ts';
 import { startProxy, type RunningProxy } from './proxy-server.ts';
 import { SqliteClientStore } from './sqlite-client-store.ts';
@@ -68,7 +70,11 @@ describe('TrolleyClient with the real cloud (proxy + 3 nodes over ZeroMQ)', () =
     dir = mkdtempSync(join(tmpdir(), 'trolley-client-cloud-'));
     const clientPort = await freePort();
     const nodePort = await freePort();
+    const keysDir = join(dir, 'keys');
+    const proxyKey = writeMemberKey(keysDir, 'proxy-1', 'proxy').publicKey;
+    for (const id of ['n1', 'n2', 'n3']) writeMemberKey(keysDir, id, 'node');
     proxy = await startProxy({
+      keysDir,
       name: 'proxy-1',
       clientEndpoint: `tcp://${host}:${clientPort}`,
       nodeEndpoint: `tcp://${host}:${nodePort}`,
@@ -88,7 +94,8 @@ describe('TrolleyClient with the real cloud (proxy + 3 nodes over ZeroMQ)', () =
           listen: m.address,
           advertise: m.address,
           dataDir: join(dir, m.id),
-          proxies: [`tcp://${host}:${nodePort}`],
+          proxies: [withKey(`tcp://${host}:${nodePort}`, proxyKey)],
+          keysDir,
           seeds: members.filter((x) => x.id !== m.id),
           members,
           quorum: defaultQuorum,
@@ -98,7 +105,7 @@ describe('TrolleyClient with the real cloud (proxy + 3 nodes over ZeroMQ)', () =
         }),
       );
     }
-    cloud = new CloudClient([`tcp://${host}:${clientPort}`], { attemptMs: 1_000 });
+    cloud = new CloudClient([withKey(`tcp://${host}:${clientPort}`, proxyKey)], { attemptMs: 1_000 });
     // The tests start once the proxy knows the ring and sees every node live, however long that takes.
     await until('the proxy to know the ring and all 3 nodes live', async () => {
       let stats: Record<string, unknown>;

@@ -12,6 +12,11 @@
 // watchedListsMax lists. A client that watches more (a gateway, for all its browsers) keeps one
 // extra connection to the proxy per watchedListsMax lists — watch lanes — and each list stays in
 // its lane while it is watched, so a change to the set touches only the lanes it changes.
+//
+// Encryption: an address with the proxy's public key after # (tcp://host:5555#KEY) is reached over
+// CURVE, with a key pair this client makes for itself (clients are anonymous): nobody on the path
+// reads a list ID or a list, and nobody can pose as the proxy. A secure proxy refuses a client
+// that does not speak CURVE, so an address without its key does not connect to one.
 
 import type * as zmq from 'zeromq';
 import {
@@ -29,6 +34,7 @@ import {
 } from '@trolley/core';
 import { silentLogger, type Logger } from '@trolley/cloud';
 import { cryptoRandom, systemClock } from './clock.ts';
+import { newKeyPair, splitAddress, type KeyPair } from './keys.ts';
 import { Sender, dealer, receiveLoop } from './zmq.ts';
 
 export interface PutResult {
@@ -58,7 +64,12 @@ interface Waiter {
 }
 
 interface Endpoint {
+  /** As given (with the proxy's key after #, if any). */
   address: string;
+  /** The ZeroMQ endpoint (without the key). */
+  zmqEndpoint: string;
+  /** The proxy's public key, from the address; undefined: plain (an insecure cloud). */
+  serverKey: string | undefined;
   socket: zmq.Dealer;
   sender: Sender;
   /** The proxy's clock minus ours (ms), from its last hello-reply; 0 until one arrived. */
@@ -92,6 +103,8 @@ export class CloudClient {
   private readonly clock: Clock;
   private readonly random: Random;
   private readonly attemptMs: number;
+  /** This client's CURVE key pair, made for this client alone. */
+  private readonly keys: KeyPair = newKeyPair();
 
   constructor(addresses: readonly string[], options: CloudClientOptions = {}) {
     if (addresses.length === 0)
@@ -102,10 +115,12 @@ export class CloudClient {
     this.random = options.random ?? cryptoRandom;
     this.attemptMs = options.attemptMs ?? 2_000;
     this.endpoints = addresses.map((address) => {
-      const socket = dealer();
-      socket.connect(address);
+      const { endpoint: zmqEndpoint, serverKey } = splitAddress(address);
+      const socket = this.socketTo(zmqEndpoint, serverKey);
       const endpoint: Endpoint = {
         address,
+        zmqEndpoint,
+        serverKey,
         socket,
         sender: new Sender(socket, log),
         offsetMs: 0,
@@ -116,6 +131,12 @@ export class CloudClient {
       void receiveLoop(socket, (frames) => this.onFrames(frames), log);
       return endpoint;
     });
+  }
+
+  private socketTo(address: string, serverKey: string | undefined): zmq.Dealer {
+    const socket = dealer(undefined, serverKey === undefined ? undefined : { keys: this.keys, serverKey });
+    socket.connect(address);
+    return socket;
   }
 
   private onFrames(frames: Buffer[]): void {
@@ -243,8 +264,7 @@ export class CloudClient {
   private laneSender(endpoint: Endpoint, lane: number): Sender {
     if (lane === 0) return endpoint.sender;
     for (let i = endpoint.lanes.length; i < lane; i++) {
-      const socket = dealer();
-      socket.connect(endpoint.address);
+      const socket = this.socketTo(endpoint.zmqEndpoint, endpoint.serverKey);
       void receiveLoop(socket, (frames) => this.onFrames(frames), this.log);
       endpoint.lanes.push({ socket, sender: new Sender(socket, this.log) });
     }

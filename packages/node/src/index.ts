@@ -3,6 +3,7 @@
 export * from './admin.ts';
 export * from './clock.ts';
 export * from './cloud-client.ts';
+export * from './keys.ts';
 export * from './live-feed.ts';
 export * from './logger.ts';
 export * from './node-server.ts';

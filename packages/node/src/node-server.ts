@@ -15,6 +15,7 @@ import {
 } from '@trolley/core';
 import { StorageNode, type Logger, type NodeConfig, type Quorum } from '@trolley/cloud';
 import { cryptoRandom, systemClock } from './clock.ts';
+import { MemberAuth } from './keys.ts';
 import { SqliteListStore } from './sqlite-list-store.ts';
 import { ZmqNodeTransport } from './zmq-node-transport.ts';
 
@@ -30,8 +31,13 @@ export interface NodeServerOptions {
   /** Where peers reach this node, as they should dial it (e.g. tcp://10.0.0.5:6001). */
   advertise: string;
   dataDir: string;
-  /** Node ports of the proxies (e.g. tcp://127.0.0.1:5556). */
+  /** Node ports of the proxies, with their keys when secure (tcp://127.0.0.1:5556#KEY). */
   proxies: string[];
+  /**
+   * The keys folder: this node's ID.key and the keyring (every member's .pub). Undefined: an
+   * insecure node that anyone can talk to, for benchmarks only.
+   */
+  keysDir: string | undefined;
   /** Nodes to gossip with at first. */
   seeds: Member[];
   /** The initial ring's nodes, for a new cluster; ignored once a ring has been adopted. */
@@ -69,12 +75,16 @@ export async function startNode(o: NodeServerOptions): Promise<RunningNode> {
   const ringFile = join(o.dataDir, 'ring.bin');
   const peers = new Map<string, string>();
   for (const m of [...o.seeds, ...(o.members ?? [])]) peers.set(m.id, m.address);
+  const auth = MemberAuth.load(o.keysDir, { id: o.id, role: 'node' }, (problem) =>
+    o.logger.warn('keyring', { problem }),
+  );
   const transport = await ZmqNodeTransport.start({
     id: o.id,
     listen: o.listen,
     peers,
     proxies: o.proxies,
     logger: o.logger,
+    auth,
   });
   const node = new StorageNode({
     id: o.id,
@@ -92,12 +102,18 @@ export async function startNode(o: NodeServerOptions): Promise<RunningNode> {
       writeFileSync(`${ringFile}.tmp`, encodeRing(ring));
       renameSync(`${ringFile}.tmp`, ringFile);
     },
-    transportStats: () => ({ rejected: transport.rejected, dropped: transport.dropped }),
+    transportStats: () => ({
+      rejected: transport.rejected,
+      dropped: transport.dropped,
+      handshakesRefused: transport.handshakesRefused,
+    }),
+    // Only nodes of the keyring are members: gossip about others is ignored.
+    isMember: (id) => auth.keyring?.isNode(id) ?? true,
     // Live updates: a cloud-ok write goes to every proxy, which pushes it to the list's watchers.
     onWriteAcknowledged: (listId, delta) =>
       transport.toProxies(encodeMessage({ type: 'changed', requestId: 0, listId, delta })),
   });
-  transport.onFrame((frame, replyTo) => node.handle(frame, replyTo));
+  transport.onFrame((frame, replyTo, from) => node.handle(frame, replyTo, from));
 
   const hello = (): void => {
     const ring = node.encodedRing();

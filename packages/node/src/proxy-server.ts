@@ -1,11 +1,19 @@
 // A proxy process: the Proxy state machine between two ZeroMQ ROUTERs (seed 2):
 //   clients ──DEALER──► ROUTER :5555 (frontend)      frames [client, payload]
-//   nodes   ──DEALER──► ROUTER :5556 (backend)       frames [node, client, payload]
+//   nodes   ──DEALER──► ROUTER :5556 (backend)       frames [node, credential, client, payload]
+//
+// Secure (the usual case), both are CURVE servers with the proxy's key. The client port admits any
+// client key (clients are anonymous and know the proxy's public key from the cloud address,
+// tcp://host:5555#KEY); the node port admits only keys of the keyring, and a node frame counts
+// only if its credential is the key of the node its routing ID names.
 
 import type * as zmq from 'zeromq';
 import { Proxy, type Logger } from '@trolley/cloud';
 import { systemClock } from './clock.ts';
-import { Sender, receiveLoop, router } from './zmq.ts';
+import { MemberAuth } from './keys.ts';
+import { releaseZapDomain, zapDomain } from './zap.ts';
+import { claimedKey } from './zmq-node-transport.ts';
+import { Sender, receiveLoop, router, watchHandshakes } from './zmq.ts';
 
 export interface ProxyServerOptions {
   name: string;
@@ -13,17 +21,38 @@ export interface ProxyServerOptions {
   nodeEndpoint: string;
   replicas: number;
   logger: Logger;
+  /**
+   * The keys folder: NAME.key (this proxy's key, `name` its ID) and the keyring. Undefined: an
+   * insecure proxy, for benchmarks only.
+   */
+  keysDir: string | undefined;
 }
 
 export interface RunningProxy {
   proxy: Proxy;
+  /** The proxy's public key (base64url), which clients put after # in the cloud address. */
+  publicKey: string | undefined;
+  /** Handshakes refused on the node port and on the client port. */
+  handshakesRefused(): { nodePort: number; clientPort: number };
   stop(): Promise<void>;
 }
 
 export async function startProxy(o: ProxyServerOptions): Promise<RunningProxy> {
   const log = o.logger;
-  const frontend = router();
-  const backend = router();
+  const auth = MemberAuth.load(o.keysDir, { id: o.name, role: 'proxy' }, (problem) =>
+    log.warn('keyring', { problem }),
+  );
+  const keys = auth.keys;
+  const clients = keys === undefined ? undefined : await zapDomain(undefined, log);
+  const members = keys === undefined ? undefined : await zapDomain(auth.keyring, log);
+  const frontend = router(
+    keys === undefined || clients === undefined ? undefined : { keys, zapDomain: clients.domain },
+  );
+  const backend = router(
+    keys === undefined || members === undefined ? undefined : { keys, zapDomain: members.domain },
+  );
+  const clientHandshakes = watchHandshakes(frontend, 'client port', log);
+  const nodeHandshakes = watchHandshakes(backend, 'node port', log);
   const sockets: zmq.Socket[] = [frontend, backend];
   await frontend.bind(o.clientEndpoint);
   await backend.bind(o.nodeEndpoint);
@@ -35,6 +64,9 @@ export async function startProxy(o: ProxyServerOptions): Promise<RunningProxy> {
     nodeSilenceMsMax: 3_000,
     clock: systemClock,
     logger: log,
+    transportStats: () => ({
+      handshakesRefused: { nodePort: nodeHandshakes(), clientPort: clientHandshakes() },
+    }),
     transport: {
       toNode: (node, client, frame) => toNodes.send([Buffer.from(node), client, frame]),
       toClient: (client, frame) => toClients.send([client, frame]),
@@ -52,22 +84,32 @@ export async function startProxy(o: ProxyServerOptions): Promise<RunningProxy> {
   void receiveLoop(
     backend,
     (frames) => {
-      if (frames.length !== 3)
+      const routingId = (frames[0] ?? Buffer.alloc(0)).toString();
+      if (frames.length !== 4)
+        return proxy.refuseNodeFrame(routingId, `${frames.length} ZeroMQ frames, not 4`, 0);
+      // The routing ID is whatever the connecting socket chose; the credential says who it is.
+      const from = auth.sender(frames[1] as Buffer);
+      if (from?.role !== 'node' || from.id !== routingId)
         return proxy.refuseNodeFrame(
-          (frames[0] ?? Buffer.alloc(0)).toString(),
-          `${frames.length} ZeroMQ frames, not 3`,
-          0,
+          routingId,
+          from === undefined
+            ? `no member credential (${claimedKey(frames[1] as Buffer)})`
+            : `the credential of ${from.role} ${from.id}, not of node ${routingId}`,
+          (frames[3] as Buffer).length,
         );
-      proxy.onNodeFrame((frames[0] as Buffer).toString(), frames[1] as Buffer, frames[2] as Buffer);
+      proxy.onNodeFrame(routingId, frames[2] as Buffer, frames[3] as Buffer);
     },
     log,
   );
   const tickTimer = setInterval(() => proxy.tick(), 1_000);
   return {
     proxy,
+    publicKey: keys?.publicKey,
+    handshakesRefused: () => ({ nodePort: nodeHandshakes(), clientPort: clientHandshakes() }),
     stop: async () => {
       clearInterval(tickTimer);
       for (const s of sockets) s.close();
+      for (const d of [clients, members]) if (d !== undefined) releaseZapDomain(d.domain);
       await Promise.resolve();
     },
   };

@@ -6,7 +6,9 @@
 
 import * as zmq from 'zeromq';
 import { limits, messageBytesMax } from '@trolley/core';
-import type { Logger } from '@trolley/cloud';
+import { RefusalLog, type Logger } from '@trolley/cloud';
+import { systemClock } from './clock.ts';
+import { z85, type KeyPair } from './keys.ts';
 
 export const heartbeat = { intervalMs: 1_000, timeoutMs: 3_000 } as const;
 
@@ -21,8 +23,64 @@ export const commonOptions = {
   sendTimeout: 0,
 } as const;
 
-export function router(): zmq.Router {
-  return new zmq.Router({ ...commonOptions, handover: true });
+/** CURVE settings of a server socket: its key pair, and the ZAP domain that admits clients (zap.ts). */
+export interface CurveServer {
+  keys: KeyPair;
+  zapDomain: string;
+}
+
+/** CURVE settings of a client socket: its key pair, and the server's public key it insists on. */
+export interface CurveClient {
+  keys: KeyPair;
+  serverKey: string;
+}
+
+function serverOptions(curve: CurveServer | undefined): Partial<zmq.SocketOptions<zmq.Router>> {
+  if (curve === undefined) return {};
+  return {
+    curveServer: true,
+    curvePublicKey: z85(curve.keys.publicKey),
+    curveSecretKey: z85(curve.keys.secretKey),
+    zapDomain: curve.zapDomain,
+    // Without a ZAP handler, libzmq would let any key in; with this, it lets nobody in.
+    zapEnforceDomain: true,
+  };
+}
+
+function clientOptions(curve: CurveClient | undefined): Partial<zmq.SocketOptions<zmq.Dealer>> {
+  if (curve === undefined) return {};
+  return {
+    curveServerKey: z85(curve.serverKey),
+    curvePublicKey: z85(curve.keys.publicKey),
+    curveSecretKey: z85(curve.keys.secretKey),
+  };
+}
+
+/** A ROUTER; with `curve`, a CURVE server whose clients the ZAP domain admits. */
+export function router(curve?: CurveServer): zmq.Router {
+  return new zmq.Router({ ...commonOptions, handover: true, ...serverOptions(curve) });
+}
+
+/**
+ * Counts and logs (at warn, rate limited) the handshakes a CURVE server socket failed: a client
+ * that does not speak CURVE, or whose key ZAP refused. Returns the count so far.
+ */
+export function watchHandshakes(socket: zmq.Socket, what: string, log: Logger): () => number {
+  let failed = 0;
+  const refusals = new RefusalLog({ logger: log, clock: systemClock });
+  void (async () => {
+    try {
+      for await (const event of socket.events) {
+        if (!event.type.startsWith('handshake:error')) continue;
+        failed++;
+        const error = 'error' in event ? String(event.error.message) : '';
+        refusals.warn('handshake failed', `${what}: ${event.type}`, { socket: what, error });
+      }
+    } catch {
+      // the socket closed
+    }
+  })();
+  return () => failed;
 }
 
 /**
@@ -30,8 +88,12 @@ export function router(): zmq.Router {
  * request after connecting is not lost; a message that waits past its deadline is refused by its
  * receiver, so queueing never makes a write apply late.
  */
-export function dealer(routingId?: string): zmq.Dealer {
-  return new zmq.Dealer({ ...commonOptions, ...(routingId === undefined ? {} : { routingId }) });
+export function dealer(routingId?: string, curve?: CurveClient): zmq.Dealer {
+  return new zmq.Dealer({
+    ...commonOptions,
+    ...(routingId === undefined ? {} : { routingId }),
+    ...clientOptions(curve),
+  });
 }
 
 /**

@@ -40,7 +40,7 @@ export async function runSeed(seed: number, overrides: SimOverrides = {}): Promi
   const sim = new Simulation({ ...defaultSimConfig, ...overrides, seed: seed >>> 0 });
   await sim.safety();
   const convergeMs = await sim.liveness();
-  const failures = [...sim.history.failures];
+  const failures = [...sim.history.failures, ...sim.trustFailures()];
   let acknowledged = sim.history.acknowledged().length;
   let lost = 0;
   if (!sim.aborted) {

@@ -48,6 +48,7 @@ import {
   type NodeConfig,
   type NodeCounters,
   type NodeTransport,
+  type Peer,
   type Quorum,
   type ReplyTo,
 } from '@trolley/cloud';
@@ -116,6 +117,21 @@ type Route = { via: 'node'; node: string } | { via: 'proxy'; client: Uint8Array 
 
 const asReplyTo = (r: Route): ReplyTo => r as unknown as ReplyTo;
 const fromReplyTo = (r: ReplyTo): Route => r as unknown as Route;
+
+/**
+ * Who sent a frame that came by `route`, as the ZeroMQ transport will tell a node in production:
+ * a node as itself, the proxy forwarding a client's request, the operator's tool.
+ */
+function senderOf(route: Route): Peer {
+  switch (route.via) {
+    case 'node':
+      return { role: 'node', id: route.node };
+    case 'proxy':
+      return { role: 'proxy', id: PROXY };
+    case 'operator':
+      return { role: 'operator', id: OPERATOR };
+  }
+}
 
 interface NodeSlot {
   id: NodeId;
@@ -361,17 +377,33 @@ export class Simulation {
     return undefined;
   }
 
+  /**
+   * Every member here is honest, and each frame reaches a node with the sender the production
+   * transport would name: so no node may refuse a frame for its sender (a message type missing
+   * from the sender rules would show here), nor gossip a heartbeat ahead of the bound (clocks are
+   * skewed by far less) or a member the keyring lacks. Returns a failure per counter that moved.
+   */
+  trustFailures(): string[] {
+    const refusals: (keyof NodeCounters)[] = ['peerFramesRefused', 'heartbeatsRefused', 'membersRefused'];
+    return refusals
+      .filter((k) => this.total(k) > 0)
+      .map((k) => `trust: honest members refused each other (${k} = ${this.total(k)})`);
+  }
+
   owners(ring: RingState, listId: string): NodeId[] {
     return preferenceList(ring, partitionOf(listId, ring.partitionCount), this.config.quorum.n);
   }
 
+  /** A node counter summed over every incarnation of every node. */
+  private total(k: keyof NodeCounters): number {
+    let n = 0;
+    for (const s of this.slots.values()) n += (s.totals[k] ?? 0) + (s.node?.counters[k] ?? 0);
+    return n;
+  }
+
   /** Coverage summed over every incarnation of every node, and the history's late applies. */
   coverage(): Coverage {
-    const sum = (k: keyof NodeCounters): number => {
-      let n = 0;
-      for (const s of this.slots.values()) n += (s.totals[k] ?? 0) + (s.node?.counters[k] ?? 0);
-      return n;
-    };
+    const sum = (k: keyof NodeCounters): number => this.total(k);
     return {
       hintedWrites: sum('hintedWrites'),
       hintsDelivered: sum('hintsDelivered'),
@@ -531,7 +563,7 @@ export class Simulation {
       if (route.via === 'proxy') this.expectAnswer(slot, f, route.client);
       this.guard(
         () => `node ${to} handling ${messageType(f)}`,
-        () => node.handle(f, asReplyTo(route)),
+        () => node.handle(f, asReplyTo(route), senderOf(route)),
       );
     };
     this.network.transmit(from, to, frame, arrive);

@@ -1,11 +1,12 @@
 // `trolley config …`: settings saved in the home folder (DIR/config.json), so that the cloud's
-// address is typed once: `trolley config set cloud tcp://host:5555`. --cloud and $TROLLEY_CLOUD
-// still override it for one command; `trolley status` says which one is in use.
+// address is typed once: `trolley config set cloud tcp://host:5555#KEY` (the proxy's public key
+// after #, as its ready line prints the address). --cloud and $TROLLEY_CLOUD still override it for
+// one command; `trolley status` says which one is in use.
 
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { TrolleyError } from '@trolley/core/errors';
+import { splitAddress } from '@trolley/node/keys';
 import {
   cloudOf,
   configFile,
@@ -14,6 +15,7 @@ import {
   isSettingName,
   readSettings,
   settings,
+  writeSettings,
   type GlobalOptions,
   type SettingName,
 } from '../globals.ts';
@@ -30,18 +32,14 @@ function settingName(name: string): SettingName {
 
 function parsed(name: SettingName, value: string): string {
   try {
-    return settings[name].parse(value);
+    const clean = settings[name].parse(value);
+    // Every address's key, as the client will read it when it connects (settings' own parser
+    // checks the shape without loading the key code).
+    if (name === 'cloud') for (const address of clean.split(',')) splitAddress(address);
+    return clean;
   } catch (error) {
     throw new TrolleyError('invalid_argument', `${name}: ${(error as Error).message}; nothing saved`);
   }
-}
-
-function writeSettings(homeDir: string, values: Partial<Record<SettingName, string>>): void {
-  mkdirSync(homeDir, { recursive: true, mode: 0o700 });
-  const path = join(homeDir, configFile);
-  const temporary = `${path}.${process.pid}.tmp`;
-  writeFileSync(temporary, `${JSON.stringify(values, null, 2)}\n`, { mode: 0o600 });
-  renameSync(temporary, path); // all or nothing: a crash leaves the old file or the new one
 }
 
 /** One setting's value in effect and where it comes from. */
@@ -65,7 +63,10 @@ export function registerConfig(program: Command): void {
       'after',
       `\nSettings:\n${Object.entries(settings)
         .map(([name, s]) => `  ${name}  ${s.description}`)
-        .join('\n')}\n\nExample: trolley config set cloud tcp://192.168.1.20:5555`,
+        .join(
+          '\n',
+        )}\n\nExample: trolley config set cloud tcp://192.168.1.20:5555#KEY  (KEY: the proxy's public key, ` +
+        'as its ready line prints the address)',
     );
 
   config

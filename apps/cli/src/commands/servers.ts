@@ -3,7 +3,7 @@
 // JSON) once it is bound, and stops cleanly on SIGINT or SIGTERM.
 
 import type { Command } from 'commander';
-import { parseNodeId } from '@trolley/core';
+import { TrolleyError, parseNodeId } from '@trolley/core';
 import { processLogger, startNode, startProxy } from '@trolley/node';
 import { defaultQuorum } from '@trolley/cloud';
 import { defaultCloud, endpoints } from '../globals.ts';
@@ -11,7 +11,7 @@ import { intOption, members, quorumFrom, untilSignal } from './common.ts';
 import { summaries } from './summaries.ts';
 
 export function registerServers(program: Command): void {
-  program
+  const node = program
     .command('node')
     .description(summaries.node)
     .requiredOption('--id <id>', "this node's ID (unique in the cluster)")
@@ -34,53 +34,56 @@ export function registerServers(program: Command): void {
       'ring partitions (Q), the same on every node',
       intOption('Q', 1, 65_536),
       1024,
-    )
-    .action(async (o: NodeCommandOptions) => {
-      const id = parseNodeId(o.id);
-      const quorum = quorumFrom(o, o.members?.length);
-      const running = await startNode({
-        id,
-        listen: o.listen,
-        advertise: o.advertise ?? o.listen,
-        dataDir: o.data,
-        proxies: o.proxy,
-        seeds: o.seeds,
-        ...(o.members === undefined ? {} : { members: o.members }),
-        quorum,
-        partitionCount: o.partitions,
-        logger: processLogger('node', { node: id }),
-      });
-      process.stdout.write(
-        `ready ${JSON.stringify({ node: id, listen: o.listen, keys: running.store.count() })}\n`,
-      );
-      await untilSignal();
-      await running.stop();
+    );
+  keysOptions(node).action(async (o: NodeCommandOptions) => {
+    const id = parseNodeId(o.id);
+    const quorum = quorumFrom(o, o.members?.length);
+    const running = await startNode({
+      id,
+      listen: o.listen,
+      advertise: o.advertise ?? o.listen,
+      dataDir: o.data,
+      proxies: o.proxy,
+      seeds: o.seeds,
+      ...(o.members === undefined ? {} : { members: o.members }),
+      quorum,
+      partitionCount: o.partitions,
+      keysDir: keysDirOf(o),
+      logger: processLogger('node', { node: id }),
     });
+    process.stdout.write(
+      `ready ${JSON.stringify({ node: id, listen: o.listen, keys: running.store.count() })}\n`,
+    );
+    await untilSignal();
+    await running.stop();
+  });
 
-  program
+  const proxy = program
     .command('proxy')
     .description(summaries.proxy)
     .option('--bind <host>', 'address to bind', '127.0.0.1')
     .option('--client-port <port>', 'port for clients', intOption('port', 1, 65_535), 5555)
     .option('--node-port <port>', 'port for storage nodes', intOption('port', 1, 65_535), 5556)
     .option('--n <n>', 'replicas per list (N), to find coordinators', intOption('N', 1, 16), defaultQuorum.n)
-    .option('--name <name>', 'a name for logs and status', 'proxy')
-    .action(async (o: ProxyCommandOptions) => {
-      const clientEndpoint = `tcp://${o.bind}:${o.clientPort}`;
-      const nodeEndpoint = `tcp://${o.bind}:${o.nodePort}`;
-      const running = await startProxy({
-        name: o.name,
-        clientEndpoint,
-        nodeEndpoint,
-        replicas: o.n,
-        logger: processLogger('proxy', { proxy: o.name }),
-      });
-      process.stdout.write(
-        `ready ${JSON.stringify({ proxy: o.name, clients: clientEndpoint, nodes: nodeEndpoint })}\n`,
-      );
-      await untilSignal();
-      await running.stop();
+    .option('--name <name>', "a name for logs and status, and its key's name in --keys", 'proxy');
+  keysOptions(proxy).action(async (o: ProxyCommandOptions) => {
+    const clientEndpoint = `tcp://${o.bind}:${o.clientPort}`;
+    const nodeEndpoint = `tcp://${o.bind}:${o.nodePort}`;
+    const running = await startProxy({
+      name: o.name,
+      clientEndpoint,
+      nodeEndpoint,
+      replicas: o.n,
+      keysDir: keysDirOf(o),
+      logger: processLogger('proxy', { proxy: o.name }),
     });
+    const key = running.publicKey === undefined ? '' : `#${running.publicKey}`;
+    process.stdout.write(
+      `ready ${JSON.stringify({ proxy: o.name, clients: `${clientEndpoint}${key}`, nodes: `${nodeEndpoint}${key}` })}\n`,
+    );
+    await untilSignal();
+    await running.stop();
+  });
 
   program
     .command('gateway')
@@ -110,7 +113,34 @@ export function registerServers(program: Command): void {
     });
 }
 
-interface NodeCommandOptions {
+interface KeysOptions {
+  keys?: string;
+  insecure?: boolean;
+}
+
+function keysOptions(command: Command): Command {
+  return command
+    .option(
+      '--keys <dir>',
+      "keys folder: this member's NAME.key and every member's .pub (default $TROLLEY_KEYS; make them with trolley keys)",
+    )
+    .option('--insecure', 'no CURVE, anyone may talk to every port (benchmarks only)');
+}
+
+/** The keys folder, or undefined with --insecure; one of them is needed. */
+function keysDirOf(o: KeysOptions): string | undefined {
+  if (o.insecure === true) return undefined;
+  const dir = o.keys ?? process.env['TROLLEY_KEYS'];
+  if (dir === undefined)
+    throw new TrolleyError(
+      'invalid_argument',
+      "no keys: give --keys <dir> (or set $TROLLEY_KEYS) with this member's key and the others' .pub files; " +
+        'make them with: trolley keys new <name> --role <node|proxy|operator> --keys <dir>',
+    );
+  return dir;
+}
+
+interface NodeCommandOptions extends KeysOptions {
   id: string;
   listen: string;
   advertise?: string;
@@ -132,7 +162,7 @@ interface GatewayCommandOptions {
   web?: string;
 }
 
-interface ProxyCommandOptions {
+interface ProxyCommandOptions extends KeysOptions {
   bind: string;
   clientPort: number;
   nodePort: number;

@@ -2,12 +2,17 @@
 // its sources changed, starts a local cloud (one proxy, three storage nodes) and a gateway that
 // serves the app, with data under ./data (or $TROLLEY_DATA), and prints the address to open.
 // Ctrl-C stops everything; the next start finds the same data.
+//
+// The cloud is secure from the first start: LocalCluster makes every member's key in DATA/keys,
+// and the cloud's address carries the proxy's key (tcp://127.0.0.1:5555#KEY). That address is saved
+// as this home's cloud (saveLocalCloud), so terminal commands reach it with no step from anyone.
 
 import type { Command } from 'commander';
 import { defaultQuorum } from '@trolley/cloud';
 import { TrolleyError } from '@trolley/core';
 import { ensureWebBuild, webDist } from '@trolley/web/server';
 import { LocalCluster, freePort, portFree } from '../local-cluster.ts';
+import { globalsOf, homeDirOf, saveLocalCloud } from '../globals.ts';
 import { intOption, untilSignal } from './common.ts';
 import { summaries } from './summaries.ts';
 
@@ -38,36 +43,36 @@ export function registerStart(program: Command): void {
       'client port of the proxy for terminal clients (default 5555, a free one when taken)',
       intOption('port', 1, 65_534),
     )
-    .action(async (o: { data: string; port?: number; host: string; proxyPort?: number }) => {
-      const say = (line: string): void => void process.stderr.write(`${line}\n`);
-      await ensureWebBuild(say);
-      const asked = o.port ?? portFromEnv() ?? defaultWebPort;
-      const webPort = (await portFree(asked, o.host)) ? asked : await freePort(o.host);
-      if (webPort !== asked) say(`port ${asked} is taken; using ${webPort}`);
-      const proxyPort = o.proxyPort ?? (await defaultOrFreeProxyPort());
-      const local = await LocalCluster.plan({
-        nodes: 3,
-        dataDir: o.data,
-        quorum: defaultQuorum,
-        proxyPort,
-        gateway: { port: webPort, host: o.host, webRoot: webDist },
-        progress: say,
-      });
-      const stopped = untilSignal();
-      await local.start(); // stops what it started if it fails
-      const url = `http://${o.host === '0.0.0.0' ? 'localhost' : o.host}:${webPort}/`;
-      // The line that saves this cloud's address in the terminal's home, so that every later
-      // command finds it (needed when 5555 was taken, harmless otherwise).
-      const terminal = `  terminal: npx trolley config set cloud ${local.clientEndpoint}   (once; then: npx trolley list ls)\n`;
-      process.stdout.write(
-        `\nTrolley is running. Open ${url}\n` +
-          terminal +
-          `  data:     ${o.data}   (Ctrl-C stops everything; the next start keeps the data)\n\n`,
-      );
-      await stopped;
-      say('stopping…');
-      await local.stop();
-    });
+    .action(
+      async (o: { data: string; port?: number; host: string; proxyPort?: number }, command: Command) => {
+        const say = (line: string): void => void process.stderr.write(`${line}\n`);
+        await ensureWebBuild(say);
+        const asked = o.port ?? portFromEnv() ?? defaultWebPort;
+        const webPort = (await portFree(asked, o.host)) ? asked : await freePort(o.host);
+        if (webPort !== asked) say(`port ${asked} is taken; using ${webPort}`);
+        const proxyPort = o.proxyPort ?? (await defaultOrFreeProxyPort());
+        const local = await LocalCluster.plan({
+          nodes: 3,
+          dataDir: o.data,
+          quorum: defaultQuorum,
+          proxyPort,
+          gateway: { port: webPort, host: o.host, webRoot: webDist },
+          progress: say,
+        });
+        const stopped = untilSignal();
+        await local.start(); // stops what it started if it fails
+        const url = `http://${o.host === '0.0.0.0' ? 'localhost' : o.host}:${webPort}/`;
+        const terminal = `  terminal: ${saveLocalCloud(homeDirOf(globalsOf(command)), local.clientEndpoint)}\n`;
+        process.stdout.write(
+          `\nTrolley is running. Open ${url}\n` +
+            terminal +
+            `  data:     ${o.data}   (keys in ${local.keysDir ?? '-'}; Ctrl-C stops everything; the next start keeps both)\n\n`,
+        );
+        await stopped;
+        say('stopping…');
+        await local.stop();
+      },
+    );
 }
 
 /** 5555 (the CLI's default cloud) when it and its node port are free, else a free pair. */

@@ -13,6 +13,7 @@ export const summaries = {
   proxy: 'run one proxy (stateless; run several for failover)',
   gateway: 'run one gateway for browsers: the web app over HTTP and sync over WebSocket (/sync)',
   cloud: 'talk to the cloud directly, without a local copy (for operators and tests)',
+  keys: "the cluster's keys: make a member's key pair (node, proxy, operator), list a keys folder",
   start: 'run Trolley on this machine: the web app, a gateway, a proxy and 3 storage nodes',
 } as const;
 

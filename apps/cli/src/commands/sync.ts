@@ -11,7 +11,7 @@ import { systemClock } from '@trolley/node/clock';
 import { nodeLiveSyncEnv, pushedChanges } from '@trolley/node/live-feed';
 import { exitSyncPending, withHome, type Home } from '../home.ts';
 import { ago, listJson, renderList, statusJson, statusText, table, titleOf, waiting } from '../render.ts';
-import { describeCloudSource, type CloudSource } from '../globals.ts';
+import { describeCloudSource, keyHint, shownAddresses, type CloudSource } from '../globals.ts';
 import { untilSignal } from './common.ts';
 import { shortId } from './lists.ts';
 import { summaries } from './summaries.ts';
@@ -83,9 +83,11 @@ export function describeSync(run: SyncRun, endpoints: readonly string[]): string
   const lastRoundFailed = run.failures.length > 0 || run.outboxLeft > 0;
   if (lastRoundFailed)
     lines.push(
-      `The cloud at ${endpoints.join(', ')} did not answer every request` +
+      `The cloud at ${shownAddresses(endpoints)} did not answer every request` +
         `${run.failures[0] === undefined ? '' : ` (${run.failures[0].message})`}.`,
     );
+  const hint = lastRoundFailed ? keyHint(endpoints) : undefined;
+  if (hint !== undefined) lines.push(`(${hint})`);
   if (run.outboxLeft === 0) lines.push('Nothing waiting: every change made on this device is cloud-ok.');
   else
     lines.push(
@@ -168,12 +170,15 @@ export function registerSync(program: Command): void {
           });
           return;
         }
+        const at = shownAddresses(cloud.endpoints);
         home.say(
           cloud.reachable
-            ? `Cloud: reachable at ${cloud.endpoints.join(', ')} (${cloud.nodesLive ?? 0} of ${cloud.nodes ?? 0} nodes live)`
-            : `Cloud: unreachable (no answer from ${cloud.endpoints.join(', ')}); changes wait on this device`,
+            ? `Cloud: reachable at ${at} (${cloud.nodesLive ?? 0} of ${cloud.nodes ?? 0} nodes live)`
+            : `Cloud: unreachable (no answer from ${at}); changes wait on this device`,
         );
         home.say(`       address ${describeCloudSource(cloud.source)}`);
+        const hint = cloud.reachable ? undefined : keyHint(cloud.endpoints);
+        if (hint !== undefined) home.say(`       (${hint})`);
         home.say(`Home:  ${home.dir}`);
         if (lists.length === 0) {
           home.say('No lists on this device yet.');

@@ -106,7 +106,7 @@ export async function holdersOf(
   const found = new Map<string, string>();
   await Promise.all(
     which.map(async (i) => {
-      const r = await adminRead(tc.cluster.nodeEndpoint(i), listId, replyMs);
+      const r = await adminRead(tc.cluster.operator, tc.cluster.nodeEndpoint(i), listId, replyMs);
       if (r.state !== undefined && r.hash !== undefined) found.set(tc.nodeIds[i] as string, hex(r.hash));
     }),
   );
@@ -168,7 +168,7 @@ export async function waitForPlacement(
 export async function nodeCounter(tc: TestCluster, counter: string): Promise<number[]> {
   return Promise.all(
     tc.nodeEndpoints.map(async (address) => {
-      const stats = await nodeStats(address, replyMs);
+      const stats = await nodeStats(tc.cluster.operator, address, replyMs);
       const counters = stats['counters'] as Record<string, number>;
       return counters[counter] ?? 0;
     }),
@@ -182,7 +182,7 @@ export async function nodeCounter(tc: TestCluster, counter: string): Promise<num
 export async function nodeRejects(tc: TestCluster): Promise<number[]> {
   return Promise.all(
     tc.nodeEndpoints.map(async (address) => {
-      const stats = await nodeStats(address, replyMs);
+      const stats = await nodeStats(tc.cluster.operator, address, replyMs);
       const counters = stats['counters'] as Record<string, number>;
       const transport = (stats['transport'] ?? {}) as Record<string, number>;
       return (counters['rejected'] ?? 0) + (transport['rejected'] ?? 0);
@@ -195,7 +195,7 @@ export async function nodeRejects(tc: TestCluster): Promise<number[]> {
  * membership view, 'alive' where it has none (it then sends to every replica regardless).
  */
 export async function livenessSeenBy(tc: TestCluster, observer: number, id: string): Promise<string> {
-  const stats = await nodeStats(tc.cluster.nodeEndpoint(observer), replyMs);
+  const stats = await nodeStats(tc.cluster.operator, tc.cluster.nodeEndpoint(observer), replyMs);
   const members = stats['members'] as { id: string; liveness: string }[] | undefined;
   if (members === undefined) return 'alive';
   return members.find((m) => m.id === id)?.liveness ?? 'unknown';

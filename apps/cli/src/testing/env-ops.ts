@@ -17,7 +17,7 @@ import {
   type OpId,
   type RingState,
 } from '@trolley/core';
-import { adminRead, cryptoRandom, type CloudClient } from '@trolley/node';
+import { adminRead, cryptoRandom, type CloudClient, type Operator } from '@trolley/node';
 import { replyMs, requestMs } from './cloud-checks.ts';
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -113,13 +113,17 @@ function permutations(k: number, n: number): number {
   return p;
 }
 
-/** A node's copy of a list, straight from its store (admin read): hash and view, or undefined. */
+/**
+ * A node's copy of a list, straight from its store (an admin read, as operator `op`): hash and
+ * view, or undefined.
+ */
 export async function replicaOf(
+  op: Operator,
   endpoint: string,
   listId: ListId,
   timeoutMs = replyMs,
 ): Promise<{ hash: string; view: ListView } | undefined> {
-  const r = await adminRead(endpoint, listId, timeoutMs);
+  const r = await adminRead(op, endpoint, listId, timeoutMs);
   if (r.state === undefined || r.hash === undefined) return undefined;
   const doc = decodeList(r.state);
   if (!doc.ok) throw doc.error;

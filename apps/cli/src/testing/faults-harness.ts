@@ -214,7 +214,7 @@ export class FaultCluster {
 
   /** Node i's stats; a short `timeoutMs` only where the test means "it does not answer". */
   async stats(i: number, timeoutMs = replyMs): Promise<NodeStats> {
-    return (await nodeStats(this.endpoint(i), timeoutMs)) as unknown as NodeStats;
+    return (await nodeStats(this.cluster.operator, this.endpoint(i), timeoutMs)) as unknown as NodeStats;
   }
 
   async counter(i: number, name: string): Promise<number> {
@@ -223,7 +223,7 @@ export class FaultCluster {
 
   /** node i's copy of a list: its hash as hex, or undefined when it holds none. */
   async copy(i: number, listId: ListId): Promise<string | undefined> {
-    const r = await adminRead(this.endpoint(i), listId, replyMs);
+    const r = await adminRead(this.cluster.operator, this.endpoint(i), listId, replyMs);
     return r.state === undefined ? undefined : hex(r.hash);
   }
 

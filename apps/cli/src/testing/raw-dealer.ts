@@ -1,13 +1,24 @@
 // A bare ZeroMQ DEALER for tests that speak the wire protocol by hand: hand-crafted requests
 // (a chosen opId, a deadline in the past) and arbitrary frames (fuzzing). Replies are decoded and
 // kept by request ID; frames that do not decode are counted.
+//
+// CURVE as the real sockets speak it (zmq.ts): an address with the server's key after #
+// (tcp://host:port#KEY, as LocalCluster gives them) is reached over CURVE with a fresh key pair of
+// its own, as an anonymous client is; an address without one, in plain ZeroMQ (which a secure
+// server refuses: a test of that refusal). With `member`, the socket speaks as that member instead
+// (its key pair, and its credential as the first frame of every message), as a member port needs.
 
 import * as zmq from 'zeromq';
 import { decodeMessage, encodeMessage, type Message } from '@trolley/core';
+import { newKeyPair, splitAddress, z85, type KeyPair, type MemberAuth } from '@trolley/node';
 
 export interface RawDealerOptions {
   /** Mirrors the processes' sockets: give up on a send at once rather than block. */
   sendTimeoutMs?: number;
+  /** The server's public key (base64url); default: the one after # in the address, if any. */
+  serverKey?: string;
+  /** Speak as this member (its keys and credential): for a node's peer port or a proxy's node port. */
+  member?: MemberAuth;
 }
 
 export class RawDealer {
@@ -20,23 +31,46 @@ export class RawDealer {
   /** zeromq allows one send in flight per socket: sends queue behind this. */
   private sending: Promise<void> = Promise.resolve();
 
+  /** The server's public key this socket insists on; undefined: plain ZeroMQ. */
+  readonly serverKey: string | undefined;
+  /** This socket's key pair (CURVE only): a fresh one, or the member's. */
+  readonly keys: KeyPair | undefined;
+  /** The first frame of every message (speaking as a member), else none. */
+  private readonly credential: Uint8Array | undefined;
+
   constructor(
     readonly address: string,
     options: RawDealerOptions = {},
   ) {
+    const { endpoint, serverKey } = splitAddress(address);
+    this.serverKey = options.serverKey ?? serverKey;
+    const member = options.member;
+    this.keys = this.serverKey === undefined ? undefined : (member?.keys ?? newKeyPair());
+    this.credential = member?.credentialFor(this.serverKey);
     this.socket = new zmq.Dealer({
       linger: 0,
       sendTimeout: options.sendTimeoutMs ?? 5_000,
       sendHighWaterMark: 100_000,
       receiveHighWaterMark: 100_000,
+      ...(this.serverKey === undefined || this.keys === undefined
+        ? {}
+        : {
+            curveServerKey: z85(this.serverKey),
+            curvePublicKey: z85(this.keys.publicKey),
+            curveSecretKey: z85(this.keys.secretKey),
+          }),
     });
-    this.socket.connect(address);
+    this.socket.connect(endpoint);
     this.loop = this.receiveLoop();
   }
 
-  /** Sends one message made of these frames (a DEALER adds no envelope). */
+  /**
+   * Sends one message made of these frames (a DEALER adds no envelope), after the member's
+   * credential when speaking as one.
+   */
   sendFrames(frames: Uint8Array[]): Promise<void> {
-    const sent = this.sending.then(() => this.socket.send(frames));
+    const all = this.credential === undefined ? frames : [this.credential, ...frames];
+    const sent = this.sending.then(() => this.socket.send(all));
     this.sending = sent.catch(() => undefined);
     return sent;
   }

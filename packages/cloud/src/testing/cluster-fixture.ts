@@ -1,6 +1,8 @@
 // An in-memory cluster for unit tests of the cloud's state machines: storage nodes over the
 // memory network and memory stores, a manual clock, and a client endpoint that sends requests and
 // collects replies. No sockets, no timers: the test decides when frames move and time passes.
+// Every frame reaches a node with its sender's role: the client's are a client's; `sendFrom`
+// speaks as anyone else (an operator, a proxy, a node that is not one of the cluster's).
 
 import type { ListReplica } from '@trolley/core';
 import {
@@ -23,7 +25,7 @@ import {
 } from '@trolley/core';
 import { MemoryListStore } from '../memory-list-store.ts';
 import { MemoryNetwork } from '../memory-network.ts';
-import { silentLogger } from '../ports.ts';
+import { silentLogger, type NodeTransport, type Peer } from '../ports.ts';
 import type { Quorum } from '../quorum.ts';
 import { StorageNode, type StorageNodeOptions } from '../storage-node.ts';
 
@@ -61,7 +63,7 @@ export class MemoryCluster {
   constructor(
     readonly ids: NodeId[] = ['n1', 'n2', 'n3'].map(parseNodeId),
     readonly quorum: Quorum = { n: 3, r: 2, w: 2 },
-    hooks: Pick<StorageNodeOptions, 'onWriteAcknowledged'> = {},
+    hooks: Partial<Pick<StorageNodeOptions, 'onWriteAcknowledged' | 'isMember' | 'logger' | 'config'>> = {},
   ) {
     this.ring = createRing(
       ids.map((id) => ({ id, weight: 1 })),
@@ -70,7 +72,9 @@ export class MemoryCluster {
     this.stores = ids.map(() => new MemoryListStore());
     this.nodes = ids.map((id, i) => {
       // The handler runs only on delivery, after `node` is initialised.
-      const transport = this.network.endpoint(id, (frame, replyTo) => node.handle(frame, replyTo));
+      const transport = this.network.endpoint(id, (frame, replyTo, from) =>
+        node.handle(frame, replyTo, from),
+      );
       const node: StorageNode = new StorageNode({
         id,
         address: id,
@@ -81,15 +85,41 @@ export class MemoryCluster {
         store: this.stores[i] as MemoryListStore,
         transport,
         clock: this.clock,
-        logger: silentLogger,
         ...hooks,
+        logger: hooks.logger ?? silentLogger,
       });
       return node;
     });
-    this.client = this.network.endpoint('client', (frame) => {
-      const m = decodeMessage(frame);
-      if (m.ok) this.replies.push(m.value);
-    });
+    this.client = this.network.endpoint('client', (frame) => this.collect(frame), 'client');
+  }
+
+  private collect(frame: Uint8Array): void {
+    const m = decodeMessage(frame);
+    if (m.ok) this.replies.push(m.value);
+  }
+
+  private readonly senders = new Map<string, NodeTransport>();
+
+  /**
+   * Sends `m` to node `to` as `from` (its own endpoint, made on first use; what it is sent back
+   * lands in `replies`). `from.id` must not be one of the cluster's nodes: the endpoint would
+   * take that node's place on the network.
+   */
+  sendFrom(from: Peer, to: NodeId, m: Message): void {
+    if ((this.ids as string[]).includes(from.id) || from.id === 'client')
+      throw new Error(`${from.id} is taken: send as another name`);
+    const key = `${from.role} ${from.id}`;
+    let t = this.senders.get(key);
+    if (t === undefined) {
+      t = this.network.endpoint(from.id, (frame) => this.collect(frame), from.role);
+      this.senders.set(key, t);
+    }
+    t.send(to, encodeMessage(m));
+  }
+
+  /** Sends `m` to node `to` as the operator `ops` (ring changes, admin reads, stats). */
+  operator(to: NodeId, m: Message): void {
+    this.sendFrom({ role: 'operator', id: 'ops' }, to, m);
   }
 
   newListId(): ListId {

@@ -1,6 +1,7 @@
-// The message codec: a message of every type round-trips (gateway-hello among them), and no
-// input — random bytes, truncations, bit flips of valid messages — makes the decoder throw; each
-// gives a message or a typed error.
+// The message codec: a message of every type round-trips (gateway-hello among them), a ring
+// change's `force` is optional on the wire (frames from before it still decode), and no input —
+// random bytes, truncations, bit flips of valid messages — makes the decoder throw; each gives a
+// message or a typed error.
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -12,6 +13,7 @@ import {
   encodeMessage,
   messageBytesMax,
   type Message,
+  type MessageOf,
   type MessageType,
   type ReplicaId,
 } from '../index.ts';
@@ -77,6 +79,7 @@ const examples: Record<MessageType, Message> = {
     requestId: 24,
     add: [{ id: 'n4', address: 'tcp://h:4', weight: 2 }],
     remove: ['n1'],
+    force: true,
   },
   'ring-change-reply': { type: 'ring-change-reply', requestId: 25, ringVersion: 3 },
   watch: { type: 'watch', requestId: 26, listIds: [listId] },
@@ -126,6 +129,28 @@ describe('message codec', () => {
     const trailing = Uint8Array.of(...encodeMessage(examples['gateway-hello']), 0);
     expect(decodeMessage(long).ok).toBe(false);
     expect(decodeMessage(trailing).ok).toBe(false);
+  });
+
+  it('reads a ring change without the force flag as not forced, and only 1 as forced', () => {
+    const { force: _, ...unforced } = examples['ring-change'] as MessageOf<'ring-change'>;
+    const plain = encodeMessage(unforced);
+    const forced = encodeMessage(examples['ring-change']);
+    // The flag is one trailing byte, written only when set: a frame from before it is the same.
+    expect(forced.length).toBe(plain.length + 1);
+    expect(forced.subarray(0, plain.length)).toEqual(plain);
+    const back = decodeMessage(plain);
+    expect(back.ok && back.value).toEqual(unforced);
+    expect(back.ok && 'force' in back.value).toBe(false);
+    expect(decodeMessage(encodeMessage({ ...unforced, force: false }))).toEqual(back);
+    for (const flag of [0, 2]) {
+      const bad = Uint8Array.of(...plain, flag);
+      expect(decodeMessage(bad).ok).toBe(false);
+    }
+    expect(decodeMessage(Uint8Array.of(...forced, 0)).ok).toBe(false);
+    const e = decodeMessage(
+      encodeMessage({ type: 'error', requestId: 1, code: 'invalid_argument', message: 'pass --force' }),
+    );
+    expect(e.ok && e.value).toMatchObject({ code: 'invalid_argument' });
   });
 
   it(`never throws on random, truncated or bit-flipped frames (FC_SEED=${seed})`, () => {

@@ -64,6 +64,12 @@ export const WireError = {
   refused: 10,
   /** A put that would take the list past one of its limits (items, bytes). */
   limit_exceeded: 11,
+  /**
+   * A request the node understood and will not carry out as asked: a ring change that needs
+   * `force`, one adding a node the keyring does not know, a hint for a node outside the ring.
+   * (Older peers read an unknown code as `internal`.)
+   */
+  invalid_argument: 12,
 } as const;
 export type WireErrorName = keyof typeof WireError;
 
@@ -150,7 +156,18 @@ export type Message =
   | { type: 'ae-keys'; requestId: number; partition: number; bucket: number; entries: WireEntry[] }
   /** The keys the sender of ae-keys should push; the replier pushes the ones it has newer. */
   | { type: 'ae-keys-reply'; requestId: number; partition: number; wanted: ListId[] }
-  | { type: 'ring-change'; requestId: number; add: WireRingNode[]; remove: string[] }
+  | {
+      type: 'ring-change';
+      requestId: number;
+      add: WireRingNode[];
+      remove: string[];
+      /**
+       * Make the change even if the ring it leaves keeps none of the current nodes or has fewer
+       * than N (the node refuses such a change otherwise). On the wire: a trailing u8, written only
+       * when set, so frames without it are those of before.
+       */
+      force?: boolean;
+    }
   | { type: 'ring-change-reply'; requestId: number; ringVersion: number }
   /** Client → proxy: tell me when these lists change (a lease: repeat it within watchLeaseMs). */
   | { type: 'watch'; requestId: number; listIds: ListId[] }
@@ -319,6 +336,7 @@ export function encodeMessage(m: Message): Uint8Array {
       }
       w.varint(m.remove.length);
       for (const id of m.remove) w.string(id);
+      if (m.force === true) w.u8(1);
       break;
     case 'ring-change-reply':
       w.varint(m.ringVersion);
@@ -609,7 +627,13 @@ function readBody(r: Reader, type: MessageType, requestId: number): Message {
       const nRemove = r.count(limits.membersMax, 'nodes to remove', 1);
       const remove: string[] = [];
       for (let i = 0; i < nRemove; i++) remove.push(r.string(shortStringMax));
-      return { type, requestId, add, remove };
+      const change: MessageOf<'ring-change'> = { type, requestId, add, remove };
+      // Absent (not forced, or a frame from before the flag) or 1: never 0, so one encoding each.
+      if (r.left > 0) {
+        if (r.u8() !== 1) r.fail('a force flag other than 1');
+        change.force = true;
+      }
+      return change;
     }
     case 'ring-change-reply':
       return { type, requestId, ringVersion: r.varint() };

@@ -1,0 +1,68 @@
+// Who may send a storage node each message (Trust part 2). The transport authenticates every
+// frame and says who sent it (a Peer: role and ID, ports.ts); this table is what the node then
+// accepts from whom. Without it, anything that can reach a node's port could speak for a node: a
+// client's connection could write a replica (replica-put skips the write check coordinators
+// make), a proxy could change the ring, a node could answer for an operator.
+//
+//   client requests   put, get: forwarded by a proxy (in memory: sent by a simulated client)
+//   peer traffic      replica and hinted writes, reads, gossip, anti-entropy, and every reply a
+//                     node waits for: only from nodes (a coordinator asks nodes, never anyone else)
+//   operator requests ring-change, admin-read, stats: only from an operator's tools
+//
+// Messages a node never takes (hello, watch, the replies it sends itself, ...) have no rule: the
+// node drops them as unexpected whoever sends them.
+
+import type { MessageType } from '@trolley/core';
+import type { PeerRole } from './ports.ts';
+
+export interface SenderRule {
+  /** The roles that may send it. */
+  readonly from: readonly PeerRole[];
+  /** A request (its sender waits for an answer): refused, it is answered `error(refused)`. */
+  readonly request: boolean;
+}
+
+const clientRequest: SenderRule = { from: ['proxy', 'client'], request: true };
+const peerRequest: SenderRule = { from: ['node'], request: true };
+/** A reply, or a one-way push: never answered, lest two nodes answer each other's errors forever. */
+const peerReply: SenderRule = { from: ['node'], request: false };
+const operatorRequest: SenderRule = { from: ['operator'], request: true };
+
+/** Every message type, so that the compiler asks who may send a new one. */
+export const nodeSenderRules: Readonly<Record<MessageType, SenderRule | undefined>> = {
+  put: clientRequest,
+  get: clientRequest,
+  'replica-put': peerRequest,
+  'hinted-put': peerRequest,
+  'replica-get': peerRequest,
+  // Push-pull: a gossip is answered with a gossip-reply sent to the member it names, not an error.
+  gossip: peerReply,
+  'gossip-reply': peerReply,
+  'ae-root': peerRequest,
+  'ae-keys': peerRequest,
+  'ae-buckets': peerReply,
+  'ae-keys-reply': peerReply,
+  'replica-put-reply': peerReply,
+  'replica-get-reply': peerReply,
+  error: peerReply,
+  'ring-change': operatorRequest,
+  'admin-read': operatorRequest,
+  stats: operatorRequest,
+  hello: undefined,
+  'hello-reply': undefined,
+  'put-reply': undefined,
+  'get-reply': undefined,
+  'admin-read-reply': undefined,
+  'stats-reply': undefined,
+  'node-hello': undefined,
+  'ring-change-reply': undefined,
+  watch: undefined,
+  changed: undefined,
+  'gateway-hello': undefined,
+};
+
+/** Whether a node accepts `type` from `role` (true for types without a rule: dropped elsewhere). */
+export function senderAllowed(type: MessageType, role: PeerRole): boolean {
+  const rule = nodeSenderRules[type];
+  return rule === undefined || rule.from.includes(role);
+}
