@@ -167,6 +167,25 @@ describe('member ports: only members speak, each as itself', () => {
     expect(got.find((g) => g.frame === 'hello from a')?.from).toEqual({ role: 'node', id: 'a' });
   });
 
+  it('carries an answer to an answer back to the asker, as the asker (anti-entropy pushes so)', async () => {
+    // b answers "ping" through the route it came by; a answers that answer along its own DEALER.
+    const c = await start('c', keysDir, peers);
+    c.onFrame((frame, replyTo) => {
+      if (Buffer.from(frame).toString() === 'pong') c.reply(replyTo, Buffer.from('push from c'));
+    });
+    b.onFrame((frame, replyTo, from) => {
+      got.push({ frame: Buffer.from(frame).toString(), from });
+      if (Buffer.from(frame).toString() === 'ping') b.reply(replyTo, Buffer.from('pong'));
+    });
+    try {
+      c.send('b', Buffer.from('ping'));
+      await until('push from c', () => got.some((g) => g.frame === 'push from c'));
+      expect(got.find((g) => g.frame === 'push from c')?.from).toEqual({ role: 'node', id: 'c' });
+    } finally {
+      c.close();
+    }
+  });
+
   it('refuses the handshake of a socket without CURVE, and of a key not in the keyring', async () => {
     const before = b.handshakesRefused;
     const plain = attacker();

@@ -20,7 +20,7 @@ import { Sender, dealer, receiveLoop, router, watchHandshakes, type CurveClient 
 type Route =
   | { via: 'router'; identity: Uint8Array }
   | { via: 'proxy'; sender: Sender; credential: Uint8Array; client: Uint8Array }
-  | { via: 'dealer'; sender: Sender };
+  | { via: 'dealer'; link: PeerLink };
 
 export type FrameHandler = (frame: Uint8Array, replyTo: ReplyTo, from: Peer) => void;
 
@@ -112,7 +112,9 @@ export class ZmqNodeTransport implements NodeTransport {
         r.sender.send([r.credential, r.client, frame]);
         return;
       case 'dealer':
-        r.sender.send([frame]);
+        // Back along our own DEALER to the peer (anti-entropy pushes, say): its ROUTER wants our
+        // credential first, as with any frame we send it.
+        r.link.sender.send([r.link.credential, frame]);
         return;
     }
   }
@@ -171,7 +173,7 @@ export class ZmqNodeTransport implements NodeTransport {
       (frames) => {
         if (frames.length !== 1)
           return this.reject('peer reply with wrong frame count', `${frames.length} frames`);
-        this.handler(frames[0] as Buffer, asReplyTo({ via: 'dealer', sender: link.sender }), from);
+        this.handler(frames[0] as Buffer, asReplyTo({ via: 'dealer', link }), from);
       },
       this.o.logger,
     );
