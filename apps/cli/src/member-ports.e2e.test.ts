@@ -57,7 +57,8 @@ import {
 } from '@trolley/node';
 import type { Quorum } from '@trolley/cloud';
 import { LocalCluster } from './local-cluster.ts';
-import { AttackerSocket, LogLines, TcpRecorder, Trap } from './testing/attackers.ts';
+import { AttackerSocket, TcpRecorder, Trap } from './testing/attackers.ts';
+import { LogLines } from './testing/log-lines.ts';
 import { TestCluster, disposeAll, freePortPair } from './testing/test-cluster.ts';
 import { hangMs, pool, putAcked, readList, replyMs, sleep } from './testing/cloud-checks.ts';
 
@@ -510,7 +511,7 @@ async function attackAndCheck(attack: Attack, kind: AttackerKind): Promise<void>
       `a warn line from ${target.process} about the refused handshake on its ${target.label}`,
       () =>
         logs
-          .warnings(target.process, handshakeEvents, logMark)
+          .warnings(target.process, handshakeEvents, { since: logMark })
           .some((w) =>
             key === undefined
               ? w['msg'] === 'handshake failed' && w['socket'] === socketName
@@ -589,7 +590,7 @@ async function attackAndCheck(attack: Attack, kind: AttackerKind): Promise<void>
   const warnLines = memberPorts
     .map((s) => s.target.process)
     .filter((p, i, all) => all.indexOf(p) === i)
-    .map((p) => `${p} ${logs.warnings(p, handshakeEvents, logMark).length}`);
+    .map((p) => `${p} ${logs.warnings(p, handshakeEvents, { since: logMark }).length}`);
   console.log(
     `${attack.name} from ${attackerLabel[kind]} → ${targets.map((t) => t.label).join(', ')} ` +
       `(${payloads.length} message${payloads.length === 1 ? '' : 's'} each; on member ports ` +
@@ -762,7 +763,7 @@ describe('member ports: only members speak, only operators change the ring or re
       'n1 to log the refused frames with their sender',
       () =>
         logs
-          .warnings('n1', ['peer frame refused'], logMark)
+          .warnings('n1', ['peer frame refused'], { since: logMark })
           .some((w) => w['id'] === 'n3' && w['role'] === 'node'),
       hangMs,
     );

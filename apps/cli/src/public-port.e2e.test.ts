@@ -29,6 +29,7 @@ import {
 } from '@trolley/core';
 import { CloudClient, cryptoRandom, nodeStats, splitAddress, writeMemberKey } from '@trolley/node';
 import { freePort, trolleyBin } from './local-cluster.ts';
+import { LogLines } from './testing/log-lines.ts';
 import { RawDealer } from './testing/raw-dealer.ts';
 import { TestCluster, disposeAll } from './testing/test-cluster.ts';
 import { hangMs, putAcked, replyMs, requestMs, sleep } from './testing/cloud-checks.ts';
@@ -44,49 +45,6 @@ afterEach(async () => {
 });
 
 const uuid = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i;
-
-/** The processes' log lines (JSON from pino), by process name. */
-class Logs {
-  readonly lines: { name: string; line: string; json: Record<string, unknown> | undefined }[] = [];
-  private readonly waiters = new Set<() => void>();
-
-  readonly sink = (name: string, line: string): void => {
-    let json: Record<string, unknown> | undefined;
-    try {
-      json = JSON.parse(line) as Record<string, unknown>;
-    } catch {
-      json = undefined;
-    }
-    this.lines.push({ name, line, json });
-    for (const w of [...this.waiters]) w();
-  };
-
-  /** Warn lines (pino level 40) of `name` with this event (and reason, if given). */
-  warnings(name: string, event: string, reason?: string): Record<string, unknown>[] {
-    return this.lines
-      .filter((l) => l.name === name && l.json?.['level'] === 40 && l.json['msg'] === event)
-      .map((l) => l.json as Record<string, unknown>)
-      .filter((j) => reason === undefined || j['reason'] === reason);
-  }
-
-  /** Resolves once `done` holds (checked at every new line). */
-  async until(what: string, done: () => boolean): Promise<void> {
-    if (done()) return;
-    await new Promise<void>((resolve, reject) => {
-      const check = (): void => {
-        if (!done()) return;
-        this.waiters.delete(check);
-        clearTimeout(timer);
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        this.waiters.delete(check);
-        reject(new Error(`timed out after ${hangMs} ms waiting for ${what}`));
-      }, hangMs);
-      this.waiters.add(check);
-    });
-  }
-}
 
 /**
  * A watch has no reply; but the proxy handles one connection's frames in order, so a `stats` asked
@@ -148,7 +106,7 @@ function trolley(
 
 describe('a fair share of the proxy', () => {
   it('the watch attack (110 frames of 1,000 IDs, from one socket and from 111): honest watchers get 5 of 5', async () => {
-    const logs = new Logs();
+    const logs = new LogLines();
     const tc = await TestCluster.start({ nodes: 3, stderr: logs.sink });
     const endpoint = tc.cluster.clientEndpoint;
     const observer = new CloudClient([endpoint]);
@@ -214,9 +172,9 @@ describe('a fair share of the proxy', () => {
     // Seen and logged: the cut watches at warn level, rate limited, with the socket's routing ID.
     await logs.until(
       'a warning about a refused watch',
-      () => logs.warnings('proxy', 'client frame refused', 'watch_refused').length > 0,
+      () => logs.warnings('proxy', 'client frame refused', { reason: 'watch_refused' }).length > 0,
     );
-    const warned = logs.warnings('proxy', 'client frame refused', 'watch_refused');
+    const warned = logs.warnings('proxy', 'client frame refused', { reason: 'watch_refused' });
     expect(warned.every((w) => typeof w['client'] === 'string' && /^[0-9a-f]+$/.test(w['client']))).toBe(
       true,
     );
@@ -239,7 +197,7 @@ describe('a fair share of the proxy', () => {
   });
 
   it('a flood of gets past the quota in flight is answered overloaded; an honest client is served', async () => {
-    const logs = new Logs();
+    const logs = new LogLines();
     const tc = await TestCluster.start({ nodes: 3, stderr: logs.sink });
     const endpoint = tc.cluster.clientEndpoint;
     const honest = new CloudClient([endpoint]);
@@ -288,7 +246,7 @@ describe('a fair share of the proxy', () => {
     const suppressedSum = (): number =>
       overloadLines().reduce((n, j) => n + (typeof j['suppressed'] === 'number' ? j['suppressed'] : 0), 0);
     const warned = (): Record<string, unknown>[] =>
-      logs.warnings('proxy', 'client frame refused', 'overloaded');
+      logs.warnings('proxy', 'client frame refused', { reason: 'overloaded' });
     await logs.until(
       'every overload logged or counted as suppressed',
       () => warned().length + suppressedSum() === overloaded,

@@ -75,14 +75,7 @@ nodeTransportContract('ZeroMQ over loopback, CURVE', async (names) => {
   let wake: (() => void) | undefined;
   return {
     endpoint: async (name, handler) => {
-      const t = await ZmqNodeTransport.start({
-        id: name,
-        listen: peers.get(name) as string,
-        peers,
-        proxies: [],
-        logger: silentLogger,
-        auth: MemberAuth.load(keysDir, { id: name, role: 'node' }, () => undefined),
-      });
+      const t = await start(name, keysDir, peers);
       t.onFrame((frame, replyTo) => {
         try {
           handler(frame, replyTo);

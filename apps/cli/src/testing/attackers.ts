@@ -5,8 +5,7 @@
 // - Trap: a plain ROUTER where an attacker would like lists sent (the address a forged ring or
 //   gossip names), which counts the connections and frames it gets;
 // - TcpRecorder: a TCP relay between a client and the proxy's client port that keeps every byte
-//   both ways, to look for a list ID on the wire;
-// - LogLines: the processes' stderr (pino JSON lines), by process name, with a wait for a line.
+//   both ways, to look for a list ID on the wire.
 
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import * as zmq from 'zeromq';
@@ -188,54 +187,5 @@ export class TcpRecorder {
   async close(): Promise<void> {
     for (const s of this.sockets) s.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
-  }
-}
-
-export interface LogLine {
-  name: string;
-  line: string;
-  json: Record<string, unknown> | undefined;
-}
-
-/** The processes' log lines (JSON from pino), by process name, in arrival order. */
-export class LogLines {
-  readonly lines: LogLine[] = [];
-  private readonly waiters = new Set<() => void>();
-
-  readonly sink = (name: string, line: string): void => {
-    let json: Record<string, unknown> | undefined;
-    try {
-      json = JSON.parse(line) as Record<string, unknown>;
-    } catch {
-      json = undefined;
-    }
-    this.lines.push({ name, line, json });
-    for (const w of [...this.waiters]) w();
-  };
-
-  /** Warn lines (pino level 40) from index `since` on, of process `name`, whose msg is one of `events`. */
-  warnings(name: string, events: readonly string[], since = 0): Record<string, unknown>[] {
-    return this.lines
-      .slice(since)
-      .filter((l) => l.name === name && l.json?.['level'] === 40 && events.includes(String(l.json['msg'])))
-      .map((l) => l.json as Record<string, unknown>);
-  }
-
-  /** Resolves once `done` holds (checked at every new line); rejects after `guardMs` (a hang guard). */
-  async until(what: string, done: () => boolean, guardMs: number): Promise<void> {
-    if (done()) return;
-    await new Promise<void>((resolve, reject) => {
-      const check = (): void => {
-        if (!done()) return;
-        this.waiters.delete(check);
-        clearTimeout(timer);
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        this.waiters.delete(check);
-        reject(new Error(`timed out after ${guardMs} ms waiting for ${what}`));
-      }, guardMs);
-      this.waiters.add(check);
-    });
   }
 }
