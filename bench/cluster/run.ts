@@ -61,7 +61,7 @@ import {
   type ListId,
   type Message,
 } from '@trolley/core';
-import { dealer, newKeyPair, splitAddress } from '@trolley/node';
+import { dealer, newKeyPair, nodeStats, splitAddress } from '@trolley/node';
 import { LocalCluster, freePort } from '../../apps/cli/src/local-cluster.ts';
 import { median, percentile, rng, seededRandom, stopOnSignal, table, envNumber } from '../common.ts';
 import { formatSummary, profileHook, summarizeProfile } from './cpu-profile.ts';
@@ -681,6 +681,44 @@ interface Repeat {
   queueWrites: CpuShare;
   queueReads: CpuShare;
   queuePaced: CpuShare;
+  /** Per node, its event-loop stalls and GC pauses during the paced phase (process-health.ts). */
+  tailPaced: Record<string, Record<string, number>>;
+}
+
+/** Reads every node's cumulative health counters (loop stalls, GC) through the operator's stats. */
+type HealthReader = () => Promise<Record<string, Record<string, number>>>;
+
+function healthReader(cluster: LocalCluster): HealthReader {
+  return async () => {
+    const out: Record<string, Record<string, number>> = {};
+    await Promise.all(
+      cluster.layout.nodes.map(async (n, i) => {
+        const s = await nodeStats(cluster.operator, cluster.nodeEndpoint(i), 10_000).catch(() => undefined);
+        const t = (s?.['transport'] ?? {}) as Record<string, number>;
+        out[n.id] = Object.fromEntries(
+          Object.entries(t).filter(
+            ([k, v]) => /^(loopStall|gcPause|gcMajor)/.test(k) && typeof v === 'number',
+          ),
+        );
+      }),
+    );
+    return out;
+  };
+}
+
+/** after − before for the cumulative counters (the maxima are since the start: shown as they are). */
+function healthDelta(
+  before: Record<string, Record<string, number>>,
+  after: Record<string, Record<string, number>>,
+): Record<string, Record<string, number>> {
+  const out: Record<string, Record<string, number>> = {};
+  for (const [node, a] of Object.entries(after)) {
+    const b = before[node] ?? {};
+    out[node] = Object.fromEntries(
+      Object.entries(a).map(([k, v]) => [k, k.endsWith('MaxMs') ? v : round(v - (b[k] ?? 0), 1)]),
+    );
+  }
+  return out;
 }
 
 function describePhase(name: string, r: PhaseResult): string {
@@ -706,6 +744,7 @@ async function runRepeat(
   workload: Workload,
   lastWriteRate: number,
   side: string,
+  health: HealthReader,
 ): Promise<Repeat> {
   const tag = `${side}, repeat ${i + 1}/${REPEATS}`;
   const one = await measured('echo-one', () => echoRun(echoEndpoint, 1, ECHO_ONE_MS), 0);
@@ -746,9 +785,12 @@ async function runRepeat(
 
   const rate = Math.max(10, w.result.perSec / 2);
   workload.prepare(Math.ceil(rate * (PHASE_MS / 1000)) + 1_000);
-  const p = await measured('paced', () =>
-    pacedLoop(conns, rate, PHASE_MS, () => putRequest(workload.take())),
-  );
+  let healthBefore: Record<string, Record<string, number>> = {};
+  const p = await measured('paced', async () => {
+    healthBefore = await health();
+    return pacedLoop(conns, rate, PHASE_MS, () => putRequest(workload.take()));
+  });
+  const tailPaced = healthDelta(healthBefore, await health());
   log(`${tag} ${describePhase(`writes paced at ${rate.toFixed(0)}/s`, p.result)}`);
   const traceFile = process.env['CLUSTER_BENCH_TRACE'];
   if (traceFile !== undefined && traceFile !== '')
@@ -776,6 +818,7 @@ async function runRepeat(
     queueWrites: w.queue,
     queueReads: r.queue,
     queuePaced: p.queue,
+    tailPaced,
   };
 }
 
@@ -895,7 +938,7 @@ async function runCluster(
   const repeats: Repeat[] = [];
   let lastWriteRate = warm.perSec;
   for (let i = 0; i < REPEATS; i++) {
-    const r = await runRepeat(i, echoEndpoint, conns, workload, lastWriteRate, side);
+    const r = await runRepeat(i, echoEndpoint, conns, workload, lastWriteRate, side, healthReader(cluster));
     repeats.push(r);
     lastWriteRate = Math.max(lastWriteRate, r.writes.perSec);
   }
@@ -1150,6 +1193,17 @@ async function main(res: Resources): Promise<void> {
   out(`  full write load: ${cpuText(medCpu((r) => r.cpuWrites))}`);
   out(`  reads:           ${cpuText(medCpu((r) => r.cpuReads))}`);
   out(`  half write load: ${cpuText(medCpu((r) => r.cpuPaced))}`);
+  // 5. The tail at half load: what stalled the nodes while the paced writes ran (process-health.ts).
+  out('Tail at half load: per node, during the paced phase (median over repeats; maxima since start):');
+  for (const node of Object.keys(repeats[0]?.tailPaced ?? {})) {
+    const med = (k: string): number => median(repeats.map((r) => r.tailPaced[node]?.[k] ?? 0));
+    out(
+      `  ${node}: event-loop stalls ≥20/50/100/250 ms ${med('loopStalls20ms')}/${med('loopStalls50ms')}/` +
+        `${med('loopStalls100ms')}/${med('loopStalls250ms')} (${med('loopStallMs')} ms stalled, longest ` +
+        `${med('loopStallMaxMs')} ms); GC ${med('gcPauses')} pauses, ${med('gcPauseMs')} ms ` +
+        `(major ${med('gcMajorMs')} ms, longest ${med('gcPauseMaxMs')} ms)`,
+    );
+  }
   out('Share of time each event loop was runnable but waiting for a CPU (median):');
   out(`  full write load: ${cpuText(medCpu((r) => r.queueWrites))}`);
   out(`  reads:           ${cpuText(medCpu((r) => r.queueReads))}`);

@@ -24,8 +24,11 @@ export function bucketOf(key: string): number {
 
 const encoder = new TextEncoder();
 
-/** Builds the tree of a partition from its entries (any order). */
-export function merkleTree(entries: readonly MerkleEntry[]): MerkleTree {
+/** Builds the tree of a partition from its entries (any order), hashing with `digest` (MD5). */
+export function merkleTree(
+  entries: readonly MerkleEntry[],
+  digest: (bytes: Uint8Array) => Uint8Array = md5,
+): MerkleTree {
   const perBucket: MerkleEntry[][] = Array.from({ length: merkleBuckets }, () => []);
   for (const e of entries) perBucket[bucketOf(e.key)]?.push(e);
   const buckets = perBucket.map((list) => {
@@ -37,11 +40,11 @@ export function merkleTree(entries: readonly MerkleEntry[]): MerkleTree {
       bytes.set(e.hash.subarray(0, 16), at + 36);
       at += 52;
     }
-    return md5(bytes.subarray(0, at));
+    return digest(bytes.subarray(0, at));
   });
   const all = new Uint8Array(merkleBuckets * 16);
   buckets.forEach((b, i) => all.set(b, i * 16));
-  return { root: md5(all), buckets };
+  return { root: digest(all), buckets };
 }
 
 /** Indices of buckets whose hashes differ. */

@@ -24,6 +24,7 @@ import {
   type ListDoc,
   type ListId,
   type Message,
+  type MessageOf,
   type NodeId,
   type ReplicaId,
 } from '@trolley/core';
@@ -167,6 +168,20 @@ describe('who may send a node what', () => {
     expect(c.stored(0, listId)).toBeDefined();
   });
 
+  it('every push says why it is sent and is answered to its sender, a write of its own purpose too', async () => {
+    const c = new MemoryCluster();
+    const listId = c.newListId();
+    const pushes = (['read-repair', 'hint', 'transfer', 'anti-entropy'] as const).map((purpose) => ({
+      ...(replicaPut(c, listId, alice().addItem('Pushed', 1)) as MessageOf<'replica-put'>),
+      purpose,
+    }));
+    for (const m of pushes) c.sendFrom(outsider, n1, m);
+    await c.settle();
+    for (const m of pushes) expect(c.reply(m.requestId)).toMatchObject({ type: 'replica-put-reply' });
+    expect(node(c, 0).counters.replicaWrites).toBe(4);
+    expect(c.stored(0, listId)).toBeDefined();
+  });
+
   it("a replica's acknowledgement counts only from the replica asked", async () => {
     const c = new MemoryCluster();
     c.network.setDown('n2', true);
@@ -174,8 +189,8 @@ describe('who may send a node what', () => {
     const listId = c.newListId();
     const put = c.put(n1, listId, alice().addItem('Salt', 1));
     await c.settle();
-    // n1 wrote its own copy and asked n2 and n3 (request IDs 2 and 3): n9 answers for them.
-    for (const rid of [2, 3])
+    // n1 wrote its own copy and asked n2 and n3 (request IDs 1 and 2): n9 answers for them.
+    for (const rid of [1, 2])
       c.sendFrom(outsider, n1, { type: 'replica-put-reply', requestId: rid, hash: new Uint8Array(16) });
     await c.settle();
     expect(c.reply(put)).toBeUndefined();

@@ -11,6 +11,7 @@ import type * as zmq from 'zeromq';
 import { Proxy, type Logger } from '@trolley/cloud';
 import { systemClock } from './clock.ts';
 import { MemberAuth } from './keys.ts';
+import { watchProcessHealth } from './process-health.ts';
 import { releaseZapDomain, zapDomain } from './zap.ts';
 import { claimedKey } from './zmq-node-transport.ts';
 import { Sender, receiveLoop, router, watchHandshakes } from './zmq.ts';
@@ -39,6 +40,7 @@ export interface RunningProxy {
 
 export async function startProxy(o: ProxyServerOptions): Promise<RunningProxy> {
   const log = o.logger;
+  const health = watchProcessHealth();
   const auth = MemberAuth.load(o.keysDir, { id: o.name, role: 'proxy' }, (problem) =>
     log.warn('keyring', { problem }),
   );
@@ -66,6 +68,7 @@ export async function startProxy(o: ProxyServerOptions): Promise<RunningProxy> {
     logger: log,
     transportStats: () => ({
       handshakesRefused: { nodePort: nodeHandshakes(), clientPort: clientHandshakes() },
+      health: health.read(),
     }),
     transport: {
       toNode: (node, client, frame) => toNodes.send([Buffer.from(node), client, frame]),
@@ -108,6 +111,7 @@ export async function startProxy(o: ProxyServerOptions): Promise<RunningProxy> {
     handshakesRefused: () => ({ nodePort: nodeHandshakes(), clientPort: clientHandshakes() }),
     stop: async () => {
       clearInterval(tickTimer);
+      health.stop();
       for (const s of sockets) s.close();
       for (const d of [clients, members]) if (d !== undefined) releaseZapDomain(d.domain);
       await Promise.resolve();

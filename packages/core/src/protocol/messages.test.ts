@@ -7,6 +7,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   ListReplica,
+  PushPurposeCode,
   Tag,
   decodeMessage,
   encodeList,
@@ -47,6 +48,7 @@ const examples: Record<MessageType, Message> = {
   'get-reply': { type: 'get-reply', requestId: 6, delta: doc, answered: 2, inSync: 2, replicas: 3 },
   error: { type: 'error', requestId: 7, code: 'overloaded', message: 'busy' },
   'replica-put': { type: 'replica-put', requestId: 8, listId, opId, deadlineMs: 9, doc },
+  // (a replica-put of each purpose: see the purpose test below)
   'replica-put-reply': { type: 'replica-put-reply', requestId: 9, hash },
   'replica-get': { type: 'replica-get', requestId: 10, listId, deadlineMs: 11 },
   'replica-get-reply': { type: 'replica-get-reply', requestId: 11, state: doc, hash },
@@ -151,6 +153,25 @@ describe('message codec', () => {
       encodeMessage({ type: 'error', requestId: 1, code: 'invalid_argument', message: 'pass --force' }),
     );
     expect(e.ok && e.value).toMatchObject({ code: 'invalid_argument' });
+  });
+
+  it('says why a replica-put is sent in one trailing purpose byte, absent for a quorum write', () => {
+    const write = encodeMessage(examples['replica-put']);
+    const back = decodeMessage(write);
+    expect(back.ok && 'purpose' in back.value).toBe(false);
+    for (const purpose of ['read-repair', 'hint', 'transfer', 'anti-entropy'] as const) {
+      const m: Message = { ...(examples['replica-put'] as MessageOf<'replica-put'>), purpose };
+      const frame = encodeMessage(m);
+      // The write's frame is unchanged (as before the byte); a push adds one byte after it.
+      expect(frame.length).toBe(write.length + 1);
+      expect(frame.subarray(0, write.length)).toEqual(write);
+      expect(frame[write.length]).toBe(PushPurposeCode[purpose]);
+      const decoded = decodeMessage(frame);
+      expect(decoded.ok && decoded.value).toEqual(m);
+    }
+    // An unknown purpose, or a byte after it, is malformed: a receiver never guesses what a push means.
+    for (const bad of [0, 5, 255]) expect(decodeMessage(Uint8Array.of(...write, bad)).ok).toBe(false);
+    expect(decodeMessage(Uint8Array.of(...write, PushPurposeCode.hint, 0)).ok).toBe(false);
   });
 
   it(`never throws on random, truncated or bit-flipped frames (FC_SEED=${seed})`, () => {

@@ -73,6 +73,24 @@ export const WireError = {
 } as const;
 export type WireErrorName = keyof typeof WireError;
 
+/**
+ * Why a `replica-put` that is not a coordinator's quorum write is sent: each meaning its own code,
+ * one trailing byte (absent: a quorum write, so those frames are as before the byte), so that no
+ * receiver or reader has to guess it from bookkeeping. Every one is answered (`replica-put-reply`
+ * or `error`) to its sender. Append only.
+ */
+export const PushPurposeCode = {
+  /** A read coordinator's merged state, to a replica that answered a read with less. */
+  'read-repair': 1,
+  /** A hint replayed to the owner it was held for. */
+  hint: 2,
+  /** A list handed to a new owner after a ring change (or from a fallback copy). */
+  transfer: 3,
+  /** A list the other replica of an anti-entropy exchange lacks. */
+  'anti-entropy': 4,
+} as const;
+export type PushPurpose = keyof typeof PushPurposeCode;
+
 export type OpId = string & { readonly __opId: true };
 
 export type Message =
@@ -115,6 +133,8 @@ export type Message =
   | {
       type: 'replica-put';
       requestId: number;
+      /** Why it is sent; absent: a coordinator's quorum write of a client's put. */
+      purpose?: PushPurpose;
       listId: ListId;
       opId: OpId;
       deadlineMs: number;
@@ -206,6 +226,9 @@ const tagNames = new Map<number, MessageType>(Object.entries(Tag).map(([k, v]) =
 const errorNames = new Map<number, WireErrorName>(
   Object.entries(WireError).map(([k, v]) => [v, k as WireErrorName]),
 );
+const purposeNames = new Map<number, PushPurpose>(
+  Object.entries(PushPurposeCode).map(([k, v]) => [v, k as PushPurpose]),
+);
 
 /** Largest frame any socket accepts: one full list plus headroom for the envelope. */
 export const messageBytesMax = limits.encodedListBytesMax + 64 * 1024;
@@ -261,6 +284,7 @@ export function encodeMessage(m: Message): Uint8Array {
       writeId(w, hexBytes(m.opId));
       w.varint(m.deadlineMs);
       w.bytes(m.doc);
+      if (m.purpose !== undefined) w.u8(PushPurposeCode[m.purpose]);
       break;
     case 'replica-put-reply':
       writeId(w, m.hash);
@@ -537,15 +561,17 @@ function readBody(r: Reader, type: MessageType, requestId: number): Message {
       const code = errorNames.get(r.varint()) ?? 'internal';
       return { type, requestId, code, message: r.string(shortStringMax) };
     }
-    case 'replica-put':
-      return {
-        type,
-        requestId,
-        listId: readListId(r),
-        opId: readOpId(r),
-        deadlineMs: r.varint(),
-        doc: r.bytes(limits.encodedListBytesMax),
-      };
+    case 'replica-put': {
+      const listId = readListId(r);
+      const opId = readOpId(r);
+      const deadlineMs = r.varint();
+      const doc = r.bytes(limits.encodedListBytesMax);
+      const m = { type, requestId, listId, opId, deadlineMs, doc } as const;
+      if (r.left === 0) return m;
+      const purpose = purposeNames.get(r.u8());
+      if (purpose === undefined) return r.fail('unknown push purpose');
+      return { ...m, purpose };
+    }
     case 'replica-put-reply':
       return { type, requestId, hash: readFixed(r, hashBytes) };
     case 'replica-get':
