@@ -77,7 +77,7 @@ const IN_FLIGHT = 64;
 const PHASE_MS = envNumber('CLUSTER_BENCH_SECONDS', 6) * 1000;
 const REPEATS = Math.round(envNumber('CLUSTER_BENCH_REPEATS', 3));
 /** Also measure an insecure cluster, for what security costs (step 4). */
-const COMPARE = envNumber('CLUSTER_BENCH_COMPARE', 1) !== 0;
+const COMPARE = (process.env['CLUSTER_BENCH_COMPARE'] ?? '1') !== '0';
 const WARMUP_MS = 3_000;
 /** Pause before each measured phase, so that work left over from the last one does not count. */
 const SETTLE_MS = 1_000;
