@@ -58,6 +58,16 @@ export function endpoints(value: string): string[] {
 }
 
 /**
+ * The keys folder the command was given: --keys, else $TROLLEY_KEYS (ignored when blank), with
+ * where it came from; undefined when neither is given (each command has its own fallback).
+ */
+export function keysFolderGiven(option: string | undefined): { dir: string; from: string } | undefined {
+  if (option !== undefined) return { dir: option, from: '--keys' };
+  const env = process.env['TROLLEY_KEYS'];
+  return env !== undefined && env.trim() !== '' ? { dir: env, from: '$TROLLEY_KEYS' } : undefined;
+}
+
+/**
  * An address as a person reads it in a status line: the key after # cut to its first 8 characters
  * (enough to tell two keys apart; scripts get the whole address with --json).
  */

@@ -132,6 +132,8 @@ export class LocalCluster {
   readonly keysDir: string | undefined;
   /** The operator's keys, for ring changes, admin reads and node stats. */
   readonly operator: Operator;
+  /** Members' public keys by name, read (or made) once: endpoints are asked for often. */
+  private readonly publicKeys = new Map<string, string>();
 
   private constructor(
     readonly dataDir: string,
@@ -193,7 +195,13 @@ export class LocalCluster {
 
   /** Makes (once) the key pair of member `id`; returns its public key (undefined: insecure). */
   private keyFor(id: string, role: MemberRole): string | undefined {
-    return this.keysDir === undefined ? undefined : ensureMemberKey(this.keysDir, id, role).publicKey;
+    if (this.keysDir === undefined) return undefined;
+    let key = this.publicKeys.get(id);
+    if (key === undefined) {
+      key = ensureMemberKey(this.keysDir, id, role).publicKey;
+      this.publicKeys.set(id, key);
+    }
+    return key;
   }
 
   /** `endpoint`, with the key of member `id` after # when secure. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createRing, parseNodeId, preferenceList, type NodeId } from '@trolley/core';
-import { owns, replicatedPartitions, targets } from './placement.ts';
+import { owns, targets } from './placement.ts';
 
 const ids = ['n1', 'n2', 'n3', 'n4', 'n5'].map(parseNodeId);
 const ring = createRing(
@@ -34,10 +34,16 @@ describe('placement: targets of a partition', () => {
     expect(t.map((x) => x.node).sort()).toEqual([...up].sort());
   });
 
-  it('a node replicates exactly the partitions whose preference list names it', () => {
-    const mine = replicatedPartitions(ring, 3, ids[0] as NodeId);
+  it('each partition is replicated by exactly N distinct nodes, its primary owner among them', () => {
+    const mine = Array.from({ length: ring.partitionCount }, (_, p) => p).filter((p) =>
+      owns(ring, p, 3, ids[0] as NodeId),
+    );
     expect(mine.length).toBeGreaterThan(0);
-    for (let p = 0; p < ring.partitionCount; p++)
-      expect(mine.includes(p)).toBe(owns(ring, p, 3, ids[0] as NodeId));
+    for (let p = 0; p < ring.partitionCount; p++) {
+      const holders = ids.filter((id) => owns(ring, p, 3, id));
+      expect(holders.length).toBe(3);
+      expect(holders).toContain(ring.owners[p]);
+      expect(mine.includes(p)).toBe(holders.includes(ids[0] as NodeId));
+    }
   });
 });

@@ -40,10 +40,3 @@ export function targets(
 export function owns(ring: RingState, partition: number, n: number, node: NodeId): boolean {
   return preferenceList(ring, partition, n).includes(node);
 }
-
-/** The partitions `node` replicates under `ring`. */
-export function replicatedPartitions(ring: RingState, n: number, node: NodeId): number[] {
-  const out: number[] = [];
-  for (let p = 0; p < ring.partitionCount; p++) if (owns(ring, p, n, node)) out.push(p);
-  return out;
-}

@@ -18,6 +18,7 @@ import {
   decodeHeader,
   decodeMessage,
   decodeRing,
+  hexOf,
   encodeMessage,
   partitionOf,
   preferenceList,
@@ -451,7 +452,5 @@ export class Proxy {
 }
 
 function routeKey(route: ClientRoute): string {
-  let s = '';
-  for (const b of route) s += b.toString(16).padStart(2, '0');
-  return s;
+  return hexOf(route);
 }

@@ -36,6 +36,7 @@
 
 import {
   decodeMessage,
+  hexOf,
   md5,
   type Clock,
   type ListId,
@@ -288,8 +289,4 @@ export class StorageNode {
   encodedRing(): Uint8Array | undefined {
     return this.ctx.ringBytes;
   }
-}
-
-function hexOf(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 }

@@ -21,7 +21,12 @@ export function hashEquals(a: Uint8Array | undefined, b: Uint8Array | undefined)
  * ID.
  */
 export function listIdForLog(listId: string): string {
+  return hexOf(md5(listId).subarray(0, 4));
+}
+
+/** Bytes as lower-case hex, two digits each. */
+export function hexOf(bytes: Uint8Array): string {
   let s = '';
-  for (const b of md5(listId).subarray(0, 4)) s += b.toString(16).padStart(2, '0');
+  for (const b of bytes) s += b.toString(16).padStart(2, '0');
   return s;
 }

@@ -119,9 +119,9 @@ export function readIdentity(dir: string, id: string): Identity {
   const mode = statSync(file).mode & 0o077;
   if (mode !== 0)
     throw new TrolleyError('invalid_argument', `${file} may be read by others; run: chmod 600 ${file}`);
-  const k = parseMemberFile(readFileSync(file, 'utf8'), file);
-  const o = JSON.parse(readFileSync(file, 'utf8')) as { secretKey?: unknown };
-  const secretKey = parseKey(o.secretKey, `secretKey in ${file}`);
+  const text = readFileSync(file, 'utf8');
+  const k = parseMemberFile(text, file);
+  const secretKey = parseKey((JSON.parse(text) as { secretKey?: unknown }).secretKey, `secretKey in ${file}`);
   if (publicOf(secretKey) !== k.publicKey)
     throw new TrolleyError('invalid_argument', `${file}: the public key is not the secret key's`);
   return { ...k, secretKey };
@@ -303,6 +303,13 @@ export class Credentials {
       .digest()
       .subarray(0, 16);
   }
+}
+
+/** The key a refused credential claims, for the log line. */
+export function claimedKey(credential: Uint8Array): string {
+  return credential.length >= keyBytes
+    ? `key ${Buffer.from(credential.buffer, credential.byteOffset, keyBytes).toString('base64url')}`
+    : `${credential.length} bytes`;
 }
 
 // ---- addresses --------------------------------------------------------------------------------------

@@ -10,10 +10,9 @@
 import type * as zmq from 'zeromq';
 import { Proxy, type Logger } from '@trolley/cloud';
 import { systemClock } from './clock.ts';
-import { MemberAuth } from './keys.ts';
+import { MemberAuth, claimedKey } from './keys.ts';
 import { watchProcessHealth } from './process-health.ts';
 import { releaseZapDomain, zapDomain } from './zap.ts';
-import { claimedKey } from './zmq-node-transport.ts';
 import { Sender, receiveLoop, router, watchHandshakes } from './zmq.ts';
 
 export interface ProxyServerOptions {
@@ -55,6 +54,10 @@ export async function startProxy(o: ProxyServerOptions): Promise<RunningProxy> {
   );
   const clientHandshakes = watchHandshakes(frontend, 'client port', log);
   const nodeHandshakes = watchHandshakes(backend, 'node port', log);
+  const handshakesRefused = (): { nodePort: number; clientPort: number } => ({
+    nodePort: nodeHandshakes(),
+    clientPort: clientHandshakes(),
+  });
   const sockets: zmq.Socket[] = [frontend, backend];
   await frontend.bind(o.clientEndpoint);
   await backend.bind(o.nodeEndpoint);
@@ -67,7 +70,7 @@ export async function startProxy(o: ProxyServerOptions): Promise<RunningProxy> {
     clock: systemClock,
     logger: log,
     transportStats: () => ({
-      handshakesRefused: { nodePort: nodeHandshakes(), clientPort: clientHandshakes() },
+      handshakesRefused: handshakesRefused(),
       health: health.read(),
     }),
     transport: {
@@ -108,7 +111,7 @@ export async function startProxy(o: ProxyServerOptions): Promise<RunningProxy> {
   return {
     proxy,
     publicKey: keys?.publicKey,
-    handshakesRefused: () => ({ nodePort: nodeHandshakes(), clientPort: clientHandshakes() }),
+    handshakesRefused,
     stop: async () => {
       clearInterval(tickTimer);
       health.stop();

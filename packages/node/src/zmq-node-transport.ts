@@ -13,7 +13,7 @@
 import type * as zmq from 'zeromq';
 import { RefusalLog, type Logger, type NodeTransport, type Peer, type ReplyTo } from '@trolley/cloud';
 import { systemClock } from './clock.ts';
-import { splitAddress, type MemberAuth } from './keys.ts';
+import { claimedKey, splitAddress, type MemberAuth } from './keys.ts';
 import { releaseZapDomain, zapDomain } from './zap.ts';
 import { Sender, dealer, receiveLoop, router, watchHandshakes, type CurveClient } from './zmq.ts';
 
@@ -231,13 +231,6 @@ interface PeerLink {
   sender: Sender;
   /** The first frame of every message on this link: our credential for its receiver. */
   credential: Uint8Array;
-}
-
-/** The key a refused credential claims, for the log line. */
-export function claimedKey(credential: Buffer): string {
-  return credential.length >= 32
-    ? `key ${credential.subarray(0, 32).toString('base64url')}`
-    : `${credential.length} bytes`;
 }
 
 function asReplyTo(route: Route): ReplyTo {

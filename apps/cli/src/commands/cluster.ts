@@ -34,7 +34,15 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TrolleyError, parseNodeId } from '@trolley/core';
 import { LocalCluster, type ClusterLayout } from '../local-cluster.ts';
-import { cloudOf, endpoints, globalsOf, homeDirOf, saveLocalCloud, shownAddress } from '../globals.ts';
+import {
+  cloudOf,
+  endpoints,
+  globalsOf,
+  homeDirOf,
+  keysFolderGiven,
+  saveLocalCloud,
+  shownAddress,
+} from '../globals.ts';
 import { intOption, quorumFrom, untilSignal } from './common.ts';
 import { summaries } from './summaries.ts';
 
@@ -294,13 +302,10 @@ function cloudFor(command: Command): string[] {
  */
 function operatorOf(command: Command): Operator {
   const o = command.optsWithGlobals<OperatorOptions>();
-  const env = process.env['TROLLEY_KEYS'];
-  const [dir, from] =
-    o.keys !== undefined
-      ? [o.keys, '--keys']
-      : env !== undefined && env.trim() !== ''
-        ? [env, '$TROLLEY_KEYS']
-        : [localKeysDir(command), "the local cloud's folder, as no --keys or $TROLLEY_KEYS was given"];
+  const { dir, from } = keysFolderGiven(o.keys) ?? {
+    dir: localKeysDir(command),
+    from: "the local cloud's folder, as no --keys or $TROLLEY_KEYS was given",
+  };
   const file = join(dir, `${o.operator}.key`);
   if (!existsSync(file))
     throw new TrolleyError(

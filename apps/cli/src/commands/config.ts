@@ -6,7 +6,6 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { TrolleyError } from '@trolley/core/errors';
-import { splitAddress } from '@trolley/node/keys';
 import {
   cloudOf,
   configFile,
@@ -32,11 +31,8 @@ function settingName(name: string): SettingName {
 
 function parsed(name: SettingName, value: string): string {
   try {
-    const clean = settings[name].parse(value);
-    // Every address's key, as the client will read it when it connects (settings' own parser
-    // checks the shape without loading the key code).
-    if (name === 'cloud') for (const address of clean.split(',')) splitAddress(address);
-    return clean;
+    // The cloud's parser (globals.ts endpoints) checks each address and the key after its #.
+    return settings[name].parse(value);
   } catch (error) {
     throw new TrolleyError('invalid_argument', `${name}: ${(error as Error).message}; nothing saved`);
   }

@@ -13,15 +13,14 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { TrolleyError } from '@trolley/core/errors';
 import { Keyring, writeMemberKey, type MemberKey, type MemberRole } from '@trolley/node/keys';
-import { globalsOf } from '../globals.ts';
+import { globalsOf, keysFolderGiven } from '../globals.ts';
 import { summaries } from './summaries.ts';
 
 const roles: readonly MemberRole[] = ['node', 'proxy', 'operator'];
 
 /** --keys, else $TROLLEY_KEYS, else ./keys. */
 function keysDirOf(o: { keys?: string }): string {
-  const env = process.env['TROLLEY_KEYS'];
-  return o.keys ?? (env !== undefined && env.trim() !== '' ? env : 'keys');
+  return keysFolderGiven(o.keys)?.dir ?? 'keys';
 }
 
 function roleOf(value: string): MemberRole {

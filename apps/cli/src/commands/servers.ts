@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { TrolleyError, parseNodeId } from '@trolley/core';
 import { processLogger, startNode, startProxy } from '@trolley/node';
 import { defaultQuorum } from '@trolley/cloud';
-import { defaultCloud, endpoints } from '../globals.ts';
+import { defaultCloud, endpoints, keysFolderGiven } from '../globals.ts';
 import { intOption, members, quorumFrom, untilSignal } from './common.ts';
 import { summaries } from './summaries.ts';
 
@@ -130,7 +130,7 @@ function keysOptions(command: Command): Command {
 /** The keys folder, or undefined with --insecure; one of them is needed. */
 function keysDirOf(o: KeysOptions): string | undefined {
   if (o.insecure === true) return undefined;
-  const dir = o.keys ?? process.env['TROLLEY_KEYS'];
+  const dir = keysFolderGiven(o.keys)?.dir;
   if (dir === undefined)
     throw new TrolleyError(
       'invalid_argument',

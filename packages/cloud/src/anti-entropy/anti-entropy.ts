@@ -11,7 +11,7 @@
 
 import { hashEquals, limits, preferenceList, type ListId, type MessageOf, type NodeId } from '@trolley/core';
 import { bucketOf, differingBuckets, merkleTree, same, type MerkleTree } from '../merkle.ts';
-import { replicatedPartitions } from '../placement.ts';
+import { owns } from '../placement.ts';
 import type { Peer, ReplyTo } from '../ports.ts';
 import type { NodeContext } from '../node/context.ts';
 import type { Answer, RequestTable } from '../node/requests.ts';
@@ -51,7 +51,8 @@ export class AntiEntropy {
     // a write stayed behind for many minutes. An empty partition here loses nothing: a replica
     // that holds data in it visits it, and pushes what this node lacks.
     const held = ctx.store.countByPartition();
-    const mine = replicatedPartitions(ring, ctx.quorum.n, ctx.id).filter((p) => held.has(p));
+    // (From the partitions held, not all Q: a preference list per held partition, not per partition.)
+    const mine = [...held.keys()].filter((p) => owns(ring, p, ctx.quorum.n, ctx.id)).sort((a, b) => a - b);
     if (mine.length === 0) return;
     const now = ctx.clock.monotonicMs();
     const partition = mine[this.cursor++ % mine.length] as number;

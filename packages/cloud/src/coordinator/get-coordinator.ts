@@ -162,7 +162,7 @@ export class GetCoordinator {
     const { ctx } = this;
     for (const a of actions) {
       if (a.kind === 'repair') {
-        this.repair(p, a.node, a.merged);
+        this.repair(p, a.node, a.merged, a.mergedBytes);
         continue;
       }
       const ring = ctx.ring;
@@ -173,12 +173,13 @@ export class GetCoordinator {
         p.then(a.merged);
         continue;
       }
-      let delta: ListDoc = a.merged;
-      if (p.asked !== undefined) delta = missingFor(a.merged, p.asked.ctx, p.asked.replicas);
       ctx.reply(p.replyTo, {
         type: 'get-reply',
         requestId: p.requestId,
-        delta: encodeList(delta),
+        delta:
+          p.asked === undefined
+            ? a.mergedBytes
+            : encodeList(missingFor(a.merged, p.asked.ctx, p.asked.replicas)),
         answered: a.answered,
         inSync: a.inSync,
         replicas: ctx.quorum.n,
@@ -187,7 +188,7 @@ export class GetCoordinator {
   }
 
   /** Read repair (§5; see get-core.ts for why in full): to the replica, as a push of its own kind. */
-  private repair(p: PendingGet, node: NodeId, merged: ListDoc): void {
+  private repair(p: PendingGet, node: NodeId, merged: ListDoc, mergedBytes: Uint8Array): void {
     const { ctx } = this;
     ctx.counters.readRepairs++;
     if (node === ctx.id) {
@@ -197,7 +198,7 @@ export class GetCoordinator {
       return;
     }
     const requestId = this.requests.openBackground(node, { answer: repairAnswered });
-    ctx.send(node, ctx.pushMessage('read-repair', requestId, p.listId, encodeList(merged)));
+    ctx.send(node, ctx.pushMessage('read-repair', requestId, p.listId, mergedBytes));
   }
 
   /** Grace periods and deadlines. */

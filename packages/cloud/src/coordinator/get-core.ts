@@ -16,6 +16,8 @@ export interface GetState {
   readonly replicas: readonly NodeId[];
   readonly replies: GetReply[];
   merged: ListDoc | undefined;
+  /** `merged` encoded (once: hashed, answered with, and pushed to the replicas repaired). */
+  mergedBytes: Uint8Array | undefined;
   mergedHash: Uint8Array | undefined;
   replied: boolean;
   /** Set when R replicas have answered: answer then, or when all have, whichever comes first. */
@@ -26,13 +28,14 @@ export type GetAction =
   | {
       kind: 'answer';
       merged: ListDoc;
+      mergedBytes: Uint8Array;
       mergedHash: Uint8Array;
       answered: number;
       /** Replicas whose answer already was the merged state. */
       inSync: number;
     }
   /** Read repair: `node` answered with less than `merged`, and gets it, in full. */
-  | { kind: 'repair'; node: NodeId; merged: ListDoc };
+  | { kind: 'repair'; node: NodeId; merged: ListDoc; mergedBytes: Uint8Array };
 
 export function getState(r: number, replicas: readonly NodeId[]): GetState {
   return {
@@ -40,6 +43,7 @@ export function getState(r: number, replicas: readonly NodeId[]): GetState {
     replicas,
     replies: [],
     merged: undefined,
+    mergedBytes: undefined,
     mergedHash: undefined,
     replied: false,
     graceUntilMs: undefined,
@@ -79,8 +83,10 @@ function answer(s: GetState, digest: (b: Uint8Array) => Uint8Array): GetAction[]
   if (s.replies.length < s.r) return []; // fewer healthy replicas than R: wait for the deadline
   const merged = ListDoc.empty();
   for (const r of s.replies) if (r.doc !== undefined) merge(merged, r.doc);
-  const mergedHash = digest(encodeList(merged));
+  const mergedBytes = encodeList(merged);
+  const mergedHash = digest(mergedBytes);
   s.merged = merged;
+  s.mergedBytes = mergedBytes;
   s.mergedHash = mergedHash;
   s.replied = true;
   const empty = merged.ctx.dotCount === 0;
@@ -88,7 +94,7 @@ function answer(s: GetState, digest: (b: Uint8Array) => Uint8Array): GetAction[]
     r.hash === undefined ? empty : hashEquals(r.hash, mergedHash),
   ).length;
   return [
-    { kind: 'answer', merged, mergedHash, answered: s.replies.length, inSync },
+    { kind: 'answer', merged, mergedBytes, mergedHash, answered: s.replies.length, inSync },
     ...repairs(s, s.replies),
   ];
 }
@@ -103,11 +109,11 @@ function answer(s: GetState, digest: (b: Uint8Array) => Uint8Array): GetAction[]
  * pushes (anti-entropy, transfers) to the other replicas.
  */
 function repairs(s: GetState, replies: readonly GetReply[]): GetAction[] {
-  const merged = s.merged;
-  if (merged === undefined || merged.ctx.dotCount === 0) return [];
+  const { merged, mergedBytes } = s;
+  if (merged === undefined || mergedBytes === undefined || merged.ctx.dotCount === 0) return [];
   const out: GetAction[] = [];
   for (const r of replies)
     if (r.hash === undefined || !hashEquals(r.hash, s.mergedHash))
-      out.push({ kind: 'repair', node: r.node, merged });
+      out.push({ kind: 'repair', node: r.node, merged, mergedBytes });
   return out;
 }

@@ -20,7 +20,6 @@ import {
   type ListId,
   type NodeId,
 } from '@trolley/core';
-import { owns } from '../placement.ts';
 import type { Replica } from '../replica/replica.ts';
 import type { NodeContext } from '../node/context.ts';
 import type { Answer, RequestTable } from '../node/requests.ts';
@@ -250,8 +249,8 @@ export class Handover {
     const t = this.transferAcks.get(key);
     const stored = ctx.store.get(key);
     if (ring === undefined || t === undefined || stored === undefined) return;
-    if (owns(ring, partition, ctx.quorum.n, ctx.id) || !hashEquals(stored.hash, t.hash)) return;
     const owners = preferenceList(ring, partition, ctx.quorum.n);
+    if (owners.includes(ctx.id) || !hashEquals(stored.hash, t.hash)) return;
     if (!owners.every((o) => t.acked.has(o))) return;
     this.transferAcks.delete(key);
     ctx.counters.transferredAway++;

@@ -104,14 +104,14 @@ export class Gossip {
       if (ring.version < mine.version) return;
       if (ring.version === mine.version && compareBytes(bytes, mineBytes) <= 0) return;
     }
-    this.adopt(ring);
+    this.adopt(ring, bytes);
     this.ctx.log.info('ring adopted', { version: ring.version, nodes: ring.nodes.length });
   }
 
   /** Follows `ring` from now on (every mechanism that keeps state by ring hears of it: context.onRing). */
-  adopt(ring: RingState): void {
+  adopt(ring: RingState, bytes: Uint8Array = encodeRing(ring)): void {
     const changed = this.ctx.ring !== undefined;
-    this.ctx.adoptRing(ring, encodeRing(ring));
+    this.ctx.adoptRing(ring, bytes);
     if (changed) this.ctx.counters.ringChanges++;
     this.o.onRingChange?.(ring);
   }

@@ -11,6 +11,7 @@
 
 import { err, ok, TrolleyError, type Result } from '../errors.ts';
 import { parseListId, writerSecretBytes, type ListId } from '../ids.ts';
+import { hexOf } from '../hash.ts';
 import { limits } from '../limits.ts';
 import { DecodeFailure, Reader, Writer } from '../codec/bytes.ts';
 
@@ -452,8 +453,6 @@ function hexBytes(hex: string): Uint8Array {
   return b;
 }
 
-const hex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
-
 // ---- decoding ----------------------------------------------------------------------------------
 
 /** The header alone, for routing and for error replies to a message whose body is bad. */
@@ -689,7 +688,7 @@ function readFixed(r: Reader, n: number): Uint8Array {
 }
 
 function readListId(r: Reader): ListId {
-  const h = hex(readFixed(r, 16));
+  const h = hexOf(readFixed(r, 16));
   try {
     return parseListId(
       `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`,
@@ -709,11 +708,11 @@ function readWriter(r: Reader): Uint8Array {
 }
 
 function readOpId(r: Reader): OpId {
-  return hex(readFixed(r, 16)) as OpId;
+  return hexOf(readFixed(r, 16)) as OpId;
 }
 
 /** A fresh operation ID from 16 random bytes. */
 export function opIdFrom(bytes: Uint8Array): OpId {
   if (bytes.length !== 16) throw new TrolleyError('invalid_argument', 'an operation ID is 16 bytes');
-  return hex(bytes) as OpId;
+  return hexOf(bytes) as OpId;
 }
