@@ -202,8 +202,9 @@ export class CloudClient {
    */
   watch(listIds: readonly ListId[], onChanged: (listId: ListId, delta: Uint8Array) => void): () => void {
     this.changeListeners.add(onChanged);
-    this.assignLanes([...new Set([...this.watched, ...listIds])].slice(0, limits.watchedListsMax));
-    this.renewWatch();
+    this.renewWatch(
+      this.assignLanes([...new Set([...this.watched, ...listIds])].slice(0, limits.watchedListsMax)),
+    );
     this.watchTimer ??= setInterval(() => this.renewWatch(), limits.watchLeaseMs / 2);
     return () => {
       this.changeListeners.delete(onChanged);
@@ -217,8 +218,10 @@ export class CloudClient {
   /** Adds lists to those watched (for listeners already registered with watch()). */
   addWatched(listIds: readonly ListId[]): void {
     const before = this.watched.length;
-    this.assignLanes([...new Set([...this.watched, ...listIds])].slice(0, limits.watchedListsMax));
-    if (this.watched.length !== before) this.renewWatch();
+    const changed = this.assignLanes(
+      [...new Set([...this.watched, ...listIds])].slice(0, limits.watchedListsMax),
+    );
+    if (this.watched.length !== before) this.renewWatch(changed);
   }
 
   /**
@@ -227,8 +230,7 @@ export class CloudClient {
    * leases lapse at the proxy. Listeners are those registered with watch() (possibly for no list).
    */
   setWatched(listIds: readonly ListId[]): void {
-    this.assignLanes([...new Set(listIds)].slice(0, limits.gatewayWatchedListsMax));
-    this.renewWatch();
+    this.renewWatch(this.assignLanes([...new Set(listIds)].slice(0, limits.gatewayWatchedListsMax)));
     if (this.watched.length > 0)
       this.watchTimer ??= setInterval(() => this.renewWatch(), limits.watchLeaseMs / 2);
   }
@@ -241,13 +243,16 @@ export class CloudClient {
   /**
    * Makes `listIds` the watched set: a list already in a lane stays there, a new one goes to the
    * first lane with room, a lane left with nothing is sent an empty watch (once) and dropped.
+   * Returns the lanes whose sets changed: only they need a new `watch`.
    */
-  private assignLanes(listIds: readonly ListId[]): void {
+  private assignLanes(listIds: readonly ListId[]): Set<number> {
+    const changed = new Set<number>();
     const next = new Set(listIds);
     for (const [id, lane] of this.laneOf)
       if (!next.has(id)) {
         this.watchLanes[lane]?.delete(id);
         this.laneOf.delete(id);
+        changed.add(lane);
       }
     let lane = 0;
     for (const id of listIds) {
@@ -256,8 +261,10 @@ export class CloudClient {
       const set = (this.watchLanes[lane] ??= new Set());
       set.add(id);
       this.laneOf.set(id, lane);
+      changed.add(lane);
     }
     this.watched = [...next];
+    return changed;
   }
 
   /** A watch lane's connection to `endpoint` (lane 0 is the endpoint's own). */
@@ -271,15 +278,20 @@ export class CloudClient {
     return (endpoint.lanes[lane - 1] as { sender: Sender }).sender;
   }
 
-  /** Sends every lane's set (a lease renewal, or a change), each through its own connection. */
-  private renewWatch(): void {
+  /**
+   * Sends each lane's set through its own connection: every lane for a lease renewal or after a
+   * failover to another proxy, only the `changed` lanes for a change of the set.
+   */
+  private renewWatch(changed?: ReadonlySet<number>): void {
     if (this.watchLanes.length === 0) return;
+    const all = changed === undefined || this.watchedVia !== this.current;
     this.watchedVia = this.current;
     const endpoint = this.endpoints[this.current % this.endpoints.length] as Endpoint;
     for (const [lane, set] of this.watchLanes.entries())
-      this.laneSender(endpoint, lane).send([
-        encodeMessage({ type: 'watch', requestId: 0, listIds: [...set] }),
-      ]);
+      if (all || changed.has(lane))
+        this.laneSender(endpoint, lane).send([
+          encodeMessage({ type: 'watch', requestId: 0, listIds: [...set] }),
+        ]);
     // Lanes emptied at the end have been told so (their sets replaced by nothing): forget them.
     while (this.watchLanes.length > 0 && this.watchLanes[this.watchLanes.length - 1]?.size === 0)
       this.watchLanes.pop();

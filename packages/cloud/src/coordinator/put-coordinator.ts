@@ -6,6 +6,7 @@
 // writeQuorum, and both are handed on.
 
 import {
+  ListDoc,
   checkWrite,
   decodeList,
   knownFrom,
@@ -14,10 +15,10 @@ import {
   merge,
   partitionOf,
   writerIdOf,
-  type ListDoc,
   type ListId,
   type MessageOf,
   type OpId,
+  type ReplicaId,
   type WriteRefusal,
 } from '@trolley/core';
 import { BoundedMap } from '../bounded-map.ts';
@@ -84,7 +85,8 @@ export class PutCoordinator {
       });
     }
     const partition = partitionOf(m.listId, ctx.ring.partitionCount);
-    const refusal = this.check(m.listId, doc.value, m);
+    const writer = m.writer === undefined || m.writer.length === 0 ? undefined : writerIdOf(m.writer);
+    const refusal = this.check(m.listId, doc.value, m, writer);
     if (refusal === undefined) return this.writeQuorum(m, replyTo, doc.value, partition);
     if (refusal.code !== 'refused') return this.refuse(m, replyTo, refusal);
     // This node may not have seen what the client has (it was down, or is not a replica of the
@@ -94,7 +96,7 @@ export class PutCoordinator {
       replyTo,
       requestId: 0,
       then: (merged) => {
-        const again = merged === undefined ? refusal : this.check(m.listId, doc.value, m, merged);
+        const again = merged === undefined ? refusal : this.check(m.listId, doc.value, m, writer, merged);
         if (again === undefined) this.writeQuorum(m, replyTo, doc.value, partition);
         else this.refuse(m, replyTo, again);
       },
@@ -121,11 +123,14 @@ export class PutCoordinator {
     listId: ListId,
     delta: ListDoc,
     m: MessageOf<'put'>,
+    writer: ReplicaId | undefined,
     read: ListDoc | undefined = this.reads.recentReads.get(listId),
   ): WriteRefusal | undefined {
-    const writer = m.writer === undefined || m.writer.length === 0 ? undefined : writerIdOf(m.writer);
-    const local = this.replica.load(listId);
-    const bytes = this.ctx.store.get(listId)?.state.byteLength ?? 0;
+    const stored = this.ctx.store.get(listId);
+    // A node without a copy (not a replica of the list) checks against nothing of its own, and
+    // does not put an empty list in the replica's cache in place of a real one.
+    const local = stored === undefined ? ListDoc.empty() : this.replica.load(listId);
+    const bytes = stored?.state.byteLength ?? 0;
     const refusal = checkWrite(delta, m.delta.byteLength, writer, knownFrom(local, bytes));
     if (refusal?.code !== 'refused' || read === undefined) return refusal;
     const both = local.clone();
