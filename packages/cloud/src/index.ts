@@ -10,3 +10,5 @@ export * from './sender-rules.ts';
 export * from './storage-node.ts';
 export * from './memory-list-store.ts';
 export * from './watch-table.ts';
+export { storedDoc, type HeldList } from './replica/replica.ts';
+export { ListDigest, listDigest } from './replica/list-digest.ts';

@@ -11,7 +11,7 @@
 // list; arrays returned by reads belong to the store and must not be mutated.
 
 import { assert } from '@trolley/core';
-import type { ListStore, StoredHint, StoredList } from './ports.ts';
+import type { ListHead, ListStore, StoredHint, StoredList } from './ports.ts';
 
 export interface MemoryListStoreOptions {
   /** Hold writes until `flush()` (or `failCommit`/`crash`) instead of committing in a microtask. */
@@ -21,6 +21,7 @@ export interface MemoryListStoreOptions {
 /** A pending write: applied to the view at once, to the committed state at the next commit. */
 type Write =
   | { type: 'put'; list: StoredList }
+  | { type: 'append'; key: string; delta: Uint8Array; hash: Uint8Array }
   | { type: 'delete'; key: string }
   | { type: 'addHint'; hint: StoredHint }
   | { type: 'deleteHint'; id: number };
@@ -47,6 +48,13 @@ class Contents {
         this.lists.set(write.list.key, write.list);
         this.partitionKeys(write.list.partition).add(write.list.key);
         return;
+      case 'append': {
+        // A new object: view and committed copies share list objects, so none is changed in place.
+        const list = this.lists.get(write.key);
+        assert(list !== undefined, 'append to a list the store does not hold');
+        this.lists.set(write.key, { ...list, deltas: [...list.deltas, write.delta], hash: write.hash });
+        return;
+      }
       case 'delete':
         this.removeList(write.key);
         return;
@@ -129,14 +137,27 @@ export class MemoryListStore implements ListStore {
     return list === undefined ? undefined : { ...list };
   }
 
-  put(list: StoredList): Promise<void> {
+  head(key: string): ListHead | undefined {
+    this.assertOpen();
+    const list = this.view.lists.get(key);
+    return list === undefined ? undefined : { key, partition: list.partition, hash: list.hash };
+  }
+
+  put(list: Omit<StoredList, 'deltas'>): Promise<void> {
     const copy = {
       key: list.key,
       partition: list.partition,
       state: new Uint8Array(list.state),
+      deltas: [],
       hash: new Uint8Array(list.hash),
     };
     return this.write({ type: 'put', list: copy });
+  }
+
+  append(key: string, delta: Uint8Array, hash: Uint8Array): Promise<void> {
+    this.assertOpen();
+    assert(this.view.lists.has(key), 'append to a list the store does not hold');
+    return this.write({ type: 'append', key, delta: new Uint8Array(delta), hash: new Uint8Array(hash) });
   }
 
   delete(key: string): Promise<void> {

@@ -3,16 +3,29 @@
 // (ZeroMQ, better-sqlite3) and the in-memory doubles implement them, and each port has one
 // contract test suite that every implementation passes.
 
-/** One list's state as a storage node keeps it. */
-export interface StoredList {
+/** What a storage node knows of a list without reading its state: where it lives and its digest. */
+export interface ListHead {
   /** The list ID (a UUID v4 string). */
   key: string;
   /** The ring partition the key hashes to (for anti-entropy and transfers). */
   partition: number;
-  /** The list's full CRDT state, encoded (encodeList of a full ListDoc). */
-  state: Uint8Array;
-  /** MD5 of `state` (16 bytes): equal hashes mean equal states. */
+  /**
+   * The list's digest (16 bytes, replica/list-digest.ts): a function of the list's state alone, so
+   * equal digests mean equal states, whatever order the writes came in.
+   */
   hash: Uint8Array;
+}
+
+/**
+ * One list's state as a storage node keeps it: a full state written whole now and then, and the
+ * deltas joined into it since, so that a write stores what it changes (its delta), not the list.
+ */
+export interface StoredList extends ListHead {
+  /** A full CRDT state, encoded (encodeList of a full ListDoc), as last written whole. */
+  state: Uint8Array;
+  /** Encoded deltas joined into the list since `state` was written, oldest first. The list is
+   * `state` joined with every one of them (in any order: joins commute). */
+  deltas: readonly Uint8Array[];
 }
 
 /** A write held for a node that could not take it (Dynamo §4.6). Used by hinted handoff. */
@@ -36,7 +49,12 @@ export interface StoredHint {
  */
 export interface ListStore {
   get(key: string): StoredList | undefined;
-  put(list: StoredList): Promise<void>;
+  /** The list's partition and digest, without its state; undefined if not held. */
+  head(key: string): ListHead | undefined;
+  /** Writes a list whole: its state replaces what was stored, and the deltas stored are dropped. */
+  put(list: Omit<StoredList, 'deltas'>): Promise<void>;
+  /** Adds a delta joined into a list already held (put, or put in this batch), and its new digest. */
+  append(key: string, delta: Uint8Array, hash: Uint8Array): Promise<void>;
   /** Removes a list (after it has been transferred away). */
   delete(key: string): Promise<void>;
   /** Keys and hashes of one partition, in key order (for Merkle trees). */

@@ -155,7 +155,7 @@ export class StorageNode {
       options.onWriteAcknowledged,
     );
     this.handover = new Handover(ctx, this.requests, this.replica);
-    this.antiEntropy = new AntiEntropy(ctx, this.requests);
+    this.antiEntropy = new AntiEntropy(ctx, this.requests, this.replica);
     this.gossip = new Gossip(ctx, { isMember: this.isMember, onRingChange: options.onRingChange });
     for (const s of options.seeds ?? []) if (s.id !== this.id) this.gossip.learn(s.id, s.address, now);
     if (options.ring !== undefined) this.gossip.adopt(options.ring);
@@ -203,12 +203,12 @@ export class StorageNode {
       case 'replica-get':
         return this.replica.get(m, replyTo);
       case 'admin-read': {
-        const stored = ctx.store.get(m.listId);
+        const held = this.replica.held(m.listId);
         return ctx.reply(replyTo, {
           type: 'admin-read-reply',
           requestId: m.requestId,
-          state: stored?.state,
-          hash: stored?.hash,
+          state: held?.state,
+          hash: held?.hash,
         });
       }
       case 'stats':

@@ -62,6 +62,14 @@ export const limits = {
   clientRequestsInFlightMax: 1_000,
   /** Decoded list states a storage node keeps in memory (least recently used go first). */
   cachedListsMax: 4_096,
+  /**
+   * Deltas a storage node stores after a list's last whole state (a write stores its delta, not
+   * the list). The write that would pass this, or whose deltas would pass half the whole state's
+   * bytes plus storedDeltaBytesSlack, writes the list whole instead: loading a list replays at
+   * most this many deltas, and a write costs amortised about two bytes per byte it changes.
+   */
+  storedDeltasMax: 512,
+  storedDeltaBytesSlack: 16 * 1024,
   /** Operation IDs a coordinator remembers as acknowledged, to answer retries at once. */
   recentOperationsMax: 100_000,
   /** Frames queued for sending on one socket before new ones are dropped (and counted). */

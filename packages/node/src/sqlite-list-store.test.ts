@@ -96,8 +96,8 @@ describe('SqliteListStore', () => {
     await Promise.all(writes);
     expect(store.stats()).toEqual({ batches: 1, writes: 110, failedBatches: 0 });
     raw(path, (db) => {
-      expect(db.prepare('SELECT count(*) AS n FROM lists').get()).toEqual({ n: 101 });
-      const hot = db.prepare<[], { state: Buffer }>("SELECT state FROM lists WHERE key = 'hot'").get();
+      expect(db.prepare('SELECT count(*) AS n FROM heads').get()).toEqual({ n: 101 });
+      const hot = db.prepare<[], { state: Buffer }>("SELECT state FROM snapshots WHERE key = 'hot'").get();
       expect([...(hot?.state ?? [])]).toEqual([...sampleList('hot', 1, 10).state]);
     });
   });
@@ -123,7 +123,7 @@ describe('SqliteListStore', () => {
     });
     // A trigger makes any transaction that writes 'poison' fail, as SQLITE_FULL would.
     raw(path, (db) =>
-      db.exec(`CREATE TRIGGER poison BEFORE INSERT ON lists WHEN NEW.key = 'poison'
+      db.exec(`CREATE TRIGGER poison BEFORE INSERT ON heads WHEN NEW.key = 'poison'
                BEGIN SELECT RAISE(ABORT, 'simulated disk full'); END`),
     );
     const batch: Promise<unknown>[] = [
@@ -161,7 +161,7 @@ describe('SqliteListStore', () => {
     const fromFile = (): Map<number, number> => {
       let counts = new Map<number, number>();
       raw(path, (db) => {
-        const rows = db.prepare('SELECT partition, count(*) AS n FROM lists GROUP BY partition').all() as {
+        const rows = db.prepare('SELECT partition, count(*) AS n FROM heads GROUP BY partition').all() as {
           partition: number;
           n: number;
         }[];
@@ -197,7 +197,40 @@ describe('SqliteListStore', () => {
     raw(path, (db) => db.pragma('user_version = 99'));
     const error = openError(path);
     expect(error.code).toBe('store_schema_newer');
-    expect(error.message).toMatch(/schema version 99.*up to 1.*newer Trolley/s);
+    expect(error.message).toMatch(
+      new RegExp(`schema version 99.*up to ${LIST_STORE_SCHEMA_VERSION}.*newer Trolley`, 's'),
+    );
+  });
+
+  it('opens a version 1 store (whole states, no deltas) and keeps every list', async () => {
+    const path = tempPath();
+    raw(path, (db) => {
+      db.exec(`PRAGMA application_id = ${0x54524c53};
+        CREATE TABLE lists (key TEXT PRIMARY KEY, partition INTEGER NOT NULL, state BLOB NOT NULL, hash BLOB NOT NULL);
+        CREATE INDEX lists_by_partition ON lists (partition, key);
+        CREATE TABLE hints (id INTEGER PRIMARY KEY AUTOINCREMENT, target TEXT NOT NULL, key TEXT NOT NULL,
+          partition INTEGER NOT NULL, doc BLOB NOT NULL, created_ms INTEGER NOT NULL);
+        CREATE INDEX hints_by_target ON hints (target, id);
+        PRAGMA user_version = 1;`);
+      const insert = db.prepare('INSERT INTO lists (key, partition, state, hash) VALUES (?, ?, ?, ?)');
+      for (const k of ['a', 'b']) {
+        const list = sampleList(k, 3);
+        insert.run(list.key, list.partition, list.state, list.hash);
+      }
+    });
+    const store = open(path);
+    expect(store.info().schemaVersion).toBe(LIST_STORE_SCHEMA_VERSION);
+    for (const k of ['a', 'b']) {
+      const got = store.get(k);
+      expect(got && { ...got, state: [...got.state], hash: [...got.hash] }).toEqual({
+        ...sampleList(k, 3),
+        state: [...sampleList(k, 3).state],
+        hash: [...sampleList(k, 3).hash],
+      });
+    }
+    expect(store.countByPartition()).toEqual(new Map([[3, 2]]));
+    await store.append('a', new Uint8Array([1, 2]), new Uint8Array(16));
+    expect(store.get('a')?.deltas.map((d) => [...d])).toEqual([[1, 2]]);
   });
 
   it('refuses a file that is not a SQLite database as corrupt', () => {
@@ -220,7 +253,7 @@ describe('SqliteListStore', () => {
     raw(path, (db) => {
       const row = db
         .prepare<[], { rootpage: number }>(
-          "SELECT rootpage FROM sqlite_schema WHERE name = 'lists_by_partition'",
+          "SELECT rootpage FROM sqlite_schema WHERE name = 'heads_by_partition'",
         )
         .get();
       root = row?.rootpage ?? 0;

@@ -30,7 +30,7 @@
 import type Database from 'better-sqlite3';
 import { integrityReport, openSqlite, type SqliteKind } from './sqlite-open.ts';
 import { assert } from '@trolley/core';
-import type { ListStore, StoredHint, StoredList } from '@trolley/cloud';
+import type { ListHead, ListStore, StoredHint, StoredList } from '@trolley/cloud';
 
 export interface SqliteListStoreOptions {
   /**
@@ -73,6 +73,32 @@ const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX hints_by_target ON hints (target, id);
   `,
+  // 1 → 2: a write stores its delta, not the whole list (issue 13). A list is its head (partition,
+  // digest: small, rewritten by every write), its snapshot (the state as last written whole) and
+  // the deltas appended since. The digests of version 1 were MD5s of the whole state; they stay
+  // until the list's next write, and meanwhile differ from the other replicas' new digests, so
+  // anti-entropy exchanges those lists once (a join that changes nothing) and rewrites them.
+  `
+  CREATE TABLE heads (
+    key TEXT PRIMARY KEY,
+    partition INTEGER NOT NULL,
+    hash BLOB NOT NULL
+  ) WITHOUT ROWID;
+  CREATE INDEX heads_by_partition ON heads (partition, key);
+  CREATE TABLE snapshots (
+    key TEXT PRIMARY KEY,
+    state BLOB NOT NULL
+  );
+  CREATE TABLE deltas (
+    id INTEGER PRIMARY KEY,
+    key TEXT NOT NULL,
+    delta BLOB NOT NULL
+  );
+  CREATE INDEX deltas_by_key ON deltas (key, id);
+  INSERT INTO heads (key, partition, hash) SELECT key, partition, hash FROM lists;
+  INSERT INTO snapshots (key, state) SELECT key, state FROM lists;
+  DROP TABLE lists;
+  `,
 ];
 
 /** The schema version this code writes. */
@@ -89,9 +115,8 @@ const KIND: SqliteKind = {
 
 const defaults = { groupCommitDelayMs: 0, batchMax: 1_000, busyTimeoutMs: 5_000 };
 
-interface ListRow {
+interface HeadRow {
   partition: number;
-  state: Buffer;
   hash: Buffer;
 }
 interface HintRow {
@@ -106,10 +131,20 @@ interface Waiter {
   resolve: () => void;
   reject: (error: unknown) => void;
 }
+/** A list's writes in a batch: a new head, and a whole state and/or deltas to store. */
+interface PendingList {
+  partition: number;
+  hash: Uint8Array;
+  /** The state put whole in this batch (the committed snapshot and deltas are then dropped). */
+  state: Uint8Array | undefined;
+  /** Deltas appended in this batch (after `state` when there is one). */
+  deltas: Uint8Array[];
+}
+
 /** Writes not yet committed: what the next flush writes and what reads consult first. */
 interface Batch {
-  /** key → the list to upsert, or null to delete it. */
-  lists: Map<string, StoredList | null>;
+  /** key → what to write of the list, or null to delete it. */
+  lists: Map<string, PendingList | null>;
   /** Hints added in this batch, in id order. */
   hints: Map<number, StoredHint>;
   /** Committed hints to delete. */
@@ -157,10 +192,15 @@ export class SqliteListStore implements ListStore {
   private readonly committedByPartition: Map<number, number>;
   private committedTotal = 0;
 
-  private readonly selectList;
-  private readonly selectPartitionOf;
-  private readonly upsertList;
-  private readonly deleteList;
+  private readonly selectHead;
+  private readonly selectSnapshot;
+  private readonly selectDeltas;
+  private readonly upsertHead;
+  private readonly upsertSnapshot;
+  private readonly insertDelta;
+  private readonly deleteHead;
+  private readonly deleteSnapshot;
+  private readonly deleteDeltas;
   private readonly selectPartitionEntries;
   private readonly countListsByPartition;
   private readonly insertHint;
@@ -177,20 +217,30 @@ export class SqliteListStore implements ListStore {
     assert(this.groupCommitDelayMs >= 0, 'groupCommitDelayMs must not be negative');
     assert(Number.isInteger(this.batchMax) && this.batchMax >= 1, 'batchMax must be a positive integer');
 
-    this.selectList = db.prepare<[string], ListRow>('SELECT partition, state, hash FROM lists WHERE key = ?');
-    this.selectPartitionOf = db.prepare<[string], { partition: number }>(
-      'SELECT partition FROM lists WHERE key = ?',
+    this.selectHead = db.prepare<[string], HeadRow>('SELECT partition, hash FROM heads WHERE key = ?');
+    this.selectSnapshot = db.prepare<[string], { state: Buffer }>(
+      'SELECT state FROM snapshots WHERE key = ?',
     );
-    this.upsertList = db.prepare<[string, number, Uint8Array, Uint8Array]>(
-      `INSERT INTO lists (key, partition, state, hash) VALUES (?, ?, ?, ?)
-       ON CONFLICT (key) DO UPDATE SET partition = excluded.partition, state = excluded.state, hash = excluded.hash`,
+    this.selectDeltas = db.prepare<[string], { delta: Buffer }>(
+      'SELECT delta FROM deltas WHERE key = ? ORDER BY id',
     );
-    this.deleteList = db.prepare<[string]>('DELETE FROM lists WHERE key = ?');
+    this.upsertHead = db.prepare<[string, number, Uint8Array]>(
+      `INSERT INTO heads (key, partition, hash) VALUES (?, ?, ?)
+       ON CONFLICT (key) DO UPDATE SET partition = excluded.partition, hash = excluded.hash`,
+    );
+    this.upsertSnapshot = db.prepare<[string, Uint8Array]>(
+      `INSERT INTO snapshots (key, state) VALUES (?, ?)
+       ON CONFLICT (key) DO UPDATE SET state = excluded.state`,
+    );
+    this.insertDelta = db.prepare<[string, Uint8Array]>('INSERT INTO deltas (key, delta) VALUES (?, ?)');
+    this.deleteHead = db.prepare<[string]>('DELETE FROM heads WHERE key = ?');
+    this.deleteSnapshot = db.prepare<[string]>('DELETE FROM snapshots WHERE key = ?');
+    this.deleteDeltas = db.prepare<[string]>('DELETE FROM deltas WHERE key = ?');
     this.selectPartitionEntries = db.prepare<[number], { key: string; hash: Buffer }>(
-      'SELECT key, hash FROM lists WHERE partition = ? ORDER BY key',
+      'SELECT key, hash FROM heads WHERE partition = ? ORDER BY key',
     );
     this.countListsByPartition = db.prepare<[], { partition: number; n: number }>(
-      'SELECT partition, count(*) AS n FROM lists GROUP BY partition',
+      'SELECT partition, count(*) AS n FROM heads GROUP BY partition',
     );
     this.insertHint = db.prepare<[number, string, string, number, Uint8Array, number]>(
       'INSERT INTO hints (id, target, key, partition, doc, created_ms) VALUES (?, ?, ?, ?, ?, ?)',
@@ -222,13 +272,18 @@ export class SqliteListStore implements ListStore {
         moved.set(partition, (moved.get(partition) ?? 0) + delta);
       };
       for (const [key, list] of batch.lists) {
-        const before = this.selectPartitionOf.get(key);
+        const before = this.selectHead.get(key);
         if (before !== undefined) move(before.partition, -1);
-        if (list === null) this.deleteList.run(key);
-        else {
-          this.upsertList.run(key, list.partition, list.state, list.hash);
-          move(list.partition, +1);
+        if (list === null || list.state !== undefined) this.deleteDeltas.run(key);
+        if (list === null) {
+          this.deleteHead.run(key);
+          this.deleteSnapshot.run(key);
+          continue;
         }
+        this.upsertHead.run(key, list.partition, list.hash);
+        if (list.state !== undefined) this.upsertSnapshot.run(key, list.state);
+        for (const delta of list.deltas) this.insertDelta.run(key, delta);
+        move(list.partition, +1);
       }
       for (const h of batch.hints.values()) {
         this.insertHint.run(h.id, h.target, h.key, h.partition, h.doc, h.createdMs);
@@ -240,22 +295,60 @@ export class SqliteListStore implements ListStore {
 
   get(key: string): StoredList | undefined {
     const pending = this.pending.lists.get(key);
-    if (pending !== undefined) return pending === null ? undefined : { ...pending };
-    const row = this.selectList.get(key);
-    return row === undefined
-      ? undefined
-      : { key, partition: row.partition, state: bytes(row.state), hash: bytes(row.hash) };
+    if (pending === null) return undefined;
+    if (pending?.state !== undefined)
+      return {
+        key,
+        partition: pending.partition,
+        state: pending.state,
+        deltas: [...pending.deltas],
+        hash: pending.hash,
+      };
+    const head = this.selectHead.get(key);
+    const snapshot = this.selectSnapshot.get(key);
+    if (head === undefined || snapshot === undefined) return undefined;
+    const deltas = this.selectDeltas.all(key).map((row) => bytes(row.delta));
+    if (pending !== undefined) deltas.push(...pending.deltas);
+    return {
+      key,
+      partition: head.partition,
+      state: bytes(snapshot.state),
+      deltas,
+      hash: pending?.hash ?? bytes(head.hash),
+    };
   }
 
-  put(list: StoredList): Promise<void> {
+  head(key: string): ListHead | undefined {
+    const pending = this.pending.lists.get(key);
+    if (pending === null) return undefined;
+    if (pending !== undefined) return { key, partition: pending.partition, hash: pending.hash };
+    const row = this.selectHead.get(key);
+    return row === undefined ? undefined : { key, partition: row.partition, hash: bytes(row.hash) };
+  }
+
+  put(list: Omit<StoredList, 'deltas'>): Promise<void> {
     this.assertOpen();
-    const copy = {
-      key: list.key,
+    this.pending.lists.set(list.key, {
       partition: list.partition,
-      state: new Uint8Array(list.state),
       hash: new Uint8Array(list.hash),
-    };
-    this.pending.lists.set(list.key, copy);
+      state: new Uint8Array(list.state),
+      deltas: [],
+    });
+    return this.enqueue();
+  }
+
+  append(key: string, delta: Uint8Array, hash: Uint8Array): Promise<void> {
+    this.assertOpen();
+    let pending = this.pending.lists.get(key);
+    if (pending === undefined) {
+      const head = this.selectHead.get(key);
+      assert(head !== undefined, 'append to a list the store does not hold');
+      pending = { partition: head.partition, hash: bytes(head.hash), state: undefined, deltas: [] };
+      this.pending.lists.set(key, pending);
+    }
+    assert(pending !== null, 'append to a list deleted in this batch');
+    pending.deltas.push(new Uint8Array(delta));
+    pending.hash = new Uint8Array(hash);
     return this.enqueue();
   }
 
@@ -284,7 +377,7 @@ export class SqliteListStore implements ListStore {
   count(): number {
     let n = this.committedTotal;
     for (const [key, list] of this.pending.lists) {
-      n += (list === null ? 0 : 1) - (this.selectPartitionOf.get(key) === undefined ? 0 : 1);
+      n += (list === null ? 0 : 1) - (this.selectHead.get(key) === undefined ? 0 : 1);
     }
     return n;
   }
@@ -292,7 +385,7 @@ export class SqliteListStore implements ListStore {
   countByPartition(): Map<number, number> {
     const counts = new Map(this.committedByPartition);
     for (const [key, list] of this.pending.lists) {
-      const committed = this.selectPartitionOf.get(key);
+      const committed = this.selectHead.get(key);
       if (committed !== undefined) addCount(counts, committed.partition, -1);
       if (list !== null) addCount(counts, list.partition, +1);
     }

@@ -30,7 +30,7 @@ import {
   preferenceList,
   type RingState,
 } from '@trolley/core';
-import type { MemoryListStore } from '@trolley/cloud';
+import { listDigest, storedDoc, type MemoryListStore } from '@trolley/cloud';
 import { intentViolations, specView } from '@trolley/core/testing/intent-model';
 import { plainView } from '@trolley/core/testing/subjects';
 import type { History } from './history.ts';
@@ -100,7 +100,7 @@ export function checkFinalState(nodes: readonly FinalNode[], history: History, n
       if (hash !== undefined && !hashEquals(hash, stored.hash))
         fail(`agreement: the owners of ${listId} hold different states`);
       hash ??= stored.hash;
-      const doc = decodeList(stored.state);
+      const doc = storedDoc(stored);
       if (!doc.ok || !doc.value.full) {
         fail(`agreement: ${node.id}'s state of ${listId} does not decode as a full state`);
         continue;
@@ -156,7 +156,7 @@ export function checkFinalState(nodes: readonly FinalNode[], history: History, n
       }
     }
     // Strictly: the owners hold exactly the join of every delta sent (the cloud holds nothing else).
-    if (hash !== undefined && !hashEquals(md5(encodeList(ideal)), hash)) {
+    if (hash !== undefined && !hashEquals(listDigest(ideal, md5), hash)) {
       const got = JSON.stringify(plainView(listView(states.get(owners[0] as string) ?? ListDoc.empty())));
       const want = JSON.stringify(plainView(listView(ideal)));
       fail(

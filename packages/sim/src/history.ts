@@ -22,6 +22,7 @@ import {
   type OpId,
   type ReplicaId,
 } from '@trolley/core';
+import { storedDoc, type StoredList } from '@trolley/cloud';
 import type { Effect, Op } from '@trolley/core/testing/intent-model';
 
 /** The dots an operation created: counters (from, to] of one replica. */
@@ -171,17 +172,20 @@ export class History {
   }
 
   /** A node's store was written: counts late applies of watched operations. */
-  onStorePut(node: string, key: string, state: Uint8Array): void {
+  onStorePut(node: string, key: string, read: () => StoredList | undefined): void {
     const list = this.watches.get(key);
     if (list === undefined || list.length === 0) return;
     let doc: ListDoc | undefined;
+    let state: Uint8Array | undefined;
     for (let i = list.length - 1; i >= 0; i--) {
       const w = list[i] as Watch;
       if (w.holders.has(node)) continue;
       if (doc === undefined) {
-        const decoded = decodeList(state);
-        if (!decoded.ok) return this.fail(`node ${node} stored an undecodable state for ${key}`);
+        const stored = read();
+        const decoded = stored === undefined ? undefined : storedDoc(stored);
+        if (decoded?.ok !== true) return this.fail(`node ${node} stored an undecodable state for ${key}`);
         doc = decoded.value;
+        state = encodeList(doc);
       }
       if (incorporates(doc, w.record, state)) {
         this.lateApplied++;

@@ -8,13 +8,13 @@
 // them. (Disk-full failures are the real-process tests' business; see the package README note in
 // sim.ts.)
 
-import type { ListStore, MemoryListStore, StoredHint, StoredList } from '@trolley/cloud';
+import type { ListHead, ListStore, MemoryListStore, StoredHint, StoredList } from '@trolley/cloud';
 
 export interface StoreObserver {
   /** Any write: the simulator schedules a commit. */
   written(): void;
-  /** A list state was stored. */
-  put(list: StoredList): void;
+  /** A list was written (whole or a delta): `stored` reads what the store now holds of it. */
+  put(key: string, stored: () => StoredList | undefined): void;
   /** A read or write happened (drain-depth measurement). */
   activity(): void;
 }
@@ -29,9 +29,19 @@ export class ObservedStore implements ListStore {
     return this.inner.get(key);
   }
 
-  put(list: StoredList): Promise<void> {
+  head(key: string): ListHead | undefined {
+    return this.inner.head(key);
+  }
+
+  put(list: Omit<StoredList, 'deltas'>): Promise<void> {
     const p = this.write(this.inner.put(list));
-    this.observer.put(list);
+    this.observer.put(list.key, () => this.inner.get(list.key));
+    return p;
+  }
+
+  append(key: string, delta: Uint8Array, hash: Uint8Array): Promise<void> {
+    const p = this.write(this.inner.append(key, delta, hash));
+    this.observer.put(key, () => this.inner.get(key));
     return p;
   }
 

@@ -23,7 +23,6 @@
 import {
   createRing,
   decodeHeader,
-  decodeList,
   decodeMessage,
   encodeMessage,
   encodeRing,
@@ -43,6 +42,7 @@ import {
   MemoryListStore,
   Proxy,
   StorageNode,
+  storedDoc,
   silentLogger,
   type Logger,
   type NodeConfig,
@@ -334,7 +334,7 @@ export class Simulation {
     const ring = [...this.slots.values()][0]?.node?.ring;
     if (ring === undefined) return undefined;
     const stored = this.slots.get(this.owners(ring, listId)[0] as string)?.store.get(listId);
-    const doc = stored === undefined ? undefined : decodeList(stored.state);
+    const doc = stored === undefined ? undefined : storedDoc(stored);
     return doc?.ok === true ? doc.value : undefined;
   }
 
@@ -474,7 +474,7 @@ export class Simulation {
     };
     const store = new ObservedStore(slot.store, {
       activity: () => this.scheduler.noteActivity(),
-      put: (list) => this.history.onStorePut(id, list.key, list.state),
+      put: (key, stored) => this.history.onStorePut(id, key, stored),
       written: () => {
         if (slot.flushScheduled) return;
         slot.flushScheduled = true;
@@ -712,8 +712,8 @@ export class Simulation {
     for (const s of this.slots.values()) {
       const stored = s.store.get(record.listId);
       if (stored === undefined) continue;
-      const doc = decodeList(stored.state);
-      if (doc.ok && incorporates(doc.value, record, stored.state)) out.add(s.id);
+      const doc = storedDoc(stored);
+      if (doc.ok && incorporates(doc.value, record)) out.add(s.id);
     }
     return out;
   }

@@ -14,6 +14,7 @@ import { bucketOf, differingBuckets, merkleTree, same, type MerkleTree } from '.
 import { owns } from '../placement.ts';
 import type { Peer, ReplyTo } from '../ports.ts';
 import type { NodeContext } from '../node/context.ts';
+import type { Replica } from '../replica/replica.ts';
 import type { Answer, RequestTable } from '../node/requests.ts';
 
 export class AntiEntropy {
@@ -25,6 +26,7 @@ export class AntiEntropy {
   constructor(
     private readonly ctx: NodeContext,
     private readonly requests: RequestTable,
+    private readonly replica: Replica,
   ) {
     ctx.onRing(() => {
       this.cursor = 0;
@@ -160,11 +162,11 @@ export class AntiEntropy {
   /** Pushes our copy of `key` (if we hold one) to `peer`, along `replyTo`. */
   private push(key: ListId, replyTo: ReplyTo, peer: NodeId): boolean {
     const { ctx } = this;
-    const stored = ctx.store.get(key);
-    if (stored === undefined) return false;
+    const held = this.replica.held(key);
+    if (held === undefined) return false;
     ctx.counters.antiEntropyRepairs++;
     const requestId = this.requests.openBackground(peer, { answer: pushAnswered });
-    ctx.reply(replyTo, ctx.pushMessage('anti-entropy', requestId, key, stored.state));
+    ctx.reply(replyTo, ctx.pushMessage('anti-entropy', requestId, key, held.state));
     return true;
   }
 }

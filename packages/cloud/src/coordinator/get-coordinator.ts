@@ -22,6 +22,7 @@ import type { ReplyTo } from '../ports.ts';
 import type { Replica } from '../replica/replica.ts';
 import { admit } from '../node/admission.ts';
 import type { NodeContext } from '../node/context.ts';
+import { listDigest } from '../replica/list-digest.ts';
 import type { Answer, RequestTable } from '../node/requests.ts';
 import { getDone, getGraceOver, getReply, getState, type GetAction, type GetState } from './get-core.ts';
 
@@ -45,6 +46,7 @@ interface PendingGet {
 export class GetCoordinator {
   private readonly pending = new Map<number, PendingGet>();
   private nextId = 1;
+  private readonly digestOf = (state: ListDoc): Uint8Array => listDigest(state, this.ctx.digest);
   /** Merged states of recent reads of lists this node does not hold (for the write check). */
   readonly recentReads = new BoundedMap<string, ListDoc>(limits.cachedListsMax);
 
@@ -114,8 +116,8 @@ export class GetCoordinator {
       ctx.send(node, { type: 'replica-get', requestId, listId, deadlineMs });
     }
     if (replicas.includes(ctx.id)) {
-      const stored = ctx.store.get(listId);
-      this.onReplicaState(id, ctx.id, stored?.state, stored?.hash);
+      const held = this.replica.held(listId);
+      this.onReplicaState(id, ctx.id, held?.state, held?.hash);
     }
   }
 
@@ -152,7 +154,7 @@ export class GetCoordinator {
     const actions = getReply(
       p.core,
       { node, doc, hash },
-      { nowMs: ctx.clock.monotonicMs(), graceMs: ctx.config.readGraceMs, digest: ctx.digest },
+      { nowMs: ctx.clock.monotonicMs(), graceMs: ctx.config.readGraceMs, digest: this.digestOf },
     );
     this.act(p, actions);
     if (getDone(p.core)) this.finish(id);
@@ -209,7 +211,7 @@ export class GetCoordinator {
     for (const [id, p] of this.pending) {
       const core = p.core;
       if (!core.replied && core.graceUntilMs !== undefined && now >= core.graceUntilMs) {
-        this.act(p, getGraceOver(core, ctx.digest));
+        this.act(p, getGraceOver(core, this.digestOf));
         if (core.replies.length === core.replicas.length) this.finish(id);
         continue;
       }

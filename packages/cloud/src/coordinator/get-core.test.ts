@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ListReplica, encodeList, md5, parseNodeId, type ReplicaId } from '@trolley/core';
+import { ListReplica, md5, parseNodeId, type ListDoc, type ReplicaId } from '@trolley/core';
+import { listDigest } from '../replica/list-digest.ts';
 import { getDone, getGraceOver, getReply, getState, type GetAction } from './get-core.ts';
 
 const [n1, n2, n3] = ['n1', 'n2', 'n3'].map(parseNodeId) as [
@@ -10,10 +11,11 @@ const [n1, n2, n3] = ['n1', 'n2', 'n3'].map(parseNodeId) as [
 const writer = new ListReplica('alice' as ReplicaId);
 writer.addItem('Milk', 1);
 const full = writer.state.clone();
-const fullHash = md5(encodeList(full));
+const digest = (state: ListDoc): Uint8Array => listDigest(state, md5);
+const fullHash = digest(full);
 const has = { doc: full, hash: fullHash };
 const lacks = { doc: undefined, hash: undefined };
-const o = (nowMs = 0, graceMs = 20) => ({ nowMs, graceMs, digest: md5 });
+const o = (nowMs = 0, graceMs = 20) => ({ nowMs, graceMs, digest });
 const kinds = (a: GetAction[]): string[] => a.map((x) => (x.kind === 'repair' ? `repair ${x.node}` : x.kind));
 
 describe('get core: R answers, a grace for the rest, read repair', () => {
@@ -32,11 +34,11 @@ describe('get core: R answers, a grace for the rest, read repair', () => {
     const s = getState(2, [n1, n2, n3]);
     getReply(s, { node: n1, ...has }, o());
     getReply(s, { node: n2, ...has }, o());
-    expect(kinds(getGraceOver(s, md5))).toEqual(['answer']);
+    expect(kinds(getGraceOver(s, digest))).toEqual(['answer']);
     expect(getDone(s)).toBe(false);
     expect(kinds(getReply(s, { node: n3, ...lacks }, o(50)))).toEqual(['repair n3']);
     expect(getDone(s)).toBe(true);
-    expect(getGraceOver(s, md5)).toEqual([]); // answered once only
+    expect(getGraceOver(s, digest)).toEqual([]); // answered once only
   });
 
   it('fewer replicas than R: no answer (the deadline refuses), and nothing to repair in an empty list', () => {

@@ -1,9 +1,13 @@
 // The quorum of a read (Dynamo §4.5, read repair §5), pure, as riak_kv_get_core: replicas' answers
 // in, actions out — answer the caller once R have answered (after a short grace for the rest), and
 // repair every replica that answered with less than the merged state, including those that answer
-// after the caller was answered. No I/O: time and the digest are arguments.
+// after the caller was answered. No I/O: time and the digest (replica/list-digest.ts, of a state)
+// are arguments.
 
 import { ListDoc, encodeList, hashEquals, merge, type NodeId } from '@trolley/core';
+
+/** The digest of a full state, as replicas report theirs. */
+export type StateDigest = (state: ListDoc) => Uint8Array;
 
 export interface GetReply {
   node: NodeId;
@@ -54,7 +58,7 @@ export function getState(r: number, replicas: readonly NodeId[]): GetState {
 export function getReply(
   s: GetState,
   reply: GetReply,
-  o: { nowMs: number; graceMs: number; digest: (b: Uint8Array) => Uint8Array },
+  o: { nowMs: number; graceMs: number; digest: StateDigest },
 ): GetAction[] {
   s.replies.push(reply);
   if (!s.replied && s.replies.length >= Math.min(s.r, s.replicas.length)) {
@@ -70,7 +74,7 @@ export function getReply(
 }
 
 /** The grace is over (the caller checks graceUntilMs): answer with what is in. */
-export function getGraceOver(s: GetState, digest: (b: Uint8Array) => Uint8Array): GetAction[] {
+export function getGraceOver(s: GetState, digest: StateDigest): GetAction[] {
   return s.replied ? [] : answer(s, digest);
 }
 
@@ -79,12 +83,12 @@ export function getDone(s: GetState): boolean {
   return s.replied && s.replies.length === s.replicas.length;
 }
 
-function answer(s: GetState, digest: (b: Uint8Array) => Uint8Array): GetAction[] {
+function answer(s: GetState, digest: StateDigest): GetAction[] {
   if (s.replies.length < s.r) return []; // fewer healthy replicas than R: wait for the deadline
   const merged = ListDoc.empty();
   for (const r of s.replies) if (r.doc !== undefined) merge(merged, r.doc);
   const mergedBytes = encodeList(merged);
-  const mergedHash = digest(mergedBytes);
+  const mergedHash = digest(merged);
   s.merged = merged;
   s.mergedBytes = mergedBytes;
   s.mergedHash = mergedHash;

@@ -126,11 +126,13 @@ export class PutCoordinator {
     writer: ReplicaId | undefined,
     read: ListDoc | undefined = this.reads.recentReads.get(listId),
   ): WriteRefusal | undefined {
-    const stored = this.ctx.store.get(listId);
     // A node without a copy (not a replica of the list) checks against nothing of its own, and
-    // does not put an empty list in the replica's cache in place of a real one.
-    const local = stored === undefined ? ListDoc.empty() : this.replica.load(listId);
-    const bytes = stored?.state.byteLength ?? 0;
+    // does not fill the replica's cache with empty lists.
+    const held = this.ctx.store.head(listId) !== undefined;
+    const local = held ? this.replica.load(listId) : ListDoc.empty();
+    // What the copy takes stored is at least its encoded size; near the limit, encode to know.
+    let bytes = held ? this.replica.storedBytes(listId, false) : 0;
+    if (bytes + m.delta.byteLength > limits.listBytesWriteMax) bytes = this.replica.storedBytes(listId, true);
     const refusal = checkWrite(delta, m.delta.byteLength, writer, knownFrom(local, bytes));
     if (refusal?.code !== 'refused' || read === undefined) return refusal;
     const both = local.clone();

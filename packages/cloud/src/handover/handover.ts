@@ -116,12 +116,10 @@ export class Handover {
     for (const [p] of ctx.store.countByPartition()) {
       const owners = preferenceList(ring, p, ctx.quorum.n);
       if (owners.includes(ctx.id)) continue;
-      for (const { key } of ctx.store.partitionEntries(p)) {
-        const stored = ctx.store.get(key);
-        if (stored === undefined) continue;
+      for (const { key, hash } of ctx.store.partitionEntries(p)) {
         let t = this.transferAcks.get(key);
-        if (t === undefined || !hashEquals(t.hash, stored.hash)) {
-          t = { hash: stored.hash, acked: new Set() };
+        if (t === undefined || !hashEquals(t.hash, hash)) {
+          t = { hash, acked: new Set() };
           this.transferAcks.set(key, t);
         }
         for (const owner of owners) {
@@ -130,8 +128,10 @@ export class Handover {
           // Pushed and not answered yet, or its copy is being read back: nothing to push until then.
           if ([...this.inFlight.values()].some((b) => b.kind !== 'hint' && b.key === key && b.node === owner))
             continue;
+          const held = this.replica.held(key as ListId);
+          if (held === undefined) break;
           ctx.counters.transfersSent++;
-          this.push('transfer', owner, key as ListId, stored.state);
+          this.push('transfer', owner, key as ListId, held.state);
         }
         this.maybeDropTransferred(key as ListId, p);
       }
@@ -181,7 +181,7 @@ export class Handover {
    * next transfer round) can be acknowledged as equal.
    */
   private onTransferAck(owner: NodeId, key: ListId, hash: Uint8Array): void {
-    const stored = this.ctx.store.get(key);
+    const stored = this.ctx.store.head(key);
     if (stored === undefined) return;
     if (!hashEquals(hash, stored.hash)) {
       this.ctx.counters.transferAcksMismatched++;
@@ -226,7 +226,7 @@ export class Handover {
     if (a.type !== 'replica-get-reply') return 'keep'; // not what it asked for; its own answer may still come
     this.inFlight.delete(requestId);
     const ring = ctx.ring;
-    if (a.state === undefined || ctx.store.get(b.key) === undefined || ring === undefined) return 'done'; // dropped meanwhile: not again
+    if (a.state === undefined || ctx.store.head(b.key) === undefined || ring === undefined) return 'done'; // dropped meanwhile: not again
     const doc = decodeList(a.state);
     if (!doc.ok || !doc.value.full) {
       ctx.counters.rejected++;
@@ -247,7 +247,7 @@ export class Handover {
     const { ctx } = this;
     const ring = ctx.ring;
     const t = this.transferAcks.get(key);
-    const stored = ctx.store.get(key);
+    const stored = ctx.store.head(key);
     if (ring === undefined || t === undefined || stored === undefined) return;
     const owners = preferenceList(ring, partition, ctx.quorum.n);
     if (owners.includes(ctx.id) || !hashEquals(stored.hash, t.hash)) return;

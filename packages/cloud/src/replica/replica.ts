@@ -2,10 +2,20 @@
 // answers after the commit; answers reads with its copy. Also the one place that writes a list's
 // state to the store, for every mechanism (coordinator's own copy, read repair, read-back), so the
 // decoded-state cache stays true.
+//
+// A write costs what it changes (issue 13): the replica stores the delta it joined (the bytes it
+// was sent, not a re-encoding of the list) and keeps the list's digest up to date from the items
+// the delta touched (list-digest.ts). Now and then — when the deltas since the last whole state
+// would pass limits.storedDeltasMax, or half that state's bytes (plus limits.storedDeltaBytesSlack)
+// — the write stores the list whole instead, so loading replays few deltas and a write costs,
+// amortised, about two bytes of encoding per byte it changes. A full state joined (repair,
+// transfer, anti-entropy) is stored whole too: it may change every item.
 
 import {
   ListDoc,
+  TrolleyError,
   decodeList,
+  err,
   encodeList,
   limits,
   listIdForLog,
@@ -15,13 +25,52 @@ import {
   type ListId,
   type MessageOf,
   type NodeId,
+  type Result,
 } from '@trolley/core';
 import { BoundedMap } from '../bounded-map.ts';
-import type { ReplyTo } from '../ports.ts';
+import type { ReplyTo, StoredList } from '../ports.ts';
 import type { NodeContext } from '../node/context.ts';
+import { ListDigest } from './list-digest.ts';
+
+/** A list as this node holds it in memory: decoded, with its digest and what its stored form costs. */
+interface Copy {
+  doc: ListDoc;
+  digest: ListDigest;
+  /** Whether the store holds the list (a node that holds none still has an empty copy to read). */
+  stored: boolean;
+  /** Bytes of the whole state last stored, and count and bytes of the deltas stored after it. */
+  wholeBytes: number;
+  deltas: number;
+  deltaBytes: number;
+  /** encodeList(doc), made when a reader first needs it after a change. */
+  encoded: Uint8Array | undefined;
+}
+
+/** A list's state, hash and the size it is stored at, as reads and pushes send it. */
+export interface HeldList {
+  state: Uint8Array;
+  hash: Uint8Array;
+}
+
+/**
+ * A stored list, decoded: its whole state joined with every delta stored after it. An error if any
+ * part does not decode (a damaged store).
+ */
+export function storedDoc(stored: StoredList): Result<ListDoc> {
+  const whole = decodeList(stored.state);
+  if (!whole.ok) return whole;
+  if (!whole.value.full)
+    return err(new TrolleyError('decode_malformed', 'the stored state is not a full state'));
+  for (const bytes of stored.deltas) {
+    const delta = decodeList(bytes);
+    if (!delta.ok) return delta;
+    merge(whole.value, delta.value);
+  }
+  return whole;
+}
 
 export class Replica {
-  private readonly cache = new BoundedMap<string, ListDoc>(limits.cachedListsMax);
+  private readonly cache = new BoundedMap<string, Copy>(limits.cachedListsMax);
 
   constructor(private readonly ctx: NodeContext) {}
 
@@ -92,13 +141,33 @@ export class Replica {
       this.ctx.counters.lateRejected++;
       return;
     }
-    const stored = this.ctx.store.get(m.listId);
+    const held = this.held(m.listId);
     this.ctx.reply(replyTo, {
       type: 'replica-get-reply',
       requestId: m.requestId,
-      state: stored?.state,
-      hash: stored?.hash,
+      state: held?.state,
+      hash: held?.hash,
     });
+  }
+
+  /** This node's copy of a list, encoded whole, and its digest; undefined if it holds none. */
+  held(listId: ListId): HeldList | undefined {
+    if (this.ctx.store.head(listId) === undefined) return undefined;
+    const copy = this.copy(listId);
+    copy.encoded ??= encodeList(copy.doc);
+    return { state: copy.encoded, hash: copy.digest.value(copy.doc) };
+  }
+
+  /**
+   * The bytes this node's copy takes in the store, at least its encoded size (for the write
+   * check's listBytesWriteMax); `exact` encodes it to know.
+   */
+  storedBytes(listId: ListId, exact: boolean): number {
+    if (this.ctx.store.head(listId) === undefined) return 0;
+    const copy = this.copy(listId);
+    if (!exact) return copy.wholeBytes + copy.deltaBytes;
+    copy.encoded ??= encodeList(copy.doc);
+    return copy.encoded.byteLength;
   }
 
   /** A replica write, plus a durable hint when this node stands in for `hintFor`. */
@@ -109,10 +178,10 @@ export class Replica {
     bytes: Uint8Array,
     hintFor: NodeId | undefined,
   ): Promise<Uint8Array> {
-    if (hintFor === undefined) return this.join(listId, partition, doc);
+    if (hintFor === undefined) return this.join(listId, partition, doc, bytes);
     this.ctx.counters.hintsStored++;
     const [hash] = await Promise.all([
-      this.join(listId, partition, doc),
+      this.join(listId, partition, doc, bytes),
       this.ctx.store.addHint({
         target: hintFor,
         key: listId,
@@ -124,14 +193,33 @@ export class Replica {
     return hash;
   }
 
-  /** Joins `doc` into this node's copy of the list; resolves with the new hash once committed. */
-  async join(listId: ListId, partition: number, doc: ListDoc): Promise<Uint8Array> {
-    const state = this.load(listId);
-    merge(state, doc);
-    const bytes = encodeList(state);
-    const hash = this.ctx.digest(bytes);
+  /**
+   * Joins `doc` into this node's copy of the list; resolves with the new digest once committed.
+   * `bytes`, when given, is `doc` as it was received (a delta is stored as those bytes).
+   */
+  async join(listId: ListId, partition: number, doc: ListDoc, bytes?: Uint8Array): Promise<Uint8Array> {
+    const copy = this.copy(listId);
+    merge(copy.doc, doc);
+    copy.digest.update(copy.doc, doc);
+    copy.encoded = undefined;
+    const hash = copy.digest.value(copy.doc);
+    const { store } = this.ctx;
+    let written: Promise<void>;
+    if (copy.stored && !doc.full && bytes !== undefined && !this.compactionDue(copy, bytes.byteLength)) {
+      copy.deltas += 1;
+      copy.deltaBytes += bytes.byteLength;
+      written = store.append(listId, bytes, hash);
+    } else {
+      const state = encodeList(copy.doc);
+      copy.encoded = state;
+      copy.stored = true;
+      copy.wholeBytes = state.byteLength;
+      copy.deltas = 0;
+      copy.deltaBytes = 0;
+      written = store.put({ key: listId, partition, state, hash });
+    }
     try {
-      await this.ctx.store.put({ key: listId, partition, state: bytes, hash });
+      await written;
     } catch (e) {
       this.ctx.counters.storeFailures++;
       this.cache.delete(listId); // re-read what is durable next time
@@ -140,27 +228,49 @@ export class Replica {
     return hash;
   }
 
-  /** This node's copy of a list, decoded (empty if it holds none). */
+  /** This node's copy of a list, decoded (empty if it holds none). Callers must not change it. */
   load(listId: ListId): ListDoc {
-    const cached = this.cache.get(listId);
-    if (cached !== undefined) return cached;
-    const stored = this.ctx.store.get(listId);
-    let doc = ListDoc.empty();
-    if (stored !== undefined) {
-      const decoded = decodeList(stored.state);
-      if (decoded.ok && decoded.value.full) doc = decoded.value;
-      else
-        this.ctx.log.error('stored state does not decode; starting from peers', {
-          list: listIdForLog(listId),
-        });
-    }
-    this.cache.set(listId, doc);
-    return doc;
+    return this.copy(listId).doc;
   }
 
   /** Deletes this node's copy (handed over to its owners). */
   drop(listId: ListId, what: string): void {
     this.cache.delete(listId);
     this.ctx.inBackground(this.ctx.store.delete(listId), what);
+  }
+
+  private compactionDue(copy: Copy, adding: number): boolean {
+    return (
+      copy.deltas + 1 > limits.storedDeltasMax ||
+      copy.deltaBytes + adding > copy.wholeBytes / 2 + limits.storedDeltaBytesSlack
+    );
+  }
+
+  private copy(listId: ListId): Copy {
+    const cached = this.cache.get(listId);
+    if (cached !== undefined) return cached;
+    const stored = this.ctx.store.get(listId);
+    let doc: ListDoc | undefined;
+    if (stored !== undefined) {
+      const decoded = storedDoc(stored);
+      if (decoded.ok) doc = decoded.value;
+      else
+        this.ctx.log.error('stored state does not decode; starting from peers', {
+          list: listIdForLog(listId),
+          error: decoded.error.message,
+        });
+    }
+    doc ??= ListDoc.empty();
+    const copy: Copy = {
+      doc,
+      digest: ListDigest.of(doc, this.ctx.digest),
+      stored: stored !== undefined,
+      wholeBytes: stored?.state.byteLength ?? 0,
+      deltas: stored?.deltas.length ?? 0,
+      deltaBytes: stored?.deltas.reduce((n, d) => n + d.byteLength, 0) ?? 0,
+      encoded: undefined,
+    };
+    this.cache.set(listId, copy);
+    return copy;
   }
 }

@@ -25,7 +25,7 @@ export function sampleList(key: string, partition: number, version = 1): StoredL
     const slot = i % 16;
     hash[slot] = ((hash[slot] ?? 0) * 31 + byte) & 0xff;
   }
-  return { key, partition, state, hash };
+  return { key, partition, state, deltas: [], hash };
 }
 
 function sampleHint(target: string, n: number): Omit<StoredHint, 'id'> {
@@ -43,7 +43,15 @@ const bytes = (b: Uint8Array): number[] => [...b];
 const plain = (list: StoredList | undefined) =>
   list === undefined
     ? undefined
-    : { key: list.key, partition: list.partition, state: bytes(list.state), hash: bytes(list.hash) };
+    : {
+        key: list.key,
+        partition: list.partition,
+        state: bytes(list.state),
+        deltas: list.deltas.map(bytes),
+        hash: bytes(list.hash),
+      };
+const delta = (n: number): Uint8Array => new TextEncoder().encode(`delta ${n}`);
+const digest = (n: number): Uint8Array => new Uint8Array(16).fill(n);
 const plainHint = (hint: StoredHint) => ({ ...hint, doc: bytes(hint.doc) });
 const plainEntries = (entries: { key: string; hash: Uint8Array }[]) =>
   entries.map((e) => ({ key: e.key, hash: bytes(e.hash) }));
@@ -214,6 +222,53 @@ export function listStoreContract(name: string, makeStore: () => Promise<ListSto
       expect(total).toBe(n);
       expect(store.hintCount()).toBe(300);
       expect(store.hintsFor('node-1', 1000)).toHaveLength(100);
+    });
+
+    it('append adds a delta and a digest, seen at once and after the commit; a put drops the deltas', async () => {
+      const base = sampleList('k', 3);
+      const batch = [store.put(base), store.append('k', delta(1), digest(1))];
+      const withOne = { ...base, deltas: [delta(1)], hash: digest(1) };
+      expect(plain(store.get('k'))).toEqual(plain(withOne));
+      await Promise.all(batch);
+      const second = store.append('k', delta(2), digest(2));
+      const withTwo = { ...base, deltas: [delta(1), delta(2)], hash: digest(2) };
+      expect(plain(store.get('k'))).toEqual(plain(withTwo));
+      expect(store.head('k')).toEqual({ key: 'k', partition: 3, hash: digest(2) });
+      expect(plainEntries(store.partitionEntries(3))).toEqual([{ key: 'k', hash: bytes(digest(2)) }]);
+      await second;
+      expect(plain(store.get('k'))).toEqual(plain(withTwo));
+      expect(store.head('k')).toEqual({ key: 'k', partition: 3, hash: digest(2) });
+      expect(store.head('nothing')).toBeUndefined();
+
+      const whole = sampleList('k', 3, 4);
+      const compacted = [store.put(whole), store.append('k', delta(5), digest(5))];
+      expect(plain(store.get('k'))).toEqual(plain({ ...whole, deltas: [delta(5)], hash: digest(5) }));
+      await Promise.all(compacted);
+      expect(plain(store.get('k'))).toEqual(plain({ ...whole, deltas: [delta(5)], hash: digest(5) }));
+      expect(store.count()).toBe(1);
+      await store.delete('k');
+      expect(store.get('k')).toBeUndefined();
+      expect(store.head('k')).toBeUndefined();
+      // A list put again after its delete starts with no deltas.
+      await store.put(sampleList('k', 3));
+      expect(plain(store.get('k'))).toEqual(plain(sampleList('k', 3)));
+    });
+
+    it('deltas survive a reopen in the order they were appended', async (context) => {
+      if (subject.reopen === undefined) {
+        context.skip();
+        return;
+      }
+      await store.put(sampleList('d', 1));
+      for (let i = 1; i <= 3; i++) await store.append('d', delta(i), digest(i));
+      const late = store.append('d', delta(4), digest(4));
+      store.close();
+      await late;
+      const again = await subject.reopen();
+      opened.push(again);
+      const want = { ...sampleList('d', 1), deltas: [1, 2, 3, 4].map(delta), hash: digest(4) };
+      expect(plain(again.get('d'))).toEqual(plain(want));
+      expect(plainEntries(again.partitionEntries(1))).toEqual([{ key: 'd', hash: bytes(digest(4)) }]);
     });
 
     it('close commits pending writes; after a reopen everything resolved is there', async (context) => {
