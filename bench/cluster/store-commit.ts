@@ -104,8 +104,11 @@ function rawRun(path: string, durationMs: number, rowsPerTransaction: number, se
   try {
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
+    // A table of its own, shaped as a list row was before the store kept deltas (one row a write).
+    db.exec(`CREATE TABLE IF NOT EXISTS raw_lists (
+      key TEXT PRIMARY KEY, partition INTEGER NOT NULL, state BLOB NOT NULL, hash BLOB NOT NULL)`);
     const upsert = db.prepare<[string, number, Uint8Array, Uint8Array]>(
-      `INSERT INTO lists (key, partition, state, hash) VALUES (?, ?, ?, ?)
+      `INSERT INTO raw_lists (key, partition, state, hash) VALUES (?, ?, ?, ?)
        ON CONFLICT (key) DO UPDATE SET partition = excluded.partition, state = excluded.state, hash = excluded.hash`,
     );
     const next = rowSource(seed);

@@ -94,7 +94,7 @@ export class TestCluster {
       const db = new Database(this.databasePath(i), { readonly: true, fileMustExist: true });
       try {
         const report = db.pragma('integrity_check', { simple: true }) as string;
-        const lists = (db.prepare('SELECT count(*) AS n FROM lists').get() as { n: number }).n;
+        const lists = (db.prepare('SELECT count(*) AS n FROM heads').get() as { n: number }).n;
         return { node, report, lists };
       } finally {
         db.close();
@@ -106,7 +106,7 @@ export class TestCluster {
   keysInFile(i: number, keys: readonly string[]): Set<string> {
     const db = new Database(this.databasePath(i), { readonly: true, fileMustExist: true });
     try {
-      const has = db.prepare<[string], { key: string }>('SELECT key FROM lists WHERE key = ?');
+      const has = db.prepare<[string], { key: string }>('SELECT key FROM heads WHERE key = ?');
       return new Set(keys.filter((k) => has.get(k) !== undefined));
     } finally {
       db.close();
