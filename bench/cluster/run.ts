@@ -59,7 +59,8 @@ import {
   encodeList,
   encodeMessage,
   newListId,
-  newReplicaId,
+  newWriterSecret,
+  writerIdOf,
   opIdFrom,
   type ListId,
   type Message,
@@ -150,6 +151,8 @@ const CATALOG = [
 interface Write {
   listId: ListId;
   delta: Uint8Array;
+  /** The writer secret whose hash is the list replica's ID, sent with each put as clients do. */
+  writer: Uint8Array;
 }
 
 /**
@@ -158,7 +161,7 @@ interface Write {
  * in order, so that no delta is skipped: every replica's writes reach the cloud in full.
  */
 class Workload {
-  readonly lists: { id: ListId; replica: ListReplica }[] = [];
+  readonly lists: { id: ListId; replica: ListReplica; writer: Uint8Array }[] = [];
   readonly counts = { add: 0, buy: 0, remove: 0 };
   private readonly next: () => number;
   private ready: Write[] = [];
@@ -171,9 +174,10 @@ class Workload {
     const random = seededRandom(seed);
     this.next = rng(seed ^ 0x9e3779b9);
     for (let i = 0; i < count; i++) {
-      const replica = new ListReplica(newReplicaId(random));
+      const writer = newWriterSecret(random);
+      const replica = new ListReplica(writerIdOf(writer));
       for (let k = 0; k < stocked; k++) replica.addItem(`stock ${k}`, 1 + (k % 3));
-      this.lists.push({ id: newListId(random), replica });
+      this.lists.push({ id: newListId(random), replica, writer });
     }
   }
 
@@ -192,7 +196,8 @@ class Workload {
 
   /** Every list's whole state as one write (a list stocked with items arrives in one put). */
   prepareWholeStates(): void {
-    for (const l of this.lists) this.ready.push({ listId: l.id, delta: encodeList(l.replica.state) });
+    for (const l of this.lists)
+      this.ready.push({ listId: l.id, delta: encodeList(l.replica.state), writer: l.writer });
   }
 
   /** The first write to every list (its first item), in list order. */
@@ -211,7 +216,7 @@ class Workload {
   }
 
   private generate(index: number): Write {
-    const list = this.lists[index] as { id: ListId; replica: ListReplica };
+    const list = this.lists[index] as Workload['lists'][number];
     const name = CATALOG[this.next() % CATALOG.length] as string;
     const item = list.replica.item(name);
     let delta;
@@ -228,7 +233,7 @@ class Workload {
       delta = list.replica.buy(name, 1);
       this.counts.buy++;
     }
-    return { listId: list.id, delta: encodeList(delta) };
+    return { listId: list.id, delta: encodeList(delta), writer: list.writer };
   }
 
   meanStateBytes(): number {
@@ -254,6 +259,7 @@ function putRequest(w: Write): (requestId: number) => Message {
     opId: opId(),
     deadlineMs: Date.now() + DEADLINE_MS,
     delta: w.delta,
+    writer: w.writer,
   });
 }
 
@@ -975,15 +981,17 @@ async function runCluster(
     large: new Workload(SIZED_LISTS, SEED + 2, SIZES.large),
   };
   for (const [size, load] of Object.entries(sizedLoads)) {
+    // One whole list at a time, each retried (a join is idempotent) until cloud-ok.
     load.prepareWholeStates();
-    const stocked = await closedLoop(conns, 4, 120_000, () =>
-      load.queued > 0 ? putRequest(load.take()) : undefined,
-    );
-    log(
-      `${side} warm-up: ${stocked.ok}/${SIZED_LISTS} lists of ${load.meanItems()} items (${size}) stored cloud-ok`,
-    );
-    if (stocked.ok < SIZED_LISTS)
-      throw new Error(`the cluster did not store every ${size} list; is it healthy?`);
+    const conn = conns[0] as Connection;
+    while (load.queued > 0) {
+      const w = load.take();
+      let v = '';
+      for (let attempt = 0; attempt < 5 && v !== 'ok'; attempt++)
+        v = await new Promise<string>((done) => conn.request(putRequest(w), (m) => done(verdict(m))));
+      if (v !== 'ok') throw new Error(`a ${size} list was not stored (${v}); is the cluster healthy?`);
+    }
+    log(`${side} warm-up: ${SIZED_LISTS} lists of ${load.meanItems()} items (${size}) stored cloud-ok`);
   }
 
   const repeats: Repeat[] = [];
@@ -1452,7 +1460,7 @@ if (profileDir !== undefined && profileDir !== '' && !interrupted()) {
     .filter((f) => /^(proxy|node-).*\.cpuprofile$/.test(f))
     .filter((f) => statSync(join(profileDir, f)).mtimeMs >= performance.timeOrigin)
     .sort();
-  for (const phase of ['writes', 'reads', 'paced']) {
+  for (const phase of ['writes', 'reads', 'paced', 'writes-small', 'writes-large']) {
     const windows = phaseWindows.filter((w) => w.phase === phase);
     for (const f of mine)
       log(

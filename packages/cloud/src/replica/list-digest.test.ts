@@ -114,5 +114,14 @@ describe('ListDigest', () => {
     digest.update(copy.state, delta);
     expect(hexOf(digest.value(copy.state))).toBe(hexOf(listDigest(copy.state, md5)));
     expect(hashed).toBeLessThan(whole / 50);
+
+    // A whole state joined (a repair, a transfer) that changes one item hashes that item only.
+    hashed = 0;
+    const other = wire(copy.state);
+    merge(other, wire(writer.buy('item 10', 1)));
+    merge(copy.state, other);
+    digest.update(copy.state, other);
+    expect(hexOf(digest.value(copy.state))).toBe(hexOf(listDigest(copy.state, md5)));
+    expect(hashed).toBeLessThan(whole / 50);
   });
 });
