@@ -103,8 +103,25 @@ class Device {
     return new Trolley(this.home, cloud, args);
   }
 
-  run(cloud: string, ...args: string[]): Promise<Finished> {
-    return this.start(cloud, ...args).finished;
+  /**
+   * Runs a command to its end. One that has not ended after commandHangMs is killed and the test
+   * fails naming it, with what it printed: a hang is a bug to see, not a suite stuck until its
+   * own guard.
+   */
+  async run(cloud: string, ...args: string[]): Promise<Finished> {
+    const p = this.start(cloud, ...args);
+    let hung = false;
+    const guard = setTimeout(() => {
+      hung = true;
+      p.child.kill('SIGKILL');
+    }, commandHangMs);
+    const f = await p.finished.finally(() => clearTimeout(guard));
+    if (hung)
+      throw new Error(
+        `${this.name}: trolley ${args.join(' ')} had not ended after ${commandHangMs / 1000} s and was ` +
+          `killed; it printed: ${f.stdout}${f.stderr}`,
+      );
+    return f;
   }
 
   /** Runs a command that must succeed (exit 0); returns its stdout. */
@@ -181,6 +198,8 @@ const progress = (line: string): void => {
 };
 /** How long a process may take to print what it must: a guard against a hang, not a budget. */
 const hangMs = 120_000;
+/** How long a command may run before it counts as hung (Device.run): far above what load explains. */
+const commandHangMs = 180_000;
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
