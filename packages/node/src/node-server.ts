@@ -3,7 +3,7 @@
 // proxy every second, ticks the state machine every 10 ms, and keeps the newest ring it has
 // adopted in DIR/ring.bin so that a restart rejoins with it.
 
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -101,7 +101,7 @@ export async function startNode(o: NodeServerOptions): Promise<RunningNode> {
     random: cryptoRandom,
     logger: o.logger,
     // MD5 of list state through node:crypto (native): the same bytes as core's pure md5, faster.
-    digest: (b) => createHash('md5').update(b).digest(),
+    digest: (b) => hash('md5', b, 'buffer'), // one-shot: a quarter of createHash's cost on short inputs
     ...(o.config === undefined ? {} : { config: o.config }),
     onRingChange: (ring) => {
       writeFileSync(`${ringFile}.tmp`, encodeRing(ring));

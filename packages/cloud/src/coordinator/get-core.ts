@@ -88,7 +88,15 @@ function answer(s: GetState, digest: StateDigest): GetAction[] {
   const merged = ListDoc.empty();
   for (const r of s.replies) if (r.doc !== undefined) merge(merged, r.doc);
   const mergedBytes = encodeList(merged);
-  const mergedHash = digest(merged);
+  // Replicas that all hold a copy with one digest hold one state, which is then the merge: its
+  // digest is theirs (the usual read costs no digest of its own).
+  const [first] = s.replies;
+  const agreed =
+    first?.hash !== undefined &&
+    s.replies.every(
+      (r) => r.doc !== undefined && r.hash !== undefined && hashEquals(r.hash, first.hash as Uint8Array),
+    );
+  const mergedHash = agreed ? (first.hash as Uint8Array) : digest(merged);
   s.merged = merged;
   s.mergedBytes = mergedBytes;
   s.mergedHash = mergedHash;

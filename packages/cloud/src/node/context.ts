@@ -27,8 +27,8 @@ import { zeroCounters, type NodeConfig, type NodeCounters } from './config.ts';
 /** The op ID of a push that is no client's operation. */
 const noOpId = '00000000000000000000000000000000' as OpId;
 
-/** MD5 of some bytes (16 bytes): the port the node hashes list state through. */
-export type Digest = (bytes: Uint8Array) => Uint8Array;
+/** MD5 (16 bytes) of some bytes, or of a string's UTF-8: the port the node hashes list state through. */
+export type Digest = (data: Uint8Array | string) => Uint8Array;
 
 export interface NodeContextOptions {
   id: NodeId;

@@ -9,9 +9,8 @@
 //
 // where header is the canonical encoding of everything else in the state (title, deleted flag,
 // causal context, removal horizon: its size grows with the list's writers, not its items), each
-// item is hashed alone in its canonical encoding (encodeList of a doc holding only that item: its
-// replicas renumbered in name order, so equal items hash equally on every node), and the sums are
-// additions modulo 2^128. A merge changes only the items its delta mentions, so updating the
+// item is hashed alone as canonical text (itemText: replicas by name, values in (name, counter)
+// order, so equal items hash equally on every node), and the sums are additions modulo 2^128. A merge changes only the items its delta mentions, so updating the
 // digest costs those items, the records it added or pruned, and the header — never the list.
 //
 // The digest is a function of the state alone (not of the order writes arrived in), so replicas
@@ -32,11 +31,11 @@ import {
   itemFields,
   type Dot,
   type ItemStore,
+  type ReplicaTable,
 } from '@trolley/core';
 import type { Digest } from '../node/context.ts';
 
 const SUM_BYTES = 16;
-const utf8 = new TextEncoder();
 
 /** An item's hash, and its dots field by field: the same dots mean the same item, unhashed. */
 interface ItemEntry {
@@ -106,11 +105,7 @@ export class ListDigest {
     const dots = dotsOf(item);
     const old = this.items.get(key);
     if (old !== undefined && sameDots(old.dots, dots)) return;
-    const alone = new ListDoc(false, state.replicas);
-    const copy = alone.mention(key);
-    for (const field of itemFields)
-      for (const [d, v] of item[field]) (copy[field] as Map<Dot, unknown>).set(d, v);
-    const hash = this.hash(encodeList(alone));
+    const hash = this.hash(itemText(key, item, state.replicas));
     if (old !== undefined) subtract(this.itemSum, old.hash);
     this.items.set(key, { hash, dots });
     add(this.itemSum, hash);
@@ -133,7 +128,7 @@ export class ListDigest {
     }
     for (const [d, key] of kept) {
       if (this.records.has(d)) continue;
-      const h = this.hash(utf8.encode(`${state.replicas.name(dotReplica(d))}\n${dotCounter(d)}\n${key}`));
+      const h = this.hash(`${state.replicas.name(dotReplica(d))}\n${dotCounter(d)}\n${key}`);
       this.records.set(d, h);
       add(this.recordSum, h);
     }
@@ -143,6 +138,25 @@ export class ListDigest {
 /** The digest of a full state, from scratch (what ListDigest maintains). */
 export function listDigest(state: ListDoc, hash: Digest): Uint8Array {
   return ListDigest.of(state, hash).value(state);
+}
+
+/**
+ * An item, canonically, as text: its key, then per field (display, note, base, wanted, bought)
+ * U+0001 and each value as "replica ID U+0002 counter U+0002 value U+0003" in (ID, counter) order.
+ * Unambiguous, since no key, ID or string value holds a control character (the codec refuses them).
+ */
+function itemText(key: string, item: ItemStore, names: ReplicaTable): string {
+  let text = key;
+  for (const field of itemFields) {
+    text += '\u0001';
+    const m = item[field] as Map<Dot, unknown>;
+    if (m.size === 0) continue;
+    const entries: [string, number, unknown][] = [];
+    for (const [d, v] of m) entries.push([names.name(dotReplica(d)), dotCounter(d), v]);
+    if (entries.length > 1) entries.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] - b[1]));
+    for (const [name, counter, v] of entries) text += `${name}\u0002${counter}\u0002${String(v)}\u0003`;
+  }
+  return text;
 }
 
 /** An item's dots, field by field (sorted, each field closed by -1). */
