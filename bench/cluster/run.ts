@@ -704,6 +704,8 @@ interface Repeat {
   queuePaced: CpuShare;
   /** Per node, its event-loop stalls and GC pauses during the paced phase (process-health.ts). */
   tailPaced: Record<string, Record<string, number>>;
+  /** Per node, where the paced puts it coordinated spent their time. */
+  putTimesPaced: Record<string, PutTimes>;
   /** Writes to lists of SIZES.small and SIZES.large items: rate, latency and CPU µs per write. */
   sized: Record<keyof typeof SIZES, { result: PhaseResult; cpuUs: number }>;
 }
@@ -711,25 +713,50 @@ interface Repeat {
 /** Lists stocked with SIZES items, for the write-cost phases. */
 type SizedWorkloads = Record<keyof typeof SIZES, Workload>;
 
-/** Reads every node's cumulative health counters (loop stalls, GC) through the operator's stats. */
-type HealthReader = () => Promise<Record<string, Record<string, number>>>;
+/**
+ * Reads every node's cumulative health counters (loop stalls, GC) through the operator's stats,
+ * and its report on the puts it coordinated since the last read (which that read starts afresh).
+ */
+type HealthReader = () => Promise<{
+  health: Record<string, Record<string, number>>;
+  putTimes: Record<string, PutTimes>;
+}>;
 
 function healthReader(cluster: LocalCluster): HealthReader {
   return async () => {
-    const out: Record<string, Record<string, number>> = {};
+    const health: Record<string, Record<string, number>> = {};
+    const putTimes: Record<string, PutTimes> = {};
     await Promise.all(
       cluster.layout.nodes.map(async (n, i) => {
         const s = await nodeStats(cluster.operator, cluster.nodeEndpoint(i), 10_000).catch(() => undefined);
         const t = (s?.['transport'] ?? {}) as Record<string, number>;
-        out[n.id] = Object.fromEntries(
+        health[n.id] = Object.fromEntries(
           Object.entries(t).filter(
             ([k, v]) => /^(loopStall|gcPause|gcMajor)/.test(k) && typeof v === 'number',
           ),
         );
+        const p = s?.['putTimes'] as PutTimes | undefined;
+        if (p !== undefined && p.traced > 0) putTimes[n.id] = p;
       }),
     );
-    return out;
+    return { health, putTimes };
   };
+}
+
+/** What a node's stats say of the last puts it coordinated (cloud/src/coordinator/put-traces.ts). */
+interface PutTimes {
+  traced: number;
+  p50Ms: number;
+  p99Ms: number;
+  p999Ms: number;
+  slowest: {
+    totalMs: number;
+    checkMs: number;
+    localCommitMs: number | null;
+    remoteAckMs: number[];
+    gcMs: number | null;
+    stallMs: number | null;
+  }[];
 }
 
 /** after − before for the cumulative counters (the maxima are since the start: shown as they are). */
@@ -814,10 +841,12 @@ async function runRepeat(
   workload.prepare(Math.ceil(rate * (PHASE_MS / 1000)) + 1_000);
   let healthBefore: Record<string, Record<string, number>> = {};
   const p = await measured('paced', async () => {
-    healthBefore = await health();
+    healthBefore = (await health()).health; // and the put reports start afresh
     return pacedLoop(conns, rate, PHASE_MS, () => putRequest(workload.take()));
   });
-  const tailPaced = healthDelta(healthBefore, await health());
+  const after = await health();
+  const tailPaced = healthDelta(healthBefore, after.health);
+  const putTimesPaced = after.putTimes;
   log(`${tag} ${describePhase(`writes paced at ${rate.toFixed(0)}/s`, p.result)}`);
   const traceFile = process.env['CLUSTER_BENCH_TRACE'];
   if (traceFile !== undefined && traceFile !== '')
@@ -860,6 +889,7 @@ async function runRepeat(
     queueReads: r.queue,
     queuePaced: p.queue,
     tailPaced,
+    putTimesPaced,
   };
 }
 
@@ -1296,6 +1326,26 @@ async function main(res: Resources): Promise<void> {
         `(major ${med('gcMajorMs')} ms, longest ${med('gcPauseMaxMs')} ms)`,
     );
   }
+  // Where the p99.9 write's time went, in the repeat with the median half-load p99.9.
+  const mid = [...repeats].sort((a, b) => a.paced.latencyMs.p999 - b.paced.latencyMs.p999)[
+    Math.floor(repeats.length / 2)
+  ] as Repeat;
+  const atNodes = Object.values(mid.putTimesPaced);
+  const nodeP999 = Math.max(0, ...atNodes.map((t) => t.p999Ms));
+  out(
+    `Where a p99.9 write's time goes at half load (repeat with the median p99.9, ${f2(mid.paced.latencyMs.p999)} ms ` +
+      `from the scheduled send): client send lag p99.9 ${f2(mid.paced.sendLagMs?.p999 ?? NaN)} ms; at the ` +
+      `coordinating node p99.9 ${f2(nodeP999)} ms (p50 ${f2(median(atNodes.map((t) => t.p50Ms)))}); so outside ` +
+      `the coordinator (client, proxy, sockets, queues before the node) about ${f2(Math.max(0, mid.paced.latencyMs.p999 - nodeP999))} ms.`,
+  );
+  for (const [node, t] of Object.entries(mid.putTimesPaced)) {
+    const parts = t.slowest.map(
+      (w) =>
+        `${f2(w.totalMs)} ms = check ${f2(w.checkMs)} + W acks (local commit ${w.localCommitMs === null ? '-' : f2(w.localCommitMs)}, ` +
+        `remote ${w.remoteAckMs.map(f2).join('/') || '-'}); overlapping GC ${f2(w.gcMs ?? NaN)}, loop stalls ${f2(w.stallMs ?? NaN)}`,
+    );
+    out(`  ${node} coordinated ${t.traced}; slowest 0.1%: ${parts.join('; ')}`);
+  }
   out('Share of time each event loop was runnable but waiting for a CPU (median):');
   out(`  full write load: ${cpuText(medCpu((r) => r.queueWrites))}`);
   out(`  reads:           ${cpuText(medCpu((r) => r.queueReads))}`);
@@ -1365,6 +1415,13 @@ async function main(res: Resources): Promise<void> {
         pooledFromScheduled: ms(halfPooled),
       },
       targets,
+      whereHalfLoadP999Goes: {
+        clientP999Ms: round(mid.paced.latencyMs.p999, 2),
+        clientSendLagP999Ms: round(mid.paced.sendLagMs?.p999 ?? NaN, 2),
+        coordinatorP999Ms: nodeP999,
+        outsideCoordinatorMs: round(Math.max(0, mid.paced.latencyMs.p999 - nodeP999), 2),
+        nodes: mid.putTimesPaced,
+      },
       zmq: {
         oneInFlightPerSec: Math.round(echoOne),
         oneInFlightP50Us: round(

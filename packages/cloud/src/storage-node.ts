@@ -53,6 +53,7 @@ import { onRingChangeRequest } from './membership/ring-change.ts';
 import { Membership } from './membership.ts';
 import { defaultNodeConfig, type NodeConfig, type NodeCounters } from './node/config.ts';
 import { NodeContext, type Digest } from './node/context.ts';
+import type { PausesDuring } from './coordinator/put-traces.ts';
 import { RequestTable } from './node/requests.ts';
 import type { Logger, ListStore, NodeTransport, Peer, ReplyTo } from './ports.ts';
 import type { Quorum } from './quorum.ts';
@@ -62,6 +63,7 @@ import { senderAllowed } from './sender-rules.ts';
 
 export { defaultNodeConfig, type NodeConfig, type NodeCounters } from './node/config.ts';
 export type { Digest } from './node/context.ts';
+export type { PausesDuring } from './coordinator/put-traces.ts';
 
 export interface StorageNodeOptions {
   id: NodeId;
@@ -87,6 +89,8 @@ export interface StorageNodeOptions {
   onRingChange?: (ring: RingState) => void;
   /** Counters kept by the transport (frames refused before they reach us), for stats. */
   transportStats?: () => Record<string, number>;
+  /** GC and event-loop stall time that overlapped a stretch of the monotonic clock (slow puts in stats). */
+  pausesDuring?: PausesDuring;
   /**
    * Called when a client's write this node coordinated becomes cloud-ok, with the write itself:
    * the hook for live updates (the process sends it to every proxy, which pushes it to watchers).
@@ -113,6 +117,7 @@ export class StorageNode {
   private readonly gossip: Gossip;
   private readonly isMember: (id: string) => boolean;
   private readonly transportStats: (() => Record<string, number>) | undefined;
+  private readonly pausesDuring: PausesDuring | undefined;
 
   constructor(options: StorageNodeOptions) {
     this.id = options.id;
@@ -142,6 +147,7 @@ export class StorageNode {
     this.counters = ctx.counters;
     this.isMember = options.isMember ?? (() => true);
     this.transportStats = options.transportStats;
+    this.pausesDuring = options.pausesDuring;
     this.requests = new RequestTable(ctx);
     this.replica = new Replica(ctx);
     const inFlight = (): number => this.reads.size + this.writes.size;
@@ -282,6 +288,8 @@ export class StorageNode {
         .map((m) => ({ id: m.id, address: m.address, liveness: this.membership.liveness(m.id, now) })),
       counters: this.counters,
       transport: this.transportStats?.() ?? {},
+      // The last puts coordinated here: their spread, and where the slowest 0.1% spent their time.
+      putTimes: this.writes.traces.report(this.pausesDuring),
     };
   }
 

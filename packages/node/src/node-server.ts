@@ -114,6 +114,7 @@ export async function startNode(o: NodeServerOptions): Promise<RunningNode> {
       // Event-loop stalls and GC pauses, cumulative (the benchmark explains its tail with them).
       ...health.read(),
     }),
+    pausesDuring: (fromMs, toMs) => health.pausesDuring(fromMs, toMs),
     // Only nodes of the keyring are members: gossip about others is ignored.
     isMember: (id) => auth.keyring?.isNode(id) ?? true,
     // Live updates: a cloud-ok write goes to every proxy, which pushes it to the list's watchers.

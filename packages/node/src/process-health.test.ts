@@ -20,6 +20,9 @@ describe('process health', () => {
       console.log(`process health: ${JSON.stringify(after)}`);
       expect((after['loopStalls100ms'] ?? 0) - (before['loopStalls100ms'] ?? 0)).toBeGreaterThanOrEqual(1);
       expect(after['loopStallMaxMs']).toBeGreaterThanOrEqual(100);
+      // And it is found again as the pause overlapping that stretch of time, and not outside it.
+      expect(health.pausesDuring(until - 150, until).stallMs).toBeGreaterThanOrEqual(100);
+      expect(health.pausesDuring(until + 5_000, until + 6_000).stallMs).toBe(0);
     } finally {
       health.stop();
     }

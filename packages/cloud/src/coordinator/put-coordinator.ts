@@ -30,6 +30,7 @@ import type { NodeContext } from '../node/context.ts';
 import type { Answer, RequestTable } from '../node/requests.ts';
 import type { GetCoordinator } from './get-coordinator.ts';
 import { putAck, putDeadline, putNack, putTally, type PutStep, type PutTally } from './put-core.ts';
+import { PutTraces, type PutTrace } from './put-traces.ts';
 
 interface PendingPut {
   replyTo: ReplyTo;
@@ -40,6 +41,7 @@ interface PendingPut {
   deadlineMs: number;
   tally: PutTally;
   peerRequests: number[];
+  trace: PutTrace;
 }
 
 export class PutCoordinator {
@@ -47,6 +49,8 @@ export class PutCoordinator {
   private nextId = 1;
   /** Operations acknowledged recently: a retry is answered ok again without writing. */
   private readonly acknowledged = new BoundedMap<OpId, number>(limits.recentOperationsMax);
+  /** The last puts coordinated, with where their time went (stats). */
+  readonly traces = new PutTraces();
 
   constructor(
     private readonly ctx: NodeContext,
@@ -65,6 +69,7 @@ export class PutCoordinator {
 
   coordinate(m: MessageOf<'put'>, replyTo: ReplyTo): void {
     const { ctx } = this;
+    const startMs = ctx.clock.monotonicMs();
     ctx.counters.puts++;
     if (!admit(ctx, m, replyTo, this.inFlight()) || ctx.ring === undefined) return;
     const doc = decodeList(m.delta);
@@ -87,7 +92,7 @@ export class PutCoordinator {
     const partition = partitionOf(m.listId, ctx.ring.partitionCount);
     const writer = m.writer === undefined || m.writer.length === 0 ? undefined : writerIdOf(m.writer);
     const refusal = this.check(m.listId, doc.value, m, writer);
-    if (refusal === undefined) return this.writeQuorum(m, replyTo, doc.value, partition);
+    if (refusal === undefined) return this.writeQuorum(m, replyTo, doc.value, partition, startMs);
     if (refusal.code !== 'refused') return this.refuse(m, replyTo, refusal);
     // This node may not have seen what the client has (it was down, or is not a replica of the
     // list): read the replicas (R of them) before refusing, and check again against what they hold.
@@ -97,7 +102,7 @@ export class PutCoordinator {
       requestId: 0,
       then: (merged) => {
         const again = merged === undefined ? refusal : this.check(m.listId, doc.value, m, writer, merged);
-        if (again === undefined) this.writeQuorum(m, replyTo, doc.value, partition);
+        if (again === undefined) this.writeQuorum(m, replyTo, doc.value, partition, startMs);
         else this.refuse(m, replyTo, again);
       },
     });
@@ -141,7 +146,13 @@ export class PutCoordinator {
   }
 
   /** The write itself (§4.5): to the N targets (sloppy, §4.6), answered at W acknowledgements. */
-  private writeQuorum(m: MessageOf<'put'>, replyTo: ReplyTo, doc: ListDoc, partition: number): void {
+  private writeQuorum(
+    m: MessageOf<'put'>,
+    replyTo: ReplyTo,
+    doc: ListDoc,
+    partition: number,
+    startMs: number,
+  ): void {
     const { ctx } = this;
     const ring = ctx.ring;
     if (ring === undefined) return; // never forgotten once learned
@@ -157,6 +168,15 @@ export class PutCoordinator {
       deadlineMs: m.deadlineMs,
       tally: putTally(ctx.quorum.w, to.length),
       peerRequests: [],
+      trace: {
+        opId: m.opId,
+        startMs,
+        sentMs: now,
+        localMs: undefined,
+        remoteMs: [],
+        answeredMs: 0,
+        outcome: '',
+      },
     };
     this.pending.set(id, p);
     if (to.length < ctx.quorum.w)
@@ -165,7 +185,10 @@ export class PutCoordinator {
       if (t.hintFor !== undefined) ctx.counters.hintedWrites++;
       if (t.node === ctx.id) {
         this.replica.write(m.listId, partition, doc, m.delta, t.hintFor).then(
-          () => this.onAck(id),
+          () => {
+            p.trace.localMs = ctx.clock.monotonicMs() - p.trace.sentMs;
+            this.onAck(id);
+          },
           (e: unknown) => this.onNack(id, e),
         );
         continue;
@@ -184,6 +207,9 @@ export class PutCoordinator {
   }
 
   private onAnswer(id: number, a: Answer): 'done' | 'keep' {
+    const p = this.pending.get(id);
+    if (p !== undefined && a.type === 'replica-put-reply')
+      p.trace.remoteMs.push(this.ctx.clock.monotonicMs() - p.trace.sentMs);
     if (a.type === 'replica-put-reply') this.onAck(id);
     else if (a.type === 'error') this.onNack(id, `${a.code}: ${a.message}`);
     else return 'keep';
@@ -209,6 +235,11 @@ export class PutCoordinator {
       this.acknowledged.set(p.opId, ctx.clock.wallMs());
       this.onAcknowledged?.(p.listId, p.delta);
     } else if (s.answer === 'unknown') ctx.counters.putsUnknown++;
+    if (s.answer !== undefined) {
+      p.trace.answeredMs = ctx.clock.monotonicMs();
+      p.trace.outcome = s.answer;
+      this.traces.add(p.trace);
+    }
     if (s.answer !== undefined)
       ctx.reply(p.replyTo, {
         type: 'put-reply',
