@@ -11,7 +11,7 @@
 // list; arrays returned by reads belong to the store and must not be mutated.
 
 import { assert } from '@trolley/core';
-import type { ListHead, ListStore, StoredHint, StoredList } from './ports.ts';
+import type { ListHead, ListStore, StoredDelta, StoredHint, StoredList } from './ports.ts';
 
 export interface MemoryListStoreOptions {
   /** Hold writes until `flush()` (or `failCommit`/`crash`) instead of committing in a microtask. */
@@ -154,9 +154,9 @@ export class MemoryListStore implements ListStore {
     return this.write({ type: 'put', list: copy });
   }
 
-  append(key: string, delta: Uint8Array, hash: Uint8Array): Promise<void> {
+  append({ key, partition, delta, hash }: StoredDelta): Promise<void> {
     this.assertOpen();
-    assert(this.view.lists.has(key), 'append to a list the store does not hold');
+    assert(this.view.lists.get(key)?.partition === partition, 'append to a list the store holds');
     return this.write({ type: 'append', key, delta: new Uint8Array(delta), hash: new Uint8Array(hash) });
   }
 

@@ -28,6 +28,11 @@ export interface StoredList extends ListHead {
   deltas: readonly Uint8Array[];
 }
 
+/** A delta to add to a stored list (ListStore.append). */
+export interface StoredDelta extends ListHead {
+  delta: Uint8Array;
+}
+
 /** A write held for a node that could not take it (Dynamo §4.6). Used by hinted handoff. */
 export interface StoredHint {
   /** Store-assigned, increasing. */
@@ -53,8 +58,11 @@ export interface ListStore {
   head(key: string): ListHead | undefined;
   /** Writes a list whole: its state replaces what was stored, and the deltas stored are dropped. */
   put(list: Omit<StoredList, 'deltas'>): Promise<void>;
-  /** Adds a delta joined into a list already held (put, or put in this batch), and its new digest. */
-  append(key: string, delta: Uint8Array, hash: Uint8Array): Promise<void>;
+  /**
+   * Adds a delta joined into a list already held (put before, or in this batch), with the list's
+   * new digest. `partition` is the list's, as stored (the caller knows it: no read to find it).
+   */
+  append(list: StoredDelta): Promise<void>;
   /** Removes a list (after it has been transferred away). */
   delete(key: string): Promise<void>;
   /** Keys and hashes of one partition, in key order (for Merkle trees). */

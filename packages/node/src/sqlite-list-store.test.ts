@@ -101,7 +101,10 @@ describe('SqliteListStore', () => {
     await Promise.resolve();
     expect(acked).toBe(0);
     // Two more commits while that fsync runs: the next fsync acknowledges both.
-    const later = [store.put(sampleList('b', 1)), store.append('a', new Uint8Array([7]), new Uint8Array(16))];
+    const later = [
+      store.put(sampleList('b', 1)),
+      store.append({ key: 'a', partition: 1, delta: new Uint8Array([7]), hash: new Uint8Array(16) }),
+    ];
     store.flush();
     const last = store.put(sampleList('c', 1));
     store.flush();
@@ -265,7 +268,7 @@ describe('SqliteListStore', () => {
       });
     }
     expect(store.countByPartition()).toEqual(new Map([[3, 2]]));
-    await store.append('a', new Uint8Array([1, 2]), new Uint8Array(16));
+    await store.append({ key: 'a', partition: 3, delta: new Uint8Array([1, 2]), hash: new Uint8Array(16) });
     expect(store.get('a')?.deltas.map((d) => [...d])).toEqual([[1, 2]]);
   });
 

@@ -41,7 +41,7 @@ import type Database from 'better-sqlite3';
 import { closeSync, fdatasync, fdatasyncSync, openSync } from 'node:fs';
 import { integrityReport, openSqlite, type SqliteKind } from './sqlite-open.ts';
 import { assert } from '@trolley/core';
-import type { ListHead, ListStore, StoredHint, StoredList } from '@trolley/cloud';
+import type { ListHead, ListStore, StoredDelta, StoredHint, StoredList } from '@trolley/cloud';
 
 export interface SqliteListStoreOptions {
   /**
@@ -215,6 +215,7 @@ export class SqliteListStore implements ListStore {
   private readonly selectSnapshot;
   private readonly selectDeltas;
   private readonly upsertHead;
+  private readonly updateHash;
   private readonly upsertSnapshot;
   private readonly insertDelta;
   private readonly deleteHead;
@@ -251,6 +252,7 @@ export class SqliteListStore implements ListStore {
       `INSERT INTO heads (key, partition, hash) VALUES (?, ?, ?)
        ON CONFLICT (key) DO UPDATE SET partition = excluded.partition, hash = excluded.hash`,
     );
+    this.updateHash = db.prepare<[Uint8Array, string]>('UPDATE heads SET hash = ? WHERE key = ?');
     this.upsertSnapshot = db.prepare<[string, Uint8Array]>(
       `INSERT INTO snapshots (key, state) VALUES (?, ?)
        ON CONFLICT (key) DO UPDATE SET state = excluded.state`,
@@ -295,6 +297,13 @@ export class SqliteListStore implements ListStore {
         moved.set(partition, (moved.get(partition) ?? 0) + delta);
       };
       for (const [key, list] of batch.lists) {
+        if (list !== null && list.state === undefined) {
+          // Deltas for a list already held: a new digest and the rows; its count does not change.
+          if (this.updateHash.run(list.hash, key).changes !== 1)
+            throw new Error(`append to a list the store does not hold (${key})`);
+          for (const delta of list.deltas) this.insertDelta.run(key, delta);
+          continue;
+        }
         const before = this.selectHead.get(key);
         if (before !== undefined) move(before.partition, -1);
         if (list === null || list.state !== undefined) this.deleteDeltas.run(key);
@@ -360,13 +369,12 @@ export class SqliteListStore implements ListStore {
     return this.enqueue();
   }
 
-  append(key: string, delta: Uint8Array, hash: Uint8Array): Promise<void> {
+  append({ key, partition, delta, hash }: StoredDelta): Promise<void> {
     this.assertOpen();
     let pending = this.pending.lists.get(key);
     if (pending === undefined) {
-      const head = this.selectHead.get(key);
-      assert(head !== undefined, 'append to a list the store does not hold');
-      pending = { partition: head.partition, hash: bytes(head.hash), state: undefined, deltas: [] };
+      // No read here: the commit checks that the list is held (its UPDATE of the head finds it).
+      pending = { partition, hash, state: undefined, deltas: [] };
       this.pending.lists.set(key, pending);
     }
     assert(pending !== null, 'append to a list deleted in this batch');

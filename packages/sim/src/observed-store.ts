@@ -8,7 +8,14 @@
 // them. (Disk-full failures are the real-process tests' business; see the package README note in
 // sim.ts.)
 
-import type { ListHead, ListStore, MemoryListStore, StoredHint, StoredList } from '@trolley/cloud';
+import type {
+  ListHead,
+  ListStore,
+  MemoryListStore,
+  StoredDelta,
+  StoredHint,
+  StoredList,
+} from '@trolley/cloud';
 
 export interface StoreObserver {
   /** Any write: the simulator schedules a commit. */
@@ -39,9 +46,9 @@ export class ObservedStore implements ListStore {
     return p;
   }
 
-  append(key: string, delta: Uint8Array, hash: Uint8Array): Promise<void> {
-    const p = this.write(this.inner.append(key, delta, hash));
-    this.observer.put(key, () => this.inner.get(key));
+  append(list: StoredDelta): Promise<void> {
+    const p = this.write(this.inner.append(list));
+    this.observer.put(list.key, () => this.inner.get(list.key));
     return p;
   }
 

@@ -133,7 +133,7 @@ export class PutCoordinator {
   ): WriteRefusal | undefined {
     // A node without a copy (not a replica of the list) checks against nothing of its own, and
     // does not fill the replica's cache with empty lists.
-    const held = this.ctx.store.head(listId) !== undefined;
+    const held = this.replica.holds(listId);
     const local = held ? this.replica.load(listId) : ListDoc.empty();
     // What the copy takes stored is at least its encoded size; near the limit, encode to know.
     let bytes = held ? this.replica.storedBytes(listId, false) : 0;

@@ -150,9 +150,15 @@ export class Replica {
     });
   }
 
+  /** Whether this node holds a copy of the list (from the cache when it can: no read). */
+  holds(listId: ListId): boolean {
+    const cached = this.cache.get(listId);
+    return cached !== undefined ? cached.stored : this.ctx.store.head(listId) !== undefined;
+  }
+
   /** This node's copy of a list, encoded whole, and its digest; undefined if it holds none. */
   held(listId: ListId): HeldList | undefined {
-    if (this.ctx.store.head(listId) === undefined) return undefined;
+    if (!this.holds(listId)) return undefined;
     const copy = this.copy(listId);
     copy.encoded ??= encodeList(copy.doc);
     return { state: copy.encoded, hash: copy.digest.value(copy.doc) };
@@ -163,7 +169,7 @@ export class Replica {
    * check's listBytesWriteMax); `exact` encodes it to know.
    */
   storedBytes(listId: ListId, exact: boolean): number {
-    if (this.ctx.store.head(listId) === undefined) return 0;
+    if (!this.holds(listId)) return 0;
     const copy = this.copy(listId);
     if (!exact) return copy.wholeBytes + copy.deltaBytes;
     copy.encoded ??= encodeList(copy.doc);
@@ -208,7 +214,7 @@ export class Replica {
     if (copy.stored && !doc.full && bytes !== undefined && !this.compactionDue(copy, bytes.byteLength)) {
       copy.deltas += 1;
       copy.deltaBytes += bytes.byteLength;
-      written = store.append(listId, bytes, hash);
+      written = store.append({ key: listId, partition, delta: bytes, hash });
     } else {
       const state = encodeList(copy.doc);
       copy.encoded = state;

@@ -226,11 +226,14 @@ export function listStoreContract(name: string, makeStore: () => Promise<ListSto
 
     it('append adds a delta and a digest, seen at once and after the commit; a put drops the deltas', async () => {
       const base = sampleList('k', 3);
-      const batch = [store.put(base), store.append('k', delta(1), digest(1))];
+      const batch = [
+        store.put(base),
+        store.append({ key: 'k', partition: 3, delta: delta(1), hash: digest(1) }),
+      ];
       const withOne = { ...base, deltas: [delta(1)], hash: digest(1) };
       expect(plain(store.get('k'))).toEqual(plain(withOne));
       await Promise.all(batch);
-      const second = store.append('k', delta(2), digest(2));
+      const second = store.append({ key: 'k', partition: 3, delta: delta(2), hash: digest(2) });
       const withTwo = { ...base, deltas: [delta(1), delta(2)], hash: digest(2) };
       expect(plain(store.get('k'))).toEqual(plain(withTwo));
       expect(store.head('k')).toEqual({ key: 'k', partition: 3, hash: digest(2) });
@@ -241,7 +244,10 @@ export function listStoreContract(name: string, makeStore: () => Promise<ListSto
       expect(store.head('nothing')).toBeUndefined();
 
       const whole = sampleList('k', 3, 4);
-      const compacted = [store.put(whole), store.append('k', delta(5), digest(5))];
+      const compacted = [
+        store.put(whole),
+        store.append({ key: 'k', partition: 3, delta: delta(5), hash: digest(5) }),
+      ];
       expect(plain(store.get('k'))).toEqual(plain({ ...whole, deltas: [delta(5)], hash: digest(5) }));
       await Promise.all(compacted);
       expect(plain(store.get('k'))).toEqual(plain({ ...whole, deltas: [delta(5)], hash: digest(5) }));
@@ -260,8 +266,9 @@ export function listStoreContract(name: string, makeStore: () => Promise<ListSto
         return;
       }
       await store.put(sampleList('d', 1));
-      for (let i = 1; i <= 3; i++) await store.append('d', delta(i), digest(i));
-      const late = store.append('d', delta(4), digest(4));
+      for (let i = 1; i <= 3; i++)
+        await store.append({ key: 'd', partition: 1, delta: delta(i), hash: digest(i) });
+      const late = store.append({ key: 'd', partition: 1, delta: delta(4), hash: digest(4) });
       store.close();
       await late;
       const again = await subject.reopen();
