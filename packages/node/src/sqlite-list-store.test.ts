@@ -116,6 +116,19 @@ describe('SqliteListStore', () => {
     expect(stats.syncs).toBeLessThanOrEqual(2);
   });
 
+  it('an append to a list it does not hold fails its batch (no read was made to check it)', async () => {
+    const store = open(tempPath());
+    await store.put(sampleList('held', 1));
+    const batch = [
+      store.append({ key: 'held', partition: 1, delta: new Uint8Array([1]), hash: new Uint8Array(16) }),
+      store.append({ key: 'ghost', partition: 1, delta: new Uint8Array([2]), hash: new Uint8Array(16) }),
+    ];
+    for (const p of batch) await expect(p).rejects.toThrow(/does not hold/);
+    expect(store.get('held')?.deltas).toEqual([]);
+    expect(store.get('ghost')).toBeUndefined();
+    expect(store.stats().failedBatches).toBe(1);
+  });
+
   it('after a failed fsync acknowledges nothing it covered and refuses every later write, saying to restart', async () => {
     const store = open(tempPath());
     await store.put(sampleList('before', 1));
