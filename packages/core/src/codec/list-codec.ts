@@ -79,7 +79,7 @@ export function encodeList(doc: ListDoc): Uint8Array {
   const renumber = new Renumbering(doc.replicas, used);
 
   const nonZero = (vv: readonly number[]): boolean => vv.some((c) => (c ?? 0) > 0);
-  const w = new Writer(128);
+  const w = Writer.reusing();
   w.u8(LIST_ENCODING_VERSION);
   w.u8(
     (doc.full ? FLAG_FULL : 0) |
@@ -408,7 +408,7 @@ export function encodeContext(ctx: CausalContext, replicas: ReplicaTable): Uint8
   for (let r = 0; r < ctx.vv.length; r++) if ((ctx.vv[r] ?? 0) > 0) used.add(r);
   for (const d of ctx.cloud) used.add(dotReplica(d));
   const renumber = new Renumbering(replicas, used);
-  const w = new Writer(32);
+  const w = Writer.reusing();
   w.u8(CONTEXT_ENCODING_VERSION);
   renumber.writeTable(w);
   writeVector(w, ctx.vv, renumber);

@@ -10,7 +10,6 @@ export type ItemKey = string & { readonly __itemKey: true };
 // eslint-disable-next-line no-control-regex
 const control = /[\u0000-\u001f\u007f-\u009f]/;
 
-/** Trimmed, Unicode-normalised (NFKC), case-folded, inner whitespace collapsed. */
 /** Printable ASCII with no upper case, no leading, trailing or doubled spaces: already a key. */
 function isPlainKey(name: string): boolean {
   const n = name.length;
@@ -23,6 +22,7 @@ function isPlainKey(name: string): boolean {
   return true;
 }
 
+/** Trimmed, Unicode-normalised (NFKC), case-folded, inner whitespace collapsed. */
 export function normaliseName(name: string): string {
   if (isPlainKey(name)) return name; // the common case, without NFKC
   // NFKC and case folding do not commute for a few characters (U+210C folds to "H" under NFKC),
@@ -67,8 +67,7 @@ export function isItemKey(key: string): key is ItemKey {
   return (
     key.length > 0 &&
     key.length <= limits.itemNameLengthMax &&
-    !control.test(key) &&
-    normaliseName(key) === key
+    (isPlainKey(key) || (!control.test(key) && normaliseName(key) === key))
   );
 }
 
