@@ -29,11 +29,11 @@
 // Every dot appears at most once in a doc; every store and record dot is part of the context (the
 // encoder leaves them out of the cloud and the decoder puts them back).
 
-import { err, ok, TrolleyError, type Result } from '../errors.ts';
+import { assert, err, ok, TrolleyError, type Result } from '../errors.ts';
 import { isReplicaId } from '../ids.ts';
 import { limits } from '../limits.ts';
 import { CausalContext, ReplicaTable, dot, dotCounter, dotReplica, type Dot } from '../crdt/dots.ts';
-import { ListDoc, itemFields, type DotFun, type ItemField, type ItemStore } from '../crdt/list-doc.ts';
+import { ListDoc, forEachItemDot, itemFields, type DotFun, type ItemStore } from '../crdt/list-doc.ts';
 import { isItemKey } from '../crdt/names.ts';
 import { compareKeys } from '../crdt/read-model.ts';
 import { WHOLE_LIST } from '../crdt/removal-log.ts';
@@ -108,8 +108,7 @@ export function encodeList(doc: ListDoc): Uint8Array {
   const vv = doc.ctx.vv;
   for (let r = 0; r < vv.length; r++) if ((vv[r] ?? 0) > 0) used[r] = 1;
   for (const d of doc.ctx.cloud) used[dotReplica(d)] = 1;
-  for (const item of doc.items.values())
-    for (const f of itemFields) for (const d of item[f].keys()) used[dotReplica(d)] = 1;
+  for (const item of doc.items.values()) forEachItemDot(item, (d) => (used[dotReplica(d)] = 1));
   if (doc.title !== undefined) for (const d of doc.title.keys()) used[dotReplica(d)] = 1;
   if (doc.deleted !== undefined) for (const d of doc.deleted.keys()) used[dotReplica(d)] = 1;
   for (const d of doc.removals.records.keys()) used[dotReplica(d)] = 1;
@@ -189,15 +188,15 @@ function cloudToWrite(doc: ListDoc): Dot[] {
   const held = new Set<Dot>(doc.removals.records.keys());
   if (doc.title !== undefined) for (const d of doc.title.keys()) held.add(d);
   if (doc.deleted !== undefined) for (const d of doc.deleted.keys()) held.add(d);
-  for (const item of doc.items.values())
-    for (const f of itemFields) for (const d of item[f].keys()) held.add(d);
+  for (const item of doc.items.values()) forEachItemDot(item, (d) => held.add(d));
   for (const d of cloud) if (!held.has(d)) out.push(d);
   return out;
 }
 
 function holds(doc: ListDoc, d: Dot): boolean {
   if (doc.removals.records.has(d) || doc.title?.has(d) === true || doc.deleted?.has(d) === true) return true;
-  for (const item of doc.items.values()) for (const f of itemFields) if (item[f].has(d)) return true;
+  for (const item of doc.items.values())
+    for (let i = 0; i < itemFields.length; i++) if (item.peek(i)?.has(d) === true) return true;
   return false;
 }
 
@@ -214,11 +213,11 @@ const fieldValue = [VALUE_DISPLAY, VALUE_STRING, VALUE_NATURAL, VALUE_SIGNED, VA
 
 function writeItem(w: Writer, key: string, item: ItemStore, renumber: Renumbering, run: DotRun): void {
   let mask = 0;
-  for (let i = 0; i < itemFields.length; i++) if (item[itemFields[i] as ItemField].size > 0) mask |= 1 << i;
+  for (let i = 0; i < itemFields.length; i++) if (item.peek(i) !== undefined) mask |= 1 << i;
   w.u8(mask);
   for (let i = 0; i < itemFields.length; i++) {
-    const f = item[itemFields[i] as ItemField] as DotFun<unknown>;
-    if (f.size > 0) writeDotFun(w, f, renumber, run, fieldValue[i] as number, key);
+    const f = item.peek(i);
+    if (f !== undefined) writeDotFun(w, f, renumber, run, fieldValue[i] as number, key);
   }
 }
 
@@ -336,20 +335,43 @@ function utf8(s: string): Uint8Array {
 
 /** Writes sorted keys front-coded: each after the first says how many bytes it shares with the last. */
 class KeyBytes {
-  private prev: Uint8Array | undefined;
+  // Two scratch buffers, the last key's and this one's (encoding is synchronous: shared).
+  private prev = keyScratch[0];
+  private cur = keyScratch[1];
+  private prevLength = -1;
 
   write(w: Writer, key: string): void {
-    const b = utf8(key);
-    const prev = this.prev;
+    const b = this.cur;
+    const n = utf8Into(key, b);
     let shared = 0;
-    if (prev !== undefined) {
-      const n = Math.min(prev.length, b.length);
-      while (shared < n && prev[shared] === b[shared]) shared++;
+    if (this.prevLength >= 0) {
+      const prev = this.prev;
+      const m = Math.min(this.prevLength, n);
+      while (shared < m && prev[shared] === b[shared]) shared++;
       w.varint(shared);
     }
-    writeCoded(w, b, shared, b.length);
+    writeCoded(w, b, shared, n);
+    this.cur = this.prev;
     this.prev = b;
+    this.prevLength = n;
   }
+}
+
+const keyScratch = [new Uint8Array(KEY_BYTES_MAX), new Uint8Array(KEY_BYTES_MAX)] as const;
+
+/** Writes the UTF-8 bytes of a key into `into` (room for KEY_BYTES_MAX); returns their count. */
+function utf8Into(s: string, into: Uint8Array): number {
+  assert(s.length <= into.length, 'a key within KEY_BYTES_MAX bytes');
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c > 0x7f) {
+      const { read, written } = encoder.encodeInto(s, into);
+      assert(read === s.length, 'a key within KEY_BYTES_MAX bytes');
+      return written;
+    }
+    into[i] = c;
+  }
+  return s.length;
 }
 
 /** Maps a document's replica indices to dense indices over the replicas it uses, in name order. */
@@ -538,8 +560,7 @@ function readList(r: Reader): ListDoc {
     if (full && mask === 0) r.fail('an empty item in a full state');
     const item = doc.mention(key);
     for (let f = 0; f < itemFields.length; f++)
-      if ((mask & (1 << f)) !== 0)
-        lr.dotFun(item[itemFields[f] as ItemField], fieldValue[f] as number, key, false);
+      if ((mask & (1 << f)) !== 0) lr.dotFun(item.store(f), fieldValue[f] as number, key, false);
   }
 
   const removalCount =

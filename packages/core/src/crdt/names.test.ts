@@ -22,6 +22,28 @@ describe('item names', () => {
     expect(normaliseName('\u210c')).toBe('h');
   });
 
+  it('the ASCII fast path gives what the general rule gives', () => {
+    const general = (name: string): string => {
+      let key = name;
+      for (let round = 0; round < 4; round++) {
+        const next = key.normalize('NFKC').toLowerCase().replace(/\s+/g, ' ').trim();
+        if (next === key) break;
+        key = next;
+      }
+      return key;
+    };
+    const ascii = fc.string({
+      unit: fc.constantFrom(' ', ' ', 'A', 'z', 'Q', 'm', '1', '.', '-', '~', '@', '['),
+      maxLength: 20,
+    });
+    fc.assert(
+      fc.property(ascii, (s) => {
+        expect(normaliseName(s)).toBe(general(s));
+      }),
+      { seed, numRuns: 1000 },
+    );
+  });
+
   it('refuses empty, over-long and control-character names with a typed error', () => {
     for (const bad of ['', '   ', 'x'.repeat(201), 'a\u0000b']) {
       expect(() => itemName(bad)).toThrow(TrolleyError);

@@ -23,8 +23,33 @@ function isPlainKey(name: string): boolean {
 }
 
 /** Trimmed, Unicode-normalised (NFKC), case-folded, inner whitespace collapsed. */
+/**
+ * The key of a printable-ASCII name, or undefined if the name has another character. NFKC leaves
+ * ASCII as it is and the only ASCII whitespace without control characters is the space, so this
+ * is the rule below in one pass: lower-cased, spaces collapsed and trimmed.
+ */
+function asciiKey(name: string): string | undefined {
+  let out = '';
+  let space = false;
+  for (let i = 0; i < name.length; i++) {
+    let c = name.charCodeAt(i);
+    if (c < 32 || c > 126) return undefined;
+    if (c === 32) {
+      space = out.length > 0;
+      continue;
+    }
+    if (space) out += ' ';
+    space = false;
+    if (c >= 65 && c <= 90) c += 32;
+    out += String.fromCharCode(c);
+  }
+  return out;
+}
+
 export function normaliseName(name: string): string {
   if (isPlainKey(name)) return name; // the common case, without NFKC
+  const ascii = asciiKey(name);
+  if (ascii !== undefined) return ascii;
   // NFKC and case folding do not commute for a few characters (U+210C folds to "H" under NFKC),
   // so apply both until nothing changes: the result is a fixpoint, so keys are stable on the wire.
   let key = name;

@@ -20,8 +20,8 @@ export class RemovalLog {
   readonly records = new Map<Dot, string>();
   /** Per replica, the greatest counter of a pruned record (0 or missing: nothing pruned). */
   readonly horizon: number[] = [];
-  /** Min-heap of record dots by (counter, name): the root is the next to prune. */
-  private readonly heap: Dot[] = [];
+  /** Min-heap of record dots by (counter, name): the root is the next to prune (made on first use). */
+  private heap: Dot[] | undefined;
 
   constructor(
     private readonly replicas: ReplicaTable,
@@ -72,7 +72,7 @@ export class RemovalLog {
   }
 
   private push(d: Dot): void {
-    const h = this.heap;
+    const h = (this.heap ??= []);
     h.push(d);
     let i = h.length - 1;
     while (i > 0) {
@@ -86,7 +86,7 @@ export class RemovalLog {
   }
 
   private pruneOne(): void {
-    const h = this.heap;
+    const h = this.heap ?? [];
     const root = h[0] as Dot;
     const last = h.pop() as Dot;
     if (h.length > 0) {
