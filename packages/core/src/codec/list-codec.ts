@@ -19,7 +19,8 @@
 //              display: varint 2·m (the key with the words of bit mask m capitalised; 0: the key)
 //                       | 2·len + 1 and len bytes of UTF-8
 //              base, bought: varint; wanted: zigzag varint
-//   removals = n:varint (dot key)^n   key: varint 0 whole list | 1 coded string | 2 + item index
+//   removals = n:varint (dot key)^n   key: varint 0 whole list | 1 coded string | 2 + 2·item index
+//              | 3 + 2·j, the key of the j-th record before
 //   horizon  = n:varint (replica counter)^n
 //   dot      = varint(x · T + replica), T the table size: x is the counter minus one for the first
 //              dot of its replica in a run, else 2·(counter − previous − 1) above the previous counter
@@ -152,17 +153,24 @@ export function encodeList(doc: ListDoc): Uint8Array {
     const position = keys.length > 1 ? new Map(keys.map((k, i) => [k, i])) : undefined;
     const records = renumber.sorted([...doc.removals.records.keys()]);
     w.varint(records.length);
-    for (const d of records) {
+    // Keys written in full so far: a later record of the same key points back at the first.
+    let written: Map<string, number> | undefined;
+    for (let j = 0; j < records.length; j++) {
+      const d = records[j] as Dot;
       writeDot(w, d, renumber, run);
-      // The key: 0 the whole list, 1 a coded name follows, 2 + i the i-th item above.
+      // The key: 0 the whole list, 1 a coded name follows, 2 + 2i the i-th item above,
+      // 3 + 2j the key of the j-th record before.
       const key = doc.removals.records.get(d) as string;
       const at = position !== undefined ? position.get(key) : keys[0] === key ? 0 : undefined;
+      const before = written?.get(key);
       if (key === WHOLE_LIST) w.varint(0);
-      else if (at !== undefined) w.varint(2 + at);
+      else if (at !== undefined) w.varint(2 + 2 * at);
+      else if (before !== undefined) w.varint(3 + 2 * before);
       else {
         w.varint(1);
         const b = utf8(key);
         writeCoded(w, b, 0, b.length);
+        (written ??= new Map()).set(key, j);
       }
     }
   }
@@ -567,16 +575,18 @@ function readList(r: Reader): ListDoc {
     (flags & FLAG_REMOVALS) === 0 ? 0 : r.count(limits.removalRecordsMax, 'removal records', 2);
   if ((flags & FLAG_REMOVALS) !== 0 && removalCount === 0) r.fail('no records under the removals flag');
   lr.resetRun();
+  const recordKeys: string[] = [];
   for (let i = 0; i < removalCount; i++) {
     const d = lr.storeDot();
     const code = r.varint();
     let key: string = WHOLE_LIST;
     if (code === 1) key = lr.key(0);
     else if (code >= 2) {
-      const k = keys[code - 2];
-      if (k === undefined) r.fail('a removal record naming an item that is not there');
+      const k = code % 2 === 0 ? keys[(code - 2) / 2] : recordKeys[(code - 3) / 2];
+      if (k === undefined || k === WHOLE_LIST) r.fail('a removal record naming a key that is not there');
       key = k;
     }
+    recordKeys.push(key);
     doc.removals.add(d, key);
   }
   if ((flags & FLAG_HORIZON) !== 0) readVectorInto(r, table, doc.removals.horizon, true);

@@ -52,7 +52,10 @@ export class ReplicaTable {
   /** Index translation from `other` into this table, interning names as needed. */
   translationFrom(other: ReplicaTable): number[] | undefined {
     if (other === this) return undefined;
-    return other.names.map((n) => this.intern(n));
+    const names = other.names;
+    const out = new Array<number>(names.length);
+    for (let i = 0; i < names.length; i++) out[i] = this.intern(names[i] as string);
+    return out;
   }
 }
 

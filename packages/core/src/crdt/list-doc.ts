@@ -186,7 +186,10 @@ export function merge(a: ListDoc, b: ListDoc): void {
 
 function reverseTranslation(a: ReplicaTable, b: ReplicaTable): number[] | undefined {
   if (a === b) return undefined;
-  return a.names.map((n) => b.lookup(n) ?? -1);
+  const names = a.names;
+  const out = new Array<number>(names.length);
+  for (let i = 0; i < names.length; i++) out[i] = b.lookup(names[i] as string) ?? -1;
+  return out;
 }
 
 function covered(ctx: CausalContext, d: Dot, rev: readonly number[] | undefined): Dot | undefined {
@@ -240,28 +243,18 @@ function dropCovered(a: DotFun<unknown>, bCtx: CausalContext, rev: readonly numb
 export function missingFor(state: ListDoc, peer: CausalContext, peerTable: ReplicaTable): ListDoc {
   assert(state.full, 'missingFor is asked of a full state');
   const toPeer = reverseTranslation(state.replicas, peerTable);
-  const peerHas = (d: Dot): boolean => covered(peer, d, toPeer) !== undefined;
-  const peerTop = (r: number): number => {
-    const p = toPeer === undefined ? r : (toPeer[r] ?? -1);
-    return p < 0 ? 0 : (peer.vv[p] ?? 0);
-  };
-  if (!state.removals.coveredBy(peerTop)) return state.clone();
+  if (!state.removals.coveredBy((r) => peerTop(peer, toPeer, r))) return state.clone();
 
   const keys = new Set<string>();
   const records: [Dot, string][] = [];
   for (const [d, key] of state.removals.records) {
-    if (peerHas(d)) continue;
+    if (covered(peer, d, toPeer) !== undefined) continue;
     if (key === '') return state.clone(); // a whole-list delete the peer missed
     keys.add(key);
     records.push([d, key]);
   }
   for (const [key, item] of state.items) {
-    if (keys.has(key)) continue;
-    let missing = false;
-    forEachItemDot(item, (d) => {
-      if (!missing && !peerHas(d)) missing = true;
-    });
-    if (missing) keys.add(key);
+    if (!keys.has(key) && holdsUnseen(item, peer, toPeer)) keys.add(key);
   }
 
   const out = new ListDoc(false, state.replicas);
@@ -279,6 +272,22 @@ export function missingFor(state: ListDoc, peer: CausalContext, peerTable: Repli
   }
   for (const [d, key] of records) out.removals.add(d, key);
   return out;
+}
+
+/** The peer's version-vector entry for replica r of the state's table. */
+function peerTop(peer: CausalContext, toPeer: readonly number[] | undefined, r: number): number {
+  const p = toPeer === undefined ? r : (toPeer[r] ?? -1);
+  return p < 0 ? 0 : (peer.vv[p] ?? 0);
+}
+
+/** Whether the item holds a dot the peer's context lacks. */
+function holdsUnseen(item: ItemStore, peer: CausalContext, toPeer: readonly number[] | undefined): boolean {
+  for (let i = 0; i < itemFields.length; i++) {
+    const store = item.peek(i);
+    if (store !== undefined)
+      for (const d of store.keys()) if (covered(peer, d, toPeer) === undefined) return true;
+  }
+  return false;
 }
 
 function copyInto<V>(to: DotFun<V>, from: DotFun<V>): void {
