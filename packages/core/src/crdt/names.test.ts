@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { TrolleyError, isItemKey, itemName, normaliseName } from '../index.ts';
+import { TrolleyError, displayName, isItemKey, itemName, normaliseName } from '../index.ts';
 import { chooseSeed } from '../testing/arbitraries.ts';
 
 const seed = chooseSeed(process.env['FC_SEED'], Date.now() % 2 ** 31);
@@ -22,7 +22,7 @@ describe('item names', () => {
     expect(normaliseName('\u210c')).toBe('h');
   });
 
-  it('the ASCII fast path gives what the general rule gives', () => {
+  it('the ASCII fast paths give what the general rules give', () => {
     const general = (name: string): string => {
       let key = name;
       for (let round = 0; round < 4; round++) {
@@ -39,6 +39,7 @@ describe('item names', () => {
     fc.assert(
       fc.property(ascii, (s) => {
         expect(normaliseName(s)).toBe(general(s));
+        expect(displayName(s)).toBe(s.normalize('NFC').trim().replace(/\s+/g, ' '));
       }),
       { seed, numRuns: 1000 },
     );
