@@ -23,17 +23,15 @@ export class Writer {
 
   /**
    * A writer on the module's spare buffer (no allocation but the result), for the hot encoders.
-   * finish() hands the buffer back; a writer made while the spare is out gets a fresh one.
+   * finish() hands the buffer back.
    */
   static reusing(): Writer {
     const w = new Writer(0);
-    if (spare !== undefined) {
-      w.buf = spare;
-      w.borrowed = true;
-      spare = undefined;
-    } else {
-      w.buf = new Uint8Array(256);
-    }
+    // The spare is out only while another writer is unfinished (or one threw): then take a
+    // fresh buffer, which becomes the spare when this writer finishes.
+    w.buf = spare ?? new Uint8Array(4096);
+    w.borrowed = true;
+    spare = undefined;
     return w;
   }
 

@@ -129,6 +129,22 @@ describe('list codec', () => {
     expect(add.length).toBeLessThanOrEqual(2 + 21 + 1 + 17 + 1 + 2 * 3 + 1);
   });
 
+  it('an encoding that fails (a hand-built doc with an impossible key) leaves later encodings whole', () => {
+    const r = new ListReplica('alice' as ReplicaId);
+    r.addItem('Milk', 2);
+    const before = encodeList(r.state);
+    const forged = new ListDoc(false);
+    const d = dot(forged.replicas.intern('alice'), 1);
+    forged.ctx.add(d);
+    forged.mention('é'.repeat(500)).wanted.set(d, 1); // 1,000 UTF-8 bytes: no valid key is that long
+    expect(() => encodeList(forged)).toThrow();
+    const after = encodeList(r.state);
+    expect(after).toEqual(before);
+    const back = decodeList(after);
+    if (!back.ok) throw back.error;
+    expect(canonical(back.value)).toBe(canonical(r.state));
+  });
+
   it('refuses an unknown version, trailing bytes and a non-normalised key', () => {
     const r = new ListReplica('alice' as ReplicaId);
     r.addItem('Milk', 2);
