@@ -147,10 +147,10 @@ export function listDigest(state: ListDoc, hash: Digest): Uint8Array {
  */
 function itemText(key: string, item: ItemStore, names: ReplicaTable): string {
   let text = key;
-  for (const field of itemFields) {
+  for (let i = 0; i < itemFields.length; i++) {
     text += '\u0001';
-    const m = item[field] as Map<Dot, unknown>;
-    if (m.size === 0) continue;
+    const m = item.peek(i);
+    if (m === undefined) continue;
     const entries: [string, number, unknown][] = [];
     for (const [d, v] of m) entries.push([names.name(dotReplica(d)), dotCounter(d), v]);
     if (entries.length > 1) entries.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] - b[1]));
@@ -162,10 +162,10 @@ function itemText(key: string, item: ItemStore, names: ReplicaTable): string {
 /** An item's dots, field by field (sorted, each field closed by -1). */
 function dotsOf(item: ItemStore): number[] {
   const out: number[] = [];
-  for (const field of itemFields) {
-    const m = item[field];
-    if (m.size === 1) for (const d of m.keys()) out.push(d);
-    else if (m.size > 1) out.push(...[...m.keys()].sort((a, b) => a - b));
+  for (let i = 0; i < itemFields.length; i++) {
+    const m = item.peek(i);
+    if (m?.size === 1) for (const d of m.keys()) out.push(d);
+    else if (m !== undefined) out.push(...[...m.keys()].sort((a, b) => a - b));
     out.push(-1);
   }
   return out;

@@ -8,17 +8,36 @@ import type { ErrorCode } from '../errors.ts';
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
+/** The buffer Writer.reusing() lends, kept between uses up to this size. */
+let spare: Uint8Array | undefined = new Uint8Array(4096);
+const SPARE_BYTES_MAX = 1024 * 1024;
+
 export class Writer {
   private buf: Uint8Array;
   private pos = 0;
+  private borrowed = false;
 
   constructor(initialBytes = 64) {
     this.buf = new Uint8Array(initialBytes);
   }
 
+  /**
+   * A writer on the module's spare buffer (no allocation but the result), for the hot encoders.
+   * finish() hands the buffer back.
+   */
+  static reusing(): Writer {
+    const w = new Writer(0);
+    // The spare is out only while another writer is unfinished (or one threw): then take a
+    // fresh buffer, which becomes the spare when this writer finishes.
+    w.buf = spare ?? new Uint8Array(4096);
+    w.borrowed = true;
+    spare = undefined;
+    return w;
+  }
+
   private room(n: number): void {
     if (this.pos + n <= this.buf.length) return;
-    let size = this.buf.length * 2;
+    let size = Math.max(64, this.buf.length * 2);
     while (size < this.pos + n) size *= 2;
     const next = new Uint8Array(size);
     next.set(this.buf.subarray(0, this.pos));
@@ -65,7 +84,13 @@ export class Writer {
   }
 
   finish(): Uint8Array {
-    return this.buf.slice(0, this.pos);
+    const out = this.buf.slice(0, this.pos);
+    if (this.borrowed) {
+      this.borrowed = false;
+      if (this.buf.length <= SPARE_BYTES_MAX) spare = this.buf;
+      else spare = new Uint8Array(4096);
+    }
+    return out;
   }
 }
 
@@ -140,21 +165,23 @@ export class Reader {
   }
 
   string(maxBytes: number): string {
-    const b = this.bytes(maxBytes);
-    if (b.length <= 32) {
+    const n = this.count(maxBytes, 'bytes');
+    if (n <= 32) {
       // Short ASCII, the common case: build the string directly (TextDecoder costs more here).
       let s = '';
-      for (let i = 0; i < b.length; i++) {
-        const c = b[i] as number;
-        if (c > 0x7f) {
-          s = '';
-          break;
-        }
+      const end = this.pos + n;
+      for (let i = this.pos; i < end; i++) {
+        const c = this.buf[i] as number;
+        if (c > 0x7f) break;
         s += String.fromCharCode(c);
-        if (i === b.length - 1) return s;
       }
-      if (b.length === 0) return '';
+      if (s.length === n) {
+        this.pos = end;
+        return s;
+      }
     }
+    const b = this.buf.subarray(this.pos, this.pos + n);
+    this.pos += n;
     try {
       return decoder.decode(b);
     } catch {

@@ -47,6 +47,46 @@ describe('causal context', () => {
       { seed, numRuns: 200 },
     );
   });
+
+  it("joins into the union and knows each replica's greatest counter (kept without walking the cloud)", () => {
+    const dotsArb = fc.array(fc.tuple(fc.nat({ max: 3 }), fc.integer({ min: 1, max: 40 })), {
+      maxLength: 60,
+    });
+    fc.assert(
+      fc.property(dotsArb, dotsArb, fc.boolean(), (xs, ys, vector) => {
+        const a = new CausalContext();
+        const b = new CausalContext();
+        const model = new Set<number>();
+        for (const [r, n] of xs) {
+          a.add(dot(r, n));
+          model.add(dot(r, n));
+        }
+        // b: either dots one by one, or a vector entry (a contiguous range) plus dots
+        if (vector && ys.length > 0) {
+          const [r0, n0] = ys[0] as [number, number];
+          b.vv[r0] = n0;
+          for (let n = 1; n <= n0; n++) model.add(dot(r0, n));
+        }
+        for (const [r, n] of ys) {
+          b.add(dot(r, n));
+          model.add(dot(r, n));
+        }
+        a.join(b, undefined);
+        for (let r = 0; r < 4; r++) {
+          let top = 0;
+          for (let n = 1; n <= 41; n++) {
+            expect(a.has(dot(r, n))).toBe(model.has(dot(r, n)));
+            if (model.has(dot(r, n))) top = n;
+          }
+          expect(a.maxCounter(r)).toBe(top);
+          expect(a.clone().maxCounter(r)).toBe(top);
+        }
+        for (const d of a.cloud) expect(dotCounter(d)).toBeGreaterThan((a.vv[dotReplica(d)] ?? 0) + 1);
+        expect(a.dotCount).toBe(model.size);
+      }),
+      { seed, numRuns: 300 },
+    );
+  });
 });
 
 describe('removal log', () => {

@@ -52,7 +52,10 @@ export class ReplicaTable {
   /** Index translation from `other` into this table, interning names as needed. */
   translationFrom(other: ReplicaTable): number[] | undefined {
     if (other === this) return undefined;
-    return other.names.map((n) => this.intern(n));
+    const names = other.names;
+    const out = new Array<number>(names.length);
+    for (let i = 0; i < names.length; i++) out[i] = this.intern(names[i] as string);
+    return out;
   }
 }
 
@@ -67,8 +70,15 @@ export function translate(d: Dot, map: readonly number[] | undefined): Dot {
 export class CausalContext {
   /** vv[r]: every counter 1..vv[r] of replica r has been seen (0 or missing: none). */
   readonly vv: number[] = [];
-  /** Seen dots that are not contiguous with the vector. */
+  /** Seen dots that are not contiguous with the vector. Change it only through add and join. */
   readonly cloud = new Set<Dot>();
+  /**
+   * Per replica, how many cloud dots it has, and the greatest counter it ever put in the cloud.
+   * A cloud dot leaves only when the vector covers it, so max(vv[r], cloudTop[r]) is the greatest
+   * counter seen: maxCounter and join need not walk the cloud (their cost stays flat as it grows).
+   */
+  private readonly cloudCount: number[] = [];
+  private readonly cloudTop: number[] = [];
 
   has(d: Dot): boolean {
     return dotCounter(d) <= (this.vv[dotReplica(d)] ?? 0) || this.cloud.has(d);
@@ -82,54 +92,76 @@ export class CausalContext {
     if (c === top + 1) {
       this.vv[r] = c;
       this.compact(r);
-    } else {
+    } else if (!this.cloud.has(d)) {
       this.cloud.add(d);
+      this.cloudCount[r] = (this.cloudCount[r] ?? 0) + 1;
+      if (c > (this.cloudTop[r] ?? 0)) this.cloudTop[r] = c;
     }
   }
 
   /** Folds the cloud's dots of replica r into the vector while they are contiguous. */
   private compact(r: number): void {
-    if (this.cloud.size === 0) return;
+    let n = this.cloudCount[r] ?? 0;
+    if (n === 0) return;
     let top = this.vv[r] ?? 0;
     for (;;) {
       const next = dot(r, top + 1);
       if (!this.cloud.delete(next)) break;
       top++;
+      n--;
     }
     this.vv[r] = top;
+    this.cloudCount[r] = n;
   }
 
   /** Highest counter of replica r seen anywhere in this context. */
   maxCounter(r: number): number {
-    let top = this.vv[r] ?? 0;
-    for (const d of this.cloud) if (dotReplica(d) === r && dotCounter(d) > top) top = dotCounter(d);
-    return top;
+    return Math.max(this.vv[r] ?? 0, (this.cloudCount[r] ?? 0) > 0 ? (this.cloudTop[r] ?? 0) : 0);
   }
 
   /** Joins `other` (whose dots are translated through `map`) into this context. */
   join(other: CausalContext, map: readonly number[] | undefined): void {
-    const touched: number[] = [];
+    let touched: number[] | undefined; // pairs: replica, its vector entry before
     for (let r = 0; r < other.vv.length; r++) {
       const c = other.vv[r] ?? 0;
       if (c === 0) continue;
       const to = map === undefined ? r : (map[r] ?? -1);
       assert(to >= 0, 'replica in translation');
-      if (c > (this.vv[to] ?? 0)) {
+      const before = this.vv[to] ?? 0;
+      if (c > before) {
         this.vv[to] = c;
-        touched.push(to);
+        (touched ??= []).push(to, before);
       }
     }
     for (const d of other.cloud) this.add(translate(d, map));
-    if (touched.length > 0 && this.cloud.size > 0) {
-      for (const d of this.cloud) if (dotCounter(d) <= (this.vv[dotReplica(d)] ?? 0)) this.cloud.delete(d);
-      for (const r of touched) this.compact(r);
+    if (touched === undefined) return;
+    for (let i = 0; i < touched.length; i += 2) {
+      // Only a replica whose vector entry rose can have cloud dots the vector now covers: look up
+      // the counters it rose over, or walk the cloud if that is shorter.
+      const r = touched[i] as number;
+      const n = this.cloudCount[r] ?? 0;
+      if (n === 0) continue;
+      const top = this.vv[r] ?? 0;
+      const from = (touched[i + 1] as number) + 1;
+      const to = Math.min(top, this.cloudTop[r] ?? 0);
+      if (to - from < this.cloud.size) {
+        for (let c = from; c <= to; c++) this.dropFromCloud(r, c);
+      } else {
+        for (const d of this.cloud)
+          if (dotReplica(d) === r && dotCounter(d) <= top) this.dropFromCloud(r, dotCounter(d));
+      }
+      this.compact(r);
     }
+  }
+
+  private dropFromCloud(r: number, c: number): void {
+    if (this.cloud.delete(dot(r, c))) this.cloudCount[r] = (this.cloudCount[r] ?? 1) - 1;
   }
 
   clone(): CausalContext {
     const c = new CausalContext();
     for (let r = 0; r < this.vv.length; r++) c.vv[r] = this.vv[r] ?? 0;
-    for (const d of this.cloud) c.cloud.add(d);
+    for (const d of this.cloud) c.add(d);
     return c;
   }
 

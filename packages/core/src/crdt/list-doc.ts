@@ -21,37 +21,76 @@ import { RemovalLog } from './removal-log.ts';
 
 export type DotFun<V> = Map<Dot, V>;
 
-export interface ItemStore {
-  display: DotFun<string>;
-  note: DotFun<string>;
-  base: DotFun<number>;
-  wanted: DotFun<number>;
-  bought: DotFun<number>;
-}
-
 export const itemFields = ['display', 'note', 'base', 'wanted', 'bought'] as const;
 export type ItemField = (typeof itemFields)[number];
 
-export const emptyItem = (): ItemStore => ({
-  display: new Map(),
-  note: new Map(),
-  base: new Map(),
-  wanted: new Map(),
-  bought: new Map(),
-});
+/**
+ * The five dot stores of an item. Each is made on first use through its getter: most items use
+ * two or three, and an item's memory is what a large list is made of. Hot paths read a store
+ * with `peek`, which makes nothing.
+ */
+export class ItemStore {
+  private s0: DotFun<string> | undefined = undefined;
+  private s1: DotFun<string> | undefined = undefined;
+  private s2: DotFun<number> | undefined = undefined;
+  private s3: DotFun<number> | undefined = undefined;
+  private s4: DotFun<number> | undefined = undefined;
+
+  get display(): DotFun<string> {
+    return (this.s0 ??= new Map());
+  }
+  get note(): DotFun<string> {
+    return (this.s1 ??= new Map());
+  }
+  get base(): DotFun<number> {
+    return (this.s2 ??= new Map());
+  }
+  get wanted(): DotFun<number> {
+    return (this.s3 ??= new Map());
+  }
+  get bought(): DotFun<number> {
+    return (this.s4 ??= new Map());
+  }
+
+  /** Store i (in itemFields order) if it holds anything, without making it. */
+  peek(i: number): DotFun<unknown> | undefined {
+    const s = i === 0 ? this.s0 : i === 1 ? this.s1 : i === 2 ? this.s2 : i === 3 ? this.s3 : this.s4;
+    return s !== undefined && s.size > 0 ? s : undefined;
+  }
+
+  /** Store i (in itemFields order), made if needed. */
+  store(i: number): DotFun<unknown> {
+    return i === 0
+      ? this.display
+      : i === 1
+        ? this.note
+        : i === 2
+          ? this.base
+          : i === 3
+            ? this.wanted
+            : this.bought;
+  }
+}
+
+/** Index of each field in itemFields, for ItemStore.peek and store. */
+export const FIELD_DISPLAY = 0;
+export const FIELD_NOTE = 1;
+export const FIELD_BASE = 2;
+export const FIELD_WANTED = 3;
+export const FIELD_BOUGHT = 4;
+
+export const emptyItem = (): ItemStore => new ItemStore();
 
 export function itemIsEmpty(item: ItemStore): boolean {
-  return (
-    item.display.size === 0 &&
-    item.note.size === 0 &&
-    item.base.size === 0 &&
-    item.wanted.size === 0 &&
-    item.bought.size === 0
-  );
+  for (let i = 0; i < itemFields.length; i++) if (item.peek(i) !== undefined) return false;
+  return true;
 }
 
 export function forEachItemDot(item: ItemStore, f: (d: Dot) => void): void {
-  for (const field of itemFields) for (const d of item[field].keys()) f(d);
+  for (let i = 0; i < itemFields.length; i++) {
+    const s = item.peek(i);
+    if (s !== undefined) for (const d of s.keys()) f(d);
+  }
 }
 
 export class ListDoc {
@@ -107,15 +146,25 @@ export function merge(a: ListDoc, b: ListDoc): void {
       aItem = emptyItem();
       a.items.set(key, aItem);
     }
-    for (const field of itemFields) {
-      joinDotFun(aItem[field] as DotFun<unknown>, aSpeaks ? a.ctx : undefined, bItem[field], b.ctx, fwd, rev);
+    for (let i = 0; i < itemFields.length; i++) {
+      const bStore = bItem.peek(i);
+      if (bStore !== undefined)
+        joinDotFun(aItem.store(i), aSpeaks ? a.ctx : undefined, bStore, b.ctx, fwd, rev);
+      else {
+        // b holds nothing here: a keeps only what b's context has not seen.
+        const aStore = aItem.peek(i);
+        if (aStore !== undefined) dropCovered(aStore, b.ctx, rev);
+      }
     }
     if (a.full && itemIsEmpty(aItem)) a.items.delete(key);
   }
   if (b.full) {
     for (const [key, aItem] of a.items) {
       if (b.items.has(key)) continue;
-      for (const field of itemFields) dropCovered(aItem[field], b.ctx, rev);
+      for (let i = 0; i < itemFields.length; i++) {
+        const aStore = aItem.peek(i);
+        if (aStore !== undefined) dropCovered(aStore, b.ctx, rev);
+      }
       if (itemIsEmpty(aItem)) a.items.delete(key);
     }
   }
@@ -137,7 +186,10 @@ export function merge(a: ListDoc, b: ListDoc): void {
 
 function reverseTranslation(a: ReplicaTable, b: ReplicaTable): number[] | undefined {
   if (a === b) return undefined;
-  return a.names.map((n) => b.lookup(n) ?? -1);
+  const names = a.names;
+  const out = new Array<number>(names.length);
+  for (let i = 0; i < names.length; i++) out[i] = b.lookup(names[i] as string) ?? -1;
+  return out;
 }
 
 function covered(ctx: CausalContext, d: Dot, rev: readonly number[] | undefined): Dot | undefined {
@@ -191,28 +243,18 @@ function dropCovered(a: DotFun<unknown>, bCtx: CausalContext, rev: readonly numb
 export function missingFor(state: ListDoc, peer: CausalContext, peerTable: ReplicaTable): ListDoc {
   assert(state.full, 'missingFor is asked of a full state');
   const toPeer = reverseTranslation(state.replicas, peerTable);
-  const peerHas = (d: Dot): boolean => covered(peer, d, toPeer) !== undefined;
-  const peerTop = (r: number): number => {
-    const p = toPeer === undefined ? r : (toPeer[r] ?? -1);
-    return p < 0 ? 0 : (peer.vv[p] ?? 0);
-  };
-  if (!state.removals.coveredBy(peerTop)) return state.clone();
+  if (!state.removals.coveredBy((r) => peerTop(peer, toPeer, r))) return state.clone();
 
   const keys = new Set<string>();
   const records: [Dot, string][] = [];
   for (const [d, key] of state.removals.records) {
-    if (peerHas(d)) continue;
+    if (covered(peer, d, toPeer) !== undefined) continue;
     if (key === '') return state.clone(); // a whole-list delete the peer missed
     keys.add(key);
     records.push([d, key]);
   }
   for (const [key, item] of state.items) {
-    if (keys.has(key)) continue;
-    let missing = false;
-    forEachItemDot(item, (d) => {
-      if (!missing && !peerHas(d)) missing = true;
-    });
-    if (missing) keys.add(key);
+    if (!keys.has(key) && holdsUnseen(item, peer, toPeer)) keys.add(key);
   }
 
   const out = new ListDoc(false, state.replicas);
@@ -223,10 +265,29 @@ export function missingFor(state: ListDoc, peer: CausalContext, peerTable: Repli
     const item = state.items.get(key);
     const copy = out.mention(key);
     if (item !== undefined)
-      for (const field of itemFields) copyInto(copy[field] as DotFun<unknown>, item[field]);
+      for (let i = 0; i < itemFields.length; i++) {
+        const from = item.peek(i);
+        if (from !== undefined) copyInto(copy.store(i), from);
+      }
   }
   for (const [d, key] of records) out.removals.add(d, key);
   return out;
+}
+
+/** The peer's version-vector entry for replica r of the state's table. */
+function peerTop(peer: CausalContext, toPeer: readonly number[] | undefined, r: number): number {
+  const p = toPeer === undefined ? r : (toPeer[r] ?? -1);
+  return p < 0 ? 0 : (peer.vv[p] ?? 0);
+}
+
+/** Whether the item holds a dot the peer's context lacks. */
+function holdsUnseen(item: ItemStore, peer: CausalContext, toPeer: readonly number[] | undefined): boolean {
+  for (let i = 0; i < itemFields.length; i++) {
+    const store = item.peek(i);
+    if (store !== undefined)
+      for (const d of store.keys()) if (covered(peer, d, toPeer) === undefined) return true;
+  }
+  return false;
 }
 
 function copyInto<V>(to: DotFun<V>, from: DotFun<V>): void {

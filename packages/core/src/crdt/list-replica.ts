@@ -14,7 +14,18 @@ import { TrolleyError } from '../errors.ts';
 import type { ReplicaId } from '../ids.ts';
 import { limits } from '../limits.ts';
 import { dot, type CausalContext, type Dot, type ReplicaTable } from './dots.ts';
-import { ListDoc, forEachItemDot, merge, missingFor, type ItemStore } from './list-doc.ts';
+import {
+  FIELD_BASE,
+  FIELD_BOUGHT,
+  FIELD_DISPLAY,
+  FIELD_NOTE,
+  FIELD_WANTED,
+  ListDoc,
+  forEachItemDot,
+  merge,
+  missingFor,
+  type ItemStore,
+} from './list-doc.ts';
 import { checkQuantity, checkText, displayName, itemName, normaliseName } from './names.ts';
 import { itemView, listView, type ItemView, type ListView } from './read-model.ts';
 import { WHOLE_LIST } from './removal-log.ts';
@@ -77,7 +88,7 @@ export class ListReplica {
     const d = this.delta();
     const item = d.mention(key);
     // Adding re-asserts the name as typed, so an add that races a removal keeps its spelling.
-    if (present !== undefined) this.supersede(d, key, present.display);
+    if (present !== undefined) this.supersede(d, key, present.peek(FIELD_DISPLAY));
     item.display.set(d.next(), display);
     item.wanted.set(d.next(), quantity);
     if (checkedNote !== undefined) this.writeNote(d, key, item, present, checkedNote);
@@ -90,7 +101,7 @@ export class ListReplica {
     const [key, present] = this.existing(name);
     const d = this.delta();
     const item = d.mention(key);
-    this.supersede(d, key, present.base, present.wanted);
+    this.supersede(d, key, present.peek(FIELD_BASE), present.peek(FIELD_WANTED));
     item.base.set(d.next(), quantity);
     return this.commit(d);
   }
@@ -136,7 +147,7 @@ export class ListReplica {
     const [key, present] = this.existing(name);
     const d = this.delta();
     d.mention(key);
-    this.supersede(d, key, present.bought);
+    this.supersede(d, key, present.peek(FIELD_BOUGHT));
     return this.commit(d);
   }
 
@@ -199,7 +210,15 @@ export class ListReplica {
 
   private removeInto(d: Delta, key: string, item: ItemStore): void {
     d.mention(key);
-    this.supersede(d, key, item.display, item.note, item.base, item.wanted, item.bought);
+    this.supersede(
+      d,
+      key,
+      item.peek(FIELD_DISPLAY),
+      item.peek(FIELD_NOTE),
+      item.peek(FIELD_BASE),
+      item.peek(FIELD_WANTED),
+      item.peek(FIELD_BOUGHT),
+    );
   }
 
   /**
@@ -208,9 +227,10 @@ export class ListReplica {
    * peer can have the covered dots in its context (through a later delta's context) without ever
    * having applied this delta, and only the unseen record tells sync to send the item again.
    */
-  private supersede(d: Delta, key: string, ...stores: Map<Dot, unknown>[]): void {
+  private supersede(d: Delta, key: string, ...stores: (Map<Dot, unknown> | undefined)[]): void {
     let covered = 0;
     for (const store of stores) {
+      if (store === undefined) continue;
       for (const x of store.keys()) d.ctx.add(x);
       covered += store.size;
     }
@@ -224,7 +244,7 @@ export class ListReplica {
     present: ItemStore | undefined,
     text: string,
   ): void {
-    if (present !== undefined) this.supersede(d, key, present.note);
+    if (present !== undefined) this.supersede(d, key, present.peek(FIELD_NOTE));
     if (text.length > 0) item.note.set(d.next(), text);
   }
 

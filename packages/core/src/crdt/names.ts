@@ -10,21 +10,49 @@ export type ItemKey = string & { readonly __itemKey: true };
 // eslint-disable-next-line no-control-regex
 const control = /[\u0000-\u001f\u007f-\u009f]/;
 
-/** Trimmed, Unicode-normalised (NFKC), case-folded, inner whitespace collapsed. */
-/** Printable ASCII with no upper case, no leading, trailing or doubled spaces: already a key. */
-function isPlainKey(name: string): boolean {
+/**
+ * Printable ASCII with no leading, trailing or doubled spaces (and, unless `upper`, no upper
+ * case): already in the form the rules below give, without NFC or NFKC.
+ */
+function isPlainAscii(name: string, upper: boolean): boolean {
   const n = name.length;
   if (n === 0 || name.charCodeAt(0) === 32 || name.charCodeAt(n - 1) === 32) return false;
   for (let i = 0; i < n; i++) {
     const c = name.charCodeAt(i);
-    if (c < 32 || c > 126 || (c >= 65 && c <= 90)) return false;
+    if (c < 32 || c > 126 || (!upper && c >= 65 && c <= 90)) return false;
     if (c === 32 && name.charCodeAt(i + 1) === 32) return false;
   }
   return true;
 }
 
+/** Trimmed, Unicode-normalised (NFKC), case-folded, inner whitespace collapsed. */
+/**
+ * The key of a printable-ASCII name, or undefined if the name has another character. NFKC leaves
+ * ASCII as it is and the only ASCII whitespace without control characters is the space, so this
+ * is the rule below in one pass: lower-cased, spaces collapsed and trimmed.
+ */
+function asciiKey(name: string): string | undefined {
+  let out = '';
+  let space = false;
+  for (let i = 0; i < name.length; i++) {
+    let c = name.charCodeAt(i);
+    if (c < 32 || c > 126) return undefined;
+    if (c === 32) {
+      space = out.length > 0;
+      continue;
+    }
+    if (space) out += ' ';
+    space = false;
+    if (c >= 65 && c <= 90) c += 32;
+    out += String.fromCharCode(c);
+  }
+  return out;
+}
+
 export function normaliseName(name: string): string {
-  if (isPlainKey(name)) return name; // the common case, without NFKC
+  if (isPlainAscii(name, false)) return name; // the common case, without NFKC
+  const ascii = asciiKey(name);
+  if (ascii !== undefined) return ascii;
   // NFKC and case folding do not commute for a few characters (U+210C folds to "H" under NFKC),
   // so apply both until nothing changes: the result is a fixpoint, so keys are stable on the wire.
   let key = name;
@@ -38,6 +66,7 @@ export function normaliseName(name: string): string {
 
 /** The display form: NFC, trimmed, inner whitespace collapsed, case kept. */
 export function displayName(name: string): string {
+  if (isPlainAscii(name, true)) return name; // printable ASCII, single inner spaces: NFC leaves it
   return name.normalize('NFC').trim().replace(/\s+/g, ' ');
 }
 
@@ -67,8 +96,7 @@ export function isItemKey(key: string): key is ItemKey {
   return (
     key.length > 0 &&
     key.length <= limits.itemNameLengthMax &&
-    !control.test(key) &&
-    normaliseName(key) === key
+    (isPlainAscii(key, false) || (!control.test(key) && normaliseName(key) === key))
   );
 }
 

@@ -5,7 +5,16 @@
 // tie-break needs no clock, so clock skew can never make an old write beat a new one, and it is
 // the same on every replica. The next write by anyone supersedes all values it saw.
 
-import type { DotFun, ItemStore, ListDoc } from './list-doc.ts';
+import {
+  FIELD_BASE,
+  FIELD_BOUGHT,
+  FIELD_DISPLAY,
+  FIELD_NOTE,
+  FIELD_WANTED,
+  type DotFun,
+  type ItemStore,
+  type ListDoc,
+} from './list-doc.ts';
 
 export interface ItemView {
   /** The normalised name: the item's identity in the list. */
@@ -38,25 +47,30 @@ export function greatest<V extends string | number>(register: DotFun<V> | undefi
   return best;
 }
 
-export function sum(counter: DotFun<number>): number {
+export function sum(counter: DotFun<number> | undefined): number {
   let total = 0;
+  if (counter === undefined) return total;
   for (const v of counter.values()) total += v;
   return total;
 }
 
 export function itemView(key: string, item: ItemStore): ItemView {
-  const wanted = Math.max(0, (greatest(item.base) ?? 0) + sum(item.wanted));
-  const bought = Math.max(0, sum(item.bought));
+  const wanted = Math.max(
+    0,
+    (greatest(item.peek(FIELD_BASE) as DotFun<number> | undefined) ?? 0) +
+      sum(item.peek(FIELD_WANTED) as DotFun<number> | undefined),
+  );
+  const bought = Math.max(0, sum(item.peek(FIELD_BOUGHT) as DotFun<number> | undefined));
   const remaining = Math.max(0, wanted - bought);
   return {
     key,
-    name: greatest(item.display) ?? key,
+    name: greatest(item.peek(FIELD_DISPLAY) as DotFun<string> | undefined) ?? key,
     wanted,
     bought,
     remaining,
     done: bought > 0 && remaining === 0,
     overBought: bought > wanted,
-    note: greatest(item.note),
+    note: greatest(item.peek(FIELD_NOTE) as DotFun<string> | undefined),
   };
 }
 

@@ -20,8 +20,8 @@ export class RemovalLog {
   readonly records = new Map<Dot, string>();
   /** Per replica, the greatest counter of a pruned record (0 or missing: nothing pruned). */
   readonly horizon: number[] = [];
-  /** Min-heap of record dots by (counter, name): the root is the next to prune. */
-  private readonly heap: Dot[] = [];
+  /** Min-heap of record dots by (counter, name): the root is the next to prune (made on first use). */
+  private heap: Dot[] | undefined;
 
   constructor(
     private readonly replicas: ReplicaTable,
@@ -34,11 +34,24 @@ export class RemovalLog {
 
   add(d: Dot, key: string): void {
     if (this.records.has(d)) return;
-    // A record pruned before may come back from a peer; it is pushed and, being below every
-    // record kept, popped again at once, so the kept set stays the top of everything seen.
+    const h = (this.heap ??= []);
+    if (h.length < this.recordsMax) {
+      this.records.set(d, key);
+      this.push(d);
+      return;
+    }
+    // Full: the least of the kept records and the new one is pruned. A record pruned before may
+    // come back from a peer; being below every record kept, it is pruned again at once, so the
+    // kept set stays the top of everything seen.
+    const root = h[0];
+    if (root === undefined || this.less(d, root)) {
+      this.raiseHorizon(d);
+      return;
+    }
+    this.records.delete(root);
+    this.raiseHorizon(root);
     this.records.set(d, key);
-    this.push(d);
-    if (this.records.size > this.recordsMax) this.pruneOne();
+    this.siftDown(d);
   }
 
   /** Joins another log (its dots translated through `map`). */
@@ -72,7 +85,7 @@ export class RemovalLog {
   }
 
   private push(d: Dot): void {
-    const h = this.heap;
+    const h = (this.heap ??= []);
     h.push(d);
     let i = h.length - 1;
     while (i > 0) {
@@ -85,25 +98,24 @@ export class RemovalLog {
     h[i] = d;
   }
 
-  private pruneOne(): void {
-    const h = this.heap;
-    const root = h[0] as Dot;
-    const last = h.pop() as Dot;
-    if (h.length > 0) {
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        if (l >= h.length) break;
-        const r = l + 1;
-        const c = r < h.length && this.less(h[r] as Dot, h[l] as Dot) ? r : l;
-        if (!this.less(h[c] as Dot, last)) break;
-        h[i] = h[c] as Dot;
-        i = c;
-      }
-      h[i] = last;
+  /** Puts `d` at the root, in place of the record pruned, and moves it down to its place. */
+  private siftDown(d: Dot): void {
+    const h = this.heap ?? [];
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= h.length) break;
+      const r = l + 1;
+      const c = r < h.length && this.less(h[r] as Dot, h[l] as Dot) ? r : l;
+      if (!this.less(h[c] as Dot, d)) break;
+      h[i] = h[c] as Dot;
+      i = c;
     }
-    this.records.delete(root);
-    const rep = dotReplica(root);
-    if (dotCounter(root) > (this.horizon[rep] ?? 0)) this.horizon[rep] = dotCounter(root);
+    h[i] = d;
+  }
+
+  private raiseHorizon(d: Dot): void {
+    const rep = dotReplica(d);
+    if (dotCounter(d) > (this.horizon[rep] ?? 0)) this.horizon[rep] = dotCounter(d);
   }
 }

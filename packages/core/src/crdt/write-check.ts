@@ -48,7 +48,8 @@ export interface KnownList {
 /** Each content dot of a doc, with the place it stands: an item's field, the title, the flag, a removal record. */
 export function forEachDotRole(doc: ListDoc, f: (d: Dot, role: string) => void): void {
   for (const [key, item] of doc.items)
-    for (const field of itemFields) for (const d of item[field].keys()) f(d, `${field}:${key}`);
+    for (let i = 0; i < itemFields.length; i++)
+      for (const d of item.peek(i)?.keys() ?? []) f(d, `${itemFields[i]}:${key}`);
   for (const d of doc.title?.keys() ?? []) f(d, 'title');
   for (const d of doc.deleted?.keys() ?? []) f(d, 'deleted');
   for (const [d, key] of doc.removals.records) f(d, `removal:${key}`);
