@@ -16,7 +16,7 @@
 // list, no hint was added, the attacker got no reply on a member port, and the refusal was counted
 // and logged at warn. Then (c) a real node key, a member but not an operator, asks for a ring
 // change, an admin read and stats: refused. And on the client port, a relay that records every
-// byte while a list is written and read finds no list ID and no item name; the same relay in front
+// byte while a list is written and read finds no list ID and no item note; the same relay in front
 // of an insecure cloud (the control) finds both. At the end every replica of every list still has
 // the hash it had before the first attack.
 //
@@ -610,8 +610,11 @@ async function attackAndCheck(attack: Attack, kind: AttackerKind): Promise<void>
   await Promise.all(sent.map((s) => s.socket.close()));
 }
 
-/** Which forms of `listId` (and the item name) a capture holds in clear. */
-function inClear(capture: Buffer, listId: ListId, itemName: string): string[] {
+/**
+ * Which forms of `listId` (and the item's note: free text, stored as UTF-8, where the list encoding
+ * compresses names) a capture holds in clear.
+ */
+function inClear(capture: Buffer, listId: ListId, note: string): string[] {
   const forms: [string, Buffer][] = [
     ['the list ID as text', Buffer.from(listId)],
     ['the list ID in hex', Buffer.from(listId.replaceAll('-', ''))],
@@ -619,7 +622,7 @@ function inClear(capture: Buffer, listId: ListId, itemName: string): string[] {
       'the list ID as its 16 bytes (as encodeMessage writes it)',
       Buffer.from(listId.replaceAll('-', ''), 'hex'),
     ],
-    ['the item name', Buffer.from(itemName)],
+    ["the item's note", Buffer.from(note)],
   ];
   return forms.filter(([, b]) => capture.includes(b)).map(([what]) => what);
 }
@@ -636,13 +639,13 @@ async function throughRelay(
   ]);
   clients.push(c);
   const listId = newListId(cryptoRandom);
-  const itemName = `saffron ${cryptoRandom.fill(new Uint8Array(4)).reduce((s, b) => s + b.toString(16).padStart(2, '0'), '')}`;
+  const note = `saffron ${cryptoRandom.fill(new Uint8Array(4)).reduce((s, b) => s + b.toString(16).padStart(2, '0'), '')}`;
   const r = new ListReplica(newReplicaId(cryptoRandom));
-  const put = await putAcked(c, listId, encodeList(r.addItem(itemName, 1)));
+  const put = await putAcked(c, listId, encodeList(r.addItem('Saffron', 1, note)));
   const back = await readList(c, listId);
   const capture = recorder.bytes();
   return {
-    found: inClear(capture, listId, itemName),
+    found: inClear(capture, listId, note),
     bytes: capture.length,
     ok: put.outcome === 'ok',
     readBack: JSON.stringify(back.view) === JSON.stringify(r.view()),
@@ -776,13 +779,13 @@ describe('member ports: only members speak, only operators change the ring or re
     await socket.close();
   });
 
-  it('the client port is encrypted: no list ID and no item name in clear on the wire', async () => {
+  it('the client port is encrypted: no list ID and no item note in clear on the wire', async () => {
     const seen = await throughRelay(tc.cluster.layout.clientPort, keyOf(tc.cluster.clientEndpoint).serverKey);
     expect(seen.ok && seen.readBack).toBe(true);
     expect(seen.found).toEqual([]);
     console.log(
       `client port (CURVE): a put and a get through a recording relay, ${seen.bytes} bytes both ways: ` +
-        `list ID found in clear 0 times (as text, hex or its 16 bytes), item name 0 times`,
+        `list ID found in clear 0 times (as text, hex or its 16 bytes), item note 0 times`,
     );
   });
 
@@ -804,7 +807,7 @@ describe('member ports: only members speak, only operators change the ring or re
 describe('control: the same relay in front of an insecure cloud', () => {
   // Without it, "nothing found" could mean the relay saw nothing readable for another reason. An
   // insecure cloud (secure: false, as benchmarks run it) costs a few seconds to start.
-  it('finds the list ID and the item name in clear', async () => {
+  it("finds the list ID and the item's note in clear", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'trolley-e2e-insecure-'));
     const cluster = await LocalCluster.plan({
       nodes: 3,
@@ -821,7 +824,7 @@ describe('control: the same relay in front of an insecure cloud', () => {
     const seen = await throughRelay(cluster.layout.clientPort, undefined);
     expect(seen.ok && seen.readBack).toBe(true);
     expect(seen.found).toContain('the list ID as its 16 bytes (as encodeMessage writes it)');
-    expect(seen.found).toContain('the item name');
+    expect(seen.found).toContain("the item's note");
     console.log(
       `control, insecure client port: ${seen.bytes} bytes relayed; found in clear: ${seen.found.join(', ')}`,
     );
