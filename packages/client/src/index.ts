@@ -4,6 +4,7 @@
 export * from './ports.ts';
 export * from './client-limits.ts';
 export * from './client-change.ts';
+export * from './item-entry.ts';
 export * from './list-link.ts';
 export * from './memory-client-store.ts';
 export * from './live-sync.ts';
