@@ -7,7 +7,10 @@ import { App } from './App.tsx';
 import { ErrorBoundary } from './components/ErrorBoundary.tsx';
 import { AppEngine, errorMessage } from './engine.ts';
 import { EngineContext } from './hooks.ts';
+import { t } from './strings.ts';
 import './styles.css';
+
+document.documentElement.lang = t.lang;
 
 const root = createRoot(document.getElementById('root') as HTMLElement);
 
@@ -26,9 +29,9 @@ AppEngine.open().then(
   (error: unknown) => {
     root.render(
       <main className="page">
-        <h1>Trolley could not open its storage</h1>
+        <h1>{t.storageFailedTitle}</h1>
         <p role="alert">{errorMessage(error)}</p>
-        <p>Close other Trolley tabs and reload. In a private window, some browsers do not allow storage.</p>
+        <p>{t.storageFailedHint}</p>
       </main>,
     );
   },
