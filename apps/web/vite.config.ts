@@ -47,7 +47,19 @@ export default defineConfig({
   root: import.meta.dirname,
   // The shared packages are bundled from their TypeScript sources (their `source` export), so the
   // app never waits on, or goes stale against, their compiled dist/.
-  resolve: { conditions: ['source', ...defaultClientConditions] },
+  // The app is written against React's API and types; in the browser it runs on Preact's
+  // compatibility layer (preact/compat), a tenth of react-dom's size: less JavaScript to fetch and
+  // run before the first screen on a phone.
+  resolve: {
+    conditions: ['source', ...defaultClientConditions],
+    alias: [
+      { find: /^react-dom\/client$/, replacement: 'preact/compat/client' },
+      { find: /^react-dom$/, replacement: 'preact/compat' },
+      { find: /^react\/jsx-runtime$/, replacement: 'preact/jsx-runtime' },
+      { find: /^react\/jsx-dev-runtime$/, replacement: 'preact/jsx-dev-runtime' },
+      { find: /^react$/, replacement: 'preact/compat' },
+    ],
+  },
   plugins: [
     react(),
     precompress(),

@@ -9,9 +9,9 @@
 // JavaScript. Progress goes to stderr; the last stdout line is one JSON document.
 // Environment: LIGHTHOUSE_RUNS (default 3), CHROMIUM_PATH (default /usr/bin/chromium),
 // LIGHTHOUSE_WEB_ROOT (serve another build, e.g. an older one, to compare; default apps/web/dist,
-// built first if its sources changed).
+// built first if its sources changed), LIGHTHOUSE_REPORT (a file: the last run's full report, JSON).
 
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as chromeLauncher from 'chrome-launcher';
@@ -53,6 +53,8 @@ async function once(url: string): Promise<Figures> {
       onlyCategories: ['performance', 'accessibility', 'best-practices', 'seo'],
     });
     if (result === undefined) throw new Error('lighthouse returned nothing');
+    const report = process.env['LIGHTHOUSE_REPORT'];
+    if (report !== undefined && report !== '') writeFileSync(report, JSON.stringify(result.lhr));
     const { categories, audits } = result.lhr;
     const score = (id: string): number => Math.round((categories[id]?.score ?? Number.NaN) * 100);
     const value = (id: string): number => audits[id]?.numericValue ?? Number.NaN;
