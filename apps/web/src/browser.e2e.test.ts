@@ -533,6 +533,21 @@ describe('shopping with the web app', () => {
     await expect.poll(() => page.getByText('Nothing on this list matches “zzz”.').isVisible()).toBe(true);
     await page.getByLabel('Search this list').fill('');
     await expect.poll(() => page.locator('ul.items > li').count()).toBe(15);
+
+    // By aisle: grouped in the order a shop is walked, guessed from the names; kept on this device.
+    await page.getByRole('button', { name: 'By aisle' }).tap();
+    const aisles = ['Fruit & vegetables', 'Bakery', 'Dairy & eggs', 'Cupboard'];
+    await expect.poll(() => page.locator('h2.aisle').allTextContents()).toEqual(aisles);
+    expect(
+      await page
+        .getByRole('list', { name: 'Dairy & eggs' })
+        .locator('li')
+        .evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset['item'])),
+    ).toEqual(['butter', 'cheese', 'eggs', 'milk']);
+    await page.reload();
+    await expect.poll(() => page.locator('h2.aisle').allTextContents()).toEqual(aisles);
+    await page.getByRole('button', { name: 'By aisle' }).tap();
+    await expect.poll(() => page.locator('h2.aisle').count()).toBe(0);
     await context.close();
   });
 

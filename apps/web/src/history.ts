@@ -82,3 +82,18 @@ export function forgetAgain(listId: ListId, name: string): void {
     buyAgain(listId).filter((i) => normaliseName(i.name) !== key),
   );
 }
+
+const byAisleKey = 'trolley.byAisle';
+
+/** Whether this device shows lists grouped by aisle. */
+export function groupedByAisle(): boolean {
+  try {
+    return localStorage.getItem(byAisleKey) === '1';
+  } catch {
+    return false;
+  }
+}
+
+export function setGroupedByAisle(on: boolean): void {
+  write(byAisleKey, on ? 1 : 0);
+}

@@ -2,7 +2,7 @@
 // Portuguese ship; the browser's preferred language picks one (English when neither fits). Words a
 // shopper uses: "saved online", never "replicas".
 
-import type { ListStatus } from '@trolley/client';
+import type { Aisle, ListStatus } from '@trolley/client';
 
 export interface Strings {
   lang: string;
@@ -60,6 +60,9 @@ export interface Strings {
   allBought: string;
   stillToBuy: (toBuy: number, all: number) => string;
   items: string;
+  byAisle: string;
+  aisle: Record<Aisle, string>;
+  inTrolley: string;
   clearBought: string;
   buyAgain: string;
   buyAgainItem: (name: string) => string;
@@ -175,9 +178,23 @@ const en: Strings = {
   search: 'Search this list',
   searchPlaceholder: 'Search',
   noMatch: (query) => `Nothing on this list matches “${query}”.`,
-  allBought: 'Everything is bought.',
-  stillToBuy: (toBuy, all) => `${toBuy} of ${all} still to buy`,
+  allBought: 'All bought.',
+  stillToBuy: (toBuy, all) => `${toBuy} of ${all} to buy`,
   items: 'Items',
+  byAisle: 'By aisle',
+  aisle: {
+    produce: 'Fruit & vegetables',
+    bakery: 'Bakery',
+    dairy: 'Dairy & eggs',
+    meat: 'Meat & fish',
+    frozen: 'Frozen',
+    pantry: 'Cupboard',
+    drinks: 'Drinks',
+    household: 'Household',
+    care: 'Personal care',
+    other: 'Other',
+  },
+  inTrolley: 'In the trolley',
   clearBought: 'Clear bought items',
   buyAgain: 'Buy again',
   buyAgainItem: (name) => `Buy ${name} again`,
@@ -299,9 +316,23 @@ const pt: Strings = {
   search: 'Procurar nesta lista',
   searchPlaceholder: 'Procurar',
   noMatch: (query) => `Nada nesta lista corresponde a “${query}”.`,
-  allBought: 'Está tudo comprado.',
+  allBought: 'Tudo comprado.',
   stillToBuy: (toBuy, all) => `${toBuy} de ${all} por comprar`,
   items: 'Artigos',
+  byAisle: 'Por corredor',
+  aisle: {
+    produce: 'Fruta e legumes',
+    bakery: 'Padaria',
+    dairy: 'Laticínios e ovos',
+    meat: 'Talho e peixaria',
+    frozen: 'Congelados',
+    pantry: 'Mercearia',
+    drinks: 'Bebidas',
+    household: 'Casa e limpeza',
+    care: 'Higiene pessoal',
+    other: 'Outros',
+  },
+  inTrolley: 'No carrinho',
   clearBought: 'Limpar os comprados',
   buyAgain: 'Comprar outra vez',
   buyAgainItem: (name) => `Comprar ${name} outra vez`,

@@ -5,9 +5,17 @@
 // link means) and fills in when the cloud answers.
 import { useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
 import { limits, normaliseName, parseListId, type ItemView, type ListId } from '@trolley/core';
-import { parseItemEntry, shareLink } from '@trolley/client';
+import { aisleOf, aisles, parseItemEntry, shareLink } from '@trolley/client';
 import { navigate, useAction, useEngine, usePublicBase, useSnapshot, useUndo } from '../hooks.ts';
-import { buyAgain, forgetAgain, recentNames, rememberCleared, rememberName } from '../history.ts';
+import {
+  buyAgain,
+  forgetAgain,
+  groupedByAisle,
+  recentNames,
+  rememberCleared,
+  rememberName,
+  setGroupedByAisle,
+} from '../history.ts';
 import { appBaseUrl } from '../platform.ts';
 import { t } from '../strings.ts';
 import { ItemRow, type ItemActions } from './ItemRow.tsx';
@@ -69,6 +77,7 @@ function ListBody({ listId }: { listId: ListId }) {
   const [name, setName] = useState('');
   const [told, setTold] = useState<string | undefined>(); // what the last add did
   const [query, setQuery] = useState('');
+  const [byAisle, setByAisle] = useState(groupedByAisle);
   const [sharing, setSharing] = useState(false);
   const [renaming, setRenaming] = useState<string | undefined>();
   const [confirmDelete, setConfirmDelete] = useState(false);
@@ -138,7 +147,10 @@ function ListBody({ listId }: { listId: ListId }) {
     if (renaming !== undefined && (await action.run(() => client.rename(listId, renaming.trim()))))
       setRenaming(undefined);
   };
-  const item = (task: (i: ItemView) => Promise<unknown>) => (i: ItemView) => void action.run(() => task(i));
+  const item = (task: (i: ItemView) => Promise<unknown>) => (i: ItemView) => {
+    setTold(undefined);
+    void action.run(() => task(i));
+  };
   const actions: ItemActions = {
     toggle: item(async (i) => {
       if (i.done) {
@@ -190,6 +202,16 @@ function ListBody({ listId }: { listId: ListId }) {
   const matching = wanted === '' ? view.items : view.items.filter((i) => i.key.includes(wanted));
   // What is still to buy first, what is done below it; each part in the list's own (name) order.
   const shown = [...matching.filter((i) => !i.done), ...matching.filter((i) => i.done)];
+  // By aisle: what is to buy under each aisle in store order, then what is in the trolley.
+  const groups: { label: string; items: ItemView[] }[] = byAisle
+    ? [
+        ...aisles.map((a) => ({
+          label: t.aisle[a],
+          items: matching.filter((i) => !i.done && aisleOf(i.name) === a),
+        })),
+        { label: t.inTrolley, items: matching.filter((i) => i.done) },
+      ].filter((g) => g.items.length > 0)
+    : [{ label: t.items, items: shown }];
 
   return (
     <main className="page list-page" aria-labelledby="list-title">
@@ -290,16 +312,32 @@ function ListBody({ listId }: { listId: ListId }) {
               placeholder={t.searchPlaceholder}
               onChange={(e) => setQuery(e.target.value)}
             />
+            <button
+              type="button"
+              className="toggle"
+              aria-pressed={byAisle}
+              onClick={() => {
+                setGroupedByAisle(!byAisle);
+                setByAisle(!byAisle);
+              }}
+            >
+              {t.byAisle}
+            </button>
             <p className="summary" aria-live="polite">
               {toBuy.length === 0 ? t.allBought : t.stillToBuy(toBuy.length, view.items.length)}
             </p>
           </div>
           {shown.length === 0 && <p className="empty">{t.noMatch(query.trim())}</p>}
-          <ul className="items" aria-label={t.items}>
-            {shown.map((i) => (
-              <ItemRow key={i.key} item={i} actions={actions} />
-            ))}
-          </ul>
+          {groups.map((g) => (
+            <section key={g.label} className="group" aria-label={byAisle ? g.label : undefined}>
+              {byAisle && <h2 className="aisle">{g.label}</h2>}
+              <ul className="items" aria-label={g.label}>
+                {g.items.map((i) => (
+                  <ItemRow key={i.key} item={i} actions={actions} />
+                ))}
+              </ul>
+            </section>
+          ))}
         </>
       )}
       {anyDone && (
