@@ -70,11 +70,11 @@ export const itemOperations = {
     return {
       name: entry.name,
       run: (c, id) => {
+        // Already there: added under the name everyone sees (an add re-asserts its name, so it
+        // survives a removal made at the same time elsewhere).
         const present = c.item(id, entry.name);
-        already = present !== undefined && note === undefined;
-        return present !== undefined && note === undefined
-          ? c.increaseWanted(id, present.key, quantity)
-          : c.addItem(id, entry.name, quantity, note);
+        already = present !== undefined;
+        return c.addItem(id, present?.name ?? entry.name, quantity, note);
       },
       done: (n) =>
         already ? `${n} is already on the list: ${quantity} more wanted` : `Added ${quantity} × ${n}`,

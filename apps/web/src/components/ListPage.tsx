@@ -119,8 +119,9 @@ function ListBody({ listId }: { listId: ListId }) {
         await client.addItem(listId, entry.name, quantity);
         said = t.added(entry.name, quantity);
       } else {
-        // Already there: raise what is wanted, keeping the name as everyone sees it.
-        await client.increaseWanted(listId, existing.key, quantity);
+        // Already there: added under the name everyone sees, so nobody's spelling changes (an add
+        // re-asserts its name, so it also survives a removal made at the same time elsewhere).
+        await client.addItem(listId, existing.name, quantity);
         said = t.alreadyOnList(existing.name, client.item(listId, existing.key)?.wanted ?? quantity);
       }
       rememberName(existing?.name ?? entry.name);
