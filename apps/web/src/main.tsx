@@ -37,4 +37,10 @@ AppEngine.open().then(
   },
 );
 
-if ('serviceWorker' in navigator) registerSW({ immediate: true });
+// After the page has loaded: installing the service worker (which fetches the whole app shell
+// to cache it) must not compete with the first screen.
+if ('serviceWorker' in navigator) {
+  const register = (): void => void registerSW({ immediate: true });
+  if (document.readyState === 'complete') register();
+  else window.addEventListener('load', register, { once: true });
+}
