@@ -655,6 +655,12 @@ describe('shopping with the web app', () => {
     expect(background).toBe('rgb(18, 22, 20)');
     await page.getByRole('checkbox', { name: 'laranjas' }).click();
     await expect.poll(() => undoBar(page)).toContain('laranjas marcado como comprado.');
+    await page.getByLabel('Artigo', { exact: true }).fill('leite');
+    await page.getByLabel('Artigo', { exact: true }).press('Enter');
+    await page.getByRole('button', { name: 'Por corredor' }).click();
+    await expect
+      .poll(() => page.locator('h2.aisle').allTextContents())
+      .toEqual(['Laticínios e ovos', 'No carrinho']);
     const violations = await audit(page);
     await page.screenshot({ path: join(artifacts, 'list-phone-dark-pt.png') });
     console.log(`web a11y (dark, Portuguese): axe-core found ${violations.length} violation(s)`);

@@ -1,5 +1,7 @@
 // `trolley list …`: the lists on this device. Every change is committed locally first (local-ok,
-// said at once), then a quick sync pushes it (home.ts); reading commands never touch the network.
+// said at once), then a quick sync pushes it (home.ts). `list show` first refreshes the list from
+// the cloud when it answers quickly (--no-refresh: never), and says how old its view is; `list ls`
+// never touches the network.
 // A <list> argument is a full ID, a share link, an unambiguous ID prefix or a title (resolveList).
 
 import type { Command } from 'commander';
