@@ -48,10 +48,11 @@ import {
   type OpId,
 } from '@trolley/core';
 import { CloudClient, cryptoRandom } from '@trolley/node';
-import { LocalCluster, freePort, portFree } from '../../apps/cli/src/local-cluster.ts';
+import { LocalCluster } from '../../apps/cli/src/local-cluster.ts';
 import { startGateway, type RunningGateway } from '../../apps/web/server/gateway.ts';
 import { WsCloud } from '../../apps/web/src/ws-cloud.ts';
 import { formatSummary, summarizeProfile } from '../cluster/cpu-profile.ts';
+import { freePortPair } from '../ports.ts';
 import { procSample } from '../live/proc-usage.ts';
 import {
   median as medianOf,
@@ -549,15 +550,6 @@ function cleanup(res: Resources): Promise<void> {
     if (res.dir !== undefined) rmSync(res.dir, { recursive: true, force: true });
   })();
   return cleaningUp;
-}
-
-/** A free port whose successor is free too: the proxy's client port (its node port is the next). */
-async function freePortPair(): Promise<number> {
-  for (let attempt = 0; attempt < 100; attempt++) {
-    const port = await freePort();
-    if (port < 65_535 && (await portFree(port + 1))) return port;
-  }
-  throw new Error('no free pair of adjacent ports on 127.0.0.1');
 }
 
 async function main(res: Resources): Promise<void> {

@@ -231,3 +231,74 @@ describe('a command loads only what it uses', () => {
     expect(commandOf([])).toBeUndefined();
   });
 });
+
+describe('finding your way in the terminal', () => {
+  /** The subcommands a command's own help lists. */
+  function subcommands(help: string): string[] {
+    const section = help.split(/^Commands:$/m)[1] ?? '';
+    return [...section.matchAll(/^ {2}([a-z-]+)/gm)].map((m) => m[1] as string).filter((c) => c !== 'help');
+  }
+
+  it('trolley --help names every subcommand of list and item; start --help names its variables', async () => {
+    const help = (await trolley(['--help'])).stdout;
+    for (const command of ['list', 'item']) {
+      const own = subcommands((await trolley(['help', command])).stdout);
+      expect(own.length).toBeGreaterThan(5);
+      // Its entry, with the lines commander wraps it onto.
+      const line = new RegExp(`^  ${command} .*(\\n {10,}.*)*`, 'm').exec(help)?.[0] ?? '';
+      for (const sub of own) expect(line, `${command} ${sub}`).toMatch(new RegExp(`\\b${sub}\\b`));
+    }
+    const start = (await trolley(['start', '--help'])).stdout;
+    expect(start).toContain('$TROLLEY_DATA');
+    expect(start).toContain('$TROLLEY_PUBLIC_URL');
+  });
+
+  it('a mistyped command or list title gets a "did you mean"', async () => {
+    const typo = await trolley(['lsit']);
+    expect(typo.code).toBe(1);
+    expect(typo.stderr).toContain('(Did you mean list?)');
+    const sub = await trolley(['list', 'shwo']);
+    expect(sub.stderr).toMatch(/Did you mean show\?/);
+    const home = newHome();
+    const h = ['--home', home, '--cloud', 'tcp://127.0.0.1:9'];
+    expect((await trolley([...h, 'list', 'create', 'Groceries'])).code).toBe(0);
+    const title = await trolley([...h, 'list', 'show', 'Grocerys']);
+    expect(title.code).toBe(3);
+    expect(title.stderr).toContain('did you mean "Groceries"?');
+  });
+
+  it('two lists with one title are told apart, and list show says how old its view is', async () => {
+    const home = newHome();
+    const h = ['--home', home, '--cloud', 'tcp://127.0.0.1:9']; // nothing listens there
+    const first = (await trolley([...h, 'list', 'create', 'Groceries'])).stdout.trim();
+    const second = (await trolley([...h, 'list', 'create', 'Groceries'])).stdout.trim();
+    await trolley([...h, 'item', 'add', first, 'Milk']);
+    const both = await trolley([...h, 'list', 'show', 'Groceries']);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain(`${first.slice(0, 8)} "Groceries" (1 item)`);
+    expect(both.stderr).toContain(`${second.slice(0, 8)} "Groceries" (0 items)`);
+    const shown = await trolley([...h, 'list', 'show', first.slice(0, 8)]);
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toContain('never synced with the cloud');
+    const json = JSON.parse((await trolley([...h, '--json', 'list', 'show', first])).stdout) as {
+      refreshed: boolean;
+      lastSyncMs: number;
+    };
+    expect(json).toMatchObject({ refreshed: false, lastSyncMs: 0 });
+  });
+
+  it('item add reads "2 bananas" as two, and says when an item is already there instead of renaming it', async () => {
+    const home = newHome();
+    const h = ['--home', home, '--cloud', 'tcp://127.0.0.1:9'];
+    const id = (await trolley([...h, 'list', 'create', 'Week'])).stdout.trim();
+    expect((await trolley([...h, 'item', 'add', id, '2 bananas'])).stdout).toContain('Added 2 × bananas');
+    const again = await trolley([...h, 'item', 'add', id, 'Bananas x3']);
+    expect(again.stdout).toContain('bananas is already on the list: 3 more wanted — now bought 0 of 5');
+    const shown = JSON.parse(
+      (await trolley([...h, '--json', 'list', 'show', id, '--no-refresh'])).stdout,
+    ) as {
+      items: { name: string; wanted: number }[];
+    };
+    expect(shown.items).toEqual([expect.objectContaining({ name: 'bananas', wanted: 5 })]);
+  });
+});

@@ -23,6 +23,7 @@ import {
   type CloudAddress,
   type GlobalOptions,
 } from './globals.ts';
+import { didYouMean } from './did-you-mean.ts';
 import { statusJson, syncLine } from './render.ts';
 
 /** Per-request timeout of the sync a change triggers: short, so a missing cloud costs little. */
@@ -240,18 +241,41 @@ export function resolveList(client: TrolleyClient, ref: string): ListId {
   const matches = [...new Set([...byPrefix, ...byTitle].map((l) => l.listId))];
   const [only] = matches;
   if (only !== undefined && matches.length === 1) return only;
-  if (matches.length === 0)
+  if (matches.length === 0) {
+    const near = didYouMean(
+      text,
+      lists.map((l) => l.title).filter((t) => t !== ''),
+    );
     throw new TrolleyError(
       'not_found',
-      `no list matching ${JSON.stringify(text)} on this device (trolley list ls shows them)`,
+      `no list matching ${JSON.stringify(text)} on this device` +
+        (near.length > 0
+          ? `; did you mean ${near.map((t) => JSON.stringify(t)).join(' or ')}?`
+          : ' (trolley list ls shows them)'),
     );
+  }
+  // Several lists answer to it (one title, or a short prefix): tell them apart by ID and content.
+  const ids = lists.map((l) => l.listId);
+  const described = matches.slice(0, 4).map((id) => {
+    const l = lists.find((x) => x.listId === id);
+    const items = l === undefined ? 0 : l.items;
+    return `${shortListId(id, ids)} ${JSON.stringify(l?.title ?? '')} (${items} item${items === 1 ? '' : 's'})`;
+  });
   throw new TrolleyError(
     'invalid_argument',
-    `${JSON.stringify(text)} matches ${matches.length} lists (${matches
-      .slice(0, 4)
-      .map((id) => id.slice(0, 8))
-      .join(', ')}${matches.length > 4 ? ', …' : ''}); give more of the ID`,
+    `${JSON.stringify(text)} matches ${matches.length} lists: ${described.join(', ')}${
+      matches.length > 4 ? ', …' : ''
+    }; name one by its ID, e.g. trolley list show ${shortListId(matches[0] as ListId, ids)}`,
   );
+}
+
+/** Shortest prefix of `id`, at least 8 characters, that no other list here shares. */
+export function shortListId(id: ListId, all: readonly ListId[]): string {
+  for (let n = 8; n < id.length; n++) {
+    const prefix = id.slice(0, n);
+    if (!all.some((other) => other !== id && other.startsWith(prefix))) return prefix;
+  }
+  return id;
 }
 
 /**

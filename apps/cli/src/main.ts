@@ -12,6 +12,7 @@ import { Command, CommanderError } from 'commander';
 import { PROTOCOL_VERSION } from '@trolley/core/version';
 import { registerGlobalOptions } from './globals.ts';
 import { summaries, type CommandName } from './commands/summaries.ts';
+import { didYouMean } from './did-you-mean.ts';
 
 type Register = (program: Command) => void;
 
@@ -83,7 +84,13 @@ export async function buildProgram(name?: string, all = false): Promise<Command>
     .helpCommand(true)
     .allowExcessArguments(true)
     .action(async (_o: unknown, command: Command) => {
-      if (command.args.length > 0) command.error(`error: unknown command '${command.args[0]}'`);
+      if (command.args.length > 0) {
+        const typed = String(command.args[0]);
+        const near = didYouMean(typed, [...Object.keys(commands), 'help']);
+        command.error(
+          `error: unknown command '${typed}'${near.length === 0 ? '' : `\n(Did you mean ${near.join(' or ')}?)`}`,
+        );
+      }
       const { runMenu } = await import('./commands/menu.ts');
       await runMenu(command);
     });

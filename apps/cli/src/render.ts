@@ -86,9 +86,17 @@ export function titleOf(view: ListView, status: ListStatus): string {
 }
 
 /** A list as `list show` prints it. */
-export function renderList(id: ListId, view: ListView, status: ListStatus, outbox: number): string {
+export function renderList(
+  id: ListId,
+  view: ListView,
+  status: ListStatus,
+  outbox: number,
+  /** How fresh the view is ("as of 5 min ago …"), when the caller knows. */
+  freshness?: string,
+): string {
   const lines = [`${titleOf(view, status)}${view.deleted ? '  (deleted)' : ''}`];
   lines.push(`  ${id} · ${statusText(status)} · ${waiting(outbox)}`);
+  if (freshness !== undefined) lines.push(`  ${freshness}`);
   if (view.items.length === 0) {
     lines.push('', status === 'joining' ? '  (nothing received yet)' : '  (no items)');
     return lines.join('\n');

@@ -16,6 +16,7 @@ import type { Duplex } from 'node:stream';
 import sirv from 'sirv';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import {
+  TrolleyError,
   WIRE_VERSION,
   decodeMessage,
   encodeMessage,
@@ -42,6 +43,30 @@ export interface GatewayOptions {
   pingIntervalMs?: number;
   /** Its name in gateway-hello and hello-reply. */
   name?: string;
+  /**
+   * The address people reach the app at (http(s)://host:port/), for share links and QR codes; the
+   * app reads it from /app-config.json. Absent: share links use the address the page was opened at.
+   */
+  publicUrl?: string;
+}
+
+/** A public URL as the app uses it: http(s), no fragment or query, ending in '/'. Throws TrolleyError. */
+export function checkPublicUrl(text: string): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new TrolleyError(
+      'invalid_argument',
+      `a public URL must be like http://192.168.1.20:8080/, not ${JSON.stringify(text)}`,
+    );
+  }
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.search !== '' || url.hash !== '')
+    throw new TrolleyError(
+      'invalid_argument',
+      `a public URL must be http(s)://host[:port]/path/, not ${JSON.stringify(text)}`,
+    );
+  return url.href.endsWith('/') ? url.href : `${url.href}/`;
 }
 
 /** Counters since start; `connections` is the number open now. */
@@ -165,12 +190,17 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
 
   // ---- HTTP: the app, /healthz, and the upgrade to /sync ----
 
+  const publicUrl = options.publicUrl === undefined ? undefined : checkPublicUrl(options.publicUrl);
   const serveApp =
     options.webRoot === undefined
       ? undefined
       : sirv(options.webRoot, {
           single: true,
           etag: true,
+          // The build writes each file also as .br and .gz (vite.config.ts): sent when the browser
+          // accepts them (Vary: Accept-Encoding).
+          brotli: true,
+          gzip: true,
           // Vite names the files under /assets/ by their content hash: they never change. Everything
           // else (index.html, also as the SPA fallback; sw.js; the manifest) is revalidated (ETag).
           setHeaders: (res, pathname) =>
@@ -186,6 +216,12 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       const path = (req.url ?? '/').split('?')[0];
       if (path === '/healthz') {
         const body = JSON.stringify({ ok: true, connections: connections.size });
+        res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
+        res.end(body);
+        return;
+      }
+      if (path === '/app-config.json') {
+        const body = JSON.stringify({ publicUrl: publicUrl ?? null });
         res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
         res.end(body);
         return;

@@ -2,5 +2,11 @@
 // sync messages to the cloud (PROTOCOL.md §7), and the build of the app it serves. The CLI's
 // `trolley gateway` and `trolley start` run them.
 
-export { startGateway, type GatewayOptions, type GatewayStats, type RunningGateway } from './gateway.ts';
+export {
+  checkPublicUrl,
+  startGateway,
+  type GatewayOptions,
+  type GatewayStats,
+  type RunningGateway,
+} from './gateway.ts';
 export * from './build.ts';

@@ -12,6 +12,7 @@ import { TrolleyError, type ListId } from '@trolley/core';
 import { LiveSync, TrolleyClient, parseListRef, type ChangeFeed, type ListSummary } from '@trolley/client';
 import { IdbClientStore } from './idb-client-store.ts';
 import { WsCloud, type Connection } from './ws-cloud.ts';
+import { t } from './strings.ts';
 import { browserClock, browserLiveSyncEnv, browserRandom, gatewaySocketUrl } from './platform.ts';
 
 export interface EngineSnapshot {
@@ -164,9 +165,14 @@ export class AppEngine {
   }
 }
 
-/** A person-readable message for an error from an operation. */
+/** A person-readable message for an error from an operation (a sentence, in the app's language). */
 export function errorMessage(error: unknown): string {
-  if (error instanceof TrolleyError) return error.message;
-  if (error instanceof Error) return `Something went wrong: ${error.message}`;
-  return 'Something went wrong.';
+  if (error instanceof TrolleyError) return sentence(error.message);
+  if (error instanceof Error) return t.somethingWrongWith(error.message);
+  return t.somethingWrong;
+}
+
+function sentence(message: string): string {
+  const s = message.charAt(0).toUpperCase() + message.slice(1);
+  return /[.!?]$/.test(s) ? s : `${s}.`;
 }

@@ -13,6 +13,20 @@ export function useEngine(): AppEngine {
   return engine;
 }
 
+/** A change just made that can be taken back for a few seconds ("Removed Milk. Undo"). */
+export interface UndoOffer {
+  message: string;
+  /** The inverse operation, through the client: it merges like any other edit. */
+  undo: () => Promise<unknown>;
+}
+
+/** Offers Undo for what was just done; the newest offer replaces the one before. */
+export const UndoContext = createContext<(offer: UndoOffer) => void>(() => undefined);
+
+export function useUndo(): (offer: UndoOffer) => void {
+  return useContext(UndoContext);
+}
+
 export function useSnapshot(): EngineSnapshot {
   const engine = useEngine();
   return useSyncExternalStore(engine.subscribe, engine.snapshot);
@@ -48,6 +62,7 @@ export function useAction(): {
   error: string | undefined;
   run: (task: () => Promise<unknown>) => Promise<boolean>;
   clear: () => void;
+  fail: (message: string) => void;
 } {
   const [error, setError] = useState<string | undefined>();
   const run = useCallback(async (task: () => Promise<unknown>): Promise<boolean> => {
@@ -61,5 +76,28 @@ export function useAction(): {
     }
   }, []);
   const clear = useCallback(() => setError(undefined), []);
-  return { error, run, clear };
+  return { error, run, clear, fail: setError };
+}
+
+/**
+ * The gateway's public address for share links (its /app-config.json, set with
+ * TROLLEY_PUBLIC_URL), asked once `wanted` is true; undefined while unknown, unset or offline:
+ * share links then use this page's own address.
+ */
+export function usePublicBase(wanted: boolean): string | undefined {
+  const [base, setBase] = useState<string | undefined>();
+  useEffect(() => {
+    if (!wanted) return;
+    let live = true;
+    fetch('app-config.json', { cache: 'no-store' })
+      .then((r) => (r.ok ? (r.json() as Promise<{ publicUrl?: unknown }>) : {}))
+      .then((c: { publicUrl?: unknown }) => {
+        if (live && typeof c.publicUrl === 'string' && /^https?:\/\//.test(c.publicUrl)) setBase(c.publicUrl);
+      })
+      .catch(() => undefined);
+    return () => {
+      live = false;
+    };
+  }, [wanted]);
+  return base;
 }

@@ -7,7 +7,10 @@ import { App } from './App.tsx';
 import { ErrorBoundary } from './components/ErrorBoundary.tsx';
 import { AppEngine, errorMessage } from './engine.ts';
 import { EngineContext } from './hooks.ts';
+import { t } from './strings.ts';
 import './styles.css';
+
+document.documentElement.lang = t.lang;
 
 const root = createRoot(document.getElementById('root') as HTMLElement);
 
@@ -26,12 +29,18 @@ AppEngine.open().then(
   (error: unknown) => {
     root.render(
       <main className="page">
-        <h1>Trolley could not open its storage</h1>
+        <h1>{t.storageFailedTitle}</h1>
         <p role="alert">{errorMessage(error)}</p>
-        <p>Close other Trolley tabs and reload. In a private window, some browsers do not allow storage.</p>
+        <p>{t.storageFailedHint}</p>
       </main>,
     );
   },
 );
 
-if ('serviceWorker' in navigator) registerSW({ immediate: true });
+// After the page has loaded: installing the service worker (which fetches the whole app shell
+// to cache it) must not compete with the first screen.
+if ('serviceWorker' in navigator) {
+  const register = (): void => void registerSW({ immediate: true });
+  if (document.readyState === 'complete') register();
+  else window.addEventListener('load', register, { once: true });
+}

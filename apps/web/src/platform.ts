@@ -32,3 +32,17 @@ export function gatewaySocketUrl(location: Location = window.location): string {
 export function appBaseUrl(location: Location = window.location): string {
   return `${location.origin}${location.pathname}`;
 }
+
+/** Whether a share link's host is this computer only (a phone that scans it cannot open it). */
+export function loopbackHost(link: string): string | undefined {
+  let host: string;
+  try {
+    host = new URL(link).hostname;
+  } catch {
+    return undefined;
+  }
+  const bare = host.replace(/^\[|\]$/g, '');
+  return bare === 'localhost' || bare.endsWith('.localhost') || /^127\./.test(bare) || bare === '::1'
+    ? host
+    : undefined;
+}

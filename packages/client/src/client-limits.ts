@@ -24,6 +24,10 @@ export const clientLimits = {
   commitConflictRetriesMax: 8,
   /** Failure descriptions a sync summary keeps (the counts are always complete). */
   syncFailuresReportedMax: 20,
+  /** Item names a device remembers for suggestions while typing (most recent first). */
+  recentItemNamesMax: 200,
+  /** Cleared items a device offers to "Buy again", per list. */
+  buyAgainPerListMax: 30,
   /** Largest per-request timeout the engine passes to the cloud: the nodes' deadline limit. */
   requestTimeoutMsMax: limits.deadlineMsMax,
 } as const;

@@ -2,8 +2,10 @@
 // changes not yet cloud-ok, and a sync engine; sans-IO, so Node and the browser share it.
 
 export * from './ports.ts';
+export * from './aisles.ts';
 export * from './client-limits.ts';
 export * from './client-change.ts';
+export * from './item-entry.ts';
 export * from './list-link.ts';
 export * from './memory-client-store.ts';
 export * from './live-sync.ts';

@@ -738,3 +738,89 @@ describe('TrolleyClient: encoding of what it stores', () => {
     }
   });
 });
+
+describe('TrolleyClient: undo by inverse operations', () => {
+  async function pair() {
+    const cloud = new MemoryCloud();
+    const alice = (await device(new MemoryClientStore(), 31)).client;
+    const bob = (await device(new MemoryClientStore(), 32)).client;
+    const id = await alice.createList('Shared');
+    await alice.syncOnce(cloud, { timeoutMs });
+    await bob.joinList(id);
+    await bob.syncOnce(cloud, { timeoutMs });
+    const syncAll = async (): Promise<void> => {
+      for (let i = 0; i < 2; i++) for (const c of [alice, bob]) await c.syncOnce(cloud, { timeoutMs });
+    };
+    return { alice, bob, id, syncAll };
+  }
+  const row = (c: TrolleyClient, id: ListId, name: string) => {
+    const i = c.item(id, name);
+    return i === undefined ? undefined : [i.wanted, i.bought, i.note ?? ''];
+  };
+
+  it('un-checking takes back only the units the check-off bought, as one outbox entry', async () => {
+    const { client } = await device();
+    const id = await client.createList('L');
+    await client.addItem(id, 'eggs', 6);
+    await client.buy(id, 'eggs', 2);
+    await client.checkOff(id, 'eggs'); // bought 4 more
+    const before = client.outboxSize(id);
+    await client.unbuy(id, 'eggs', 4);
+    expect(row(client, id, 'eggs')).toEqual([6, 2, '']);
+    expect(client.outboxSize(id)).toBe(before + 1);
+    await client.unbuy(id, 'eggs', 99); // never below zero
+    expect(row(client, id, 'eggs')).toEqual([6, 0, '']);
+    await expect(client.unbuy(id, 'eggs', 0)).rejects.toThrow(TrolleyError);
+    await expect(client.unbuy(id, 'ham', 1)).rejects.toThrow(/no item/);
+  });
+
+  it('restoring removed items brings back wanted, bought and note; a deleted list comes back with its title', async () => {
+    const { client } = await device();
+    const id = await client.createList('Week');
+    await client.addItem(id, 'Milk', 3, 'oat');
+    await client.buy(id, 'milk', 1);
+    await client.addItem(id, 'Salt', 1);
+    await client.setWanted(id, 'salt', 0);
+    const items = client.view(id).items;
+    await client.deleteList(id);
+    expect(client.view(id).deleted).toBe(true);
+    await client.restoreItems(id, items, 'Week');
+    expect(seen(client, id)).toEqual({
+      title: 'Week',
+      deleted: false,
+      items: [
+        { name: 'Milk', wanted: 3, bought: 1, note: 'oat' },
+        { name: 'Salt', wanted: 0, bought: 0, note: undefined },
+      ],
+    });
+    // An empty deleted list comes back by its title alone.
+    const empty = await client.createList('Empty');
+    await client.deleteList(empty);
+    await client.restoreItems(empty, [], 'Empty');
+    expect(seen(client, empty)).toEqual({ title: 'Empty', deleted: false, items: [] });
+  });
+
+  it('an undo after someone else’s concurrent change keeps their change too', async () => {
+    const { alice, bob, id, syncAll } = await pair();
+    await alice.addItem(id, 'Milk', 2);
+    await alice.addItem(id, 'Bread', 1);
+    await syncAll();
+    // Alice removes milk while Bob, who has not seen it, wants one more.
+    const milk = alice.item(id, 'milk');
+    await alice.removeItem(id, 'milk');
+    await bob.increaseWanted(id, 'milk', 1);
+    // Alice checks bread off while Bob buys one concurrently.
+    await alice.checkOff(id, 'bread');
+    await bob.buy(id, 'bread', 1);
+    await syncAll();
+    expect(row(alice, id, 'milk')).toEqual([1, 0, '']); // only Bob's +1 survived the removal
+    // Alice undoes both.
+    await alice.restoreItems(id, milk === undefined ? [] : [milk]);
+    await alice.unbuy(id, 'bread', 1);
+    await syncAll();
+    for (const c of [alice, bob]) {
+      expect(row(c, id, 'milk')).toEqual([3, 0, '']); // her 2 back, and Bob's 1
+      expect(row(c, id, 'bread')).toEqual([1, 1, '']); // her check-off undone, Bob's unit kept
+    }
+  });
+});

@@ -45,6 +45,7 @@ import {
   ListReplica,
   TrolleyError,
   assert,
+  checkQuantity,
   decodeList,
   encodeContext,
   encodeList,
@@ -78,6 +79,9 @@ import type {
 } from './ports.ts';
 
 export type ListStatus = 'joining' | 'local' | 'cloud' | 'all-replicas';
+
+/** An item as it was, to put back (an ItemView fits). */
+export type RestoredItem = Pick<ItemView, 'name' | 'wanted' | 'bought' | 'note'>;
 
 export interface ListSummary {
   listId: ListId;
@@ -415,6 +419,46 @@ export class TrolleyClient {
 
   setNote(listId: ListId, name: string, note: string): Promise<LocalOk> {
     return this.operate(listId, (r) => r.setNote(name, note));
+  }
+
+  // ---- undo: inverse operations ------------------------------------------------------------------
+  //
+  // An Undo is a new operation, not a rewind: it is made of the ordinary ones, commits as one
+  // change (one outbox entry), and merges like any edit. What others did meanwhile stays: units
+  // they bought, items they added or raised while this device removed them.
+
+  /**
+   * Takes back `units` bought of an item (the Undo of a check-off): the bought count this device
+   * sees drops by `units`, never below zero; units bought elsewhere that it has not seen stay.
+   */
+  unbuy(listId: ListId, name: string, units: number): Promise<LocalOk> {
+    return this.operate(listId, (r) => {
+      checkQuantity('units to take back', units, 1);
+      const now = r.item(name);
+      if (now === undefined)
+        throw new TrolleyError('not_found', `no item ${JSON.stringify(name)} in this list`);
+      const keep = Math.max(0, now.bought - units);
+      return joined(r.uncheck(name), keep > 0 ? r.buy(name, keep) : undefined);
+    });
+  }
+
+  /**
+   * Puts items back as they were (the Undo of a removal, of clearing bought items, or of deleting
+   * the list): each is added again with its wanted quantity, bought count and note, on top of
+   * whatever others did to it meanwhile. With `title`, the list gets that title again, which also
+   * brings a deleted list back when it held no items.
+   */
+  restoreItems(listId: ListId, items: readonly RestoredItem[], title?: string): Promise<LocalOk> {
+    return this.operate(listId, (r) => {
+      const parts: ListDoc[] = [];
+      if (title !== undefined && title !== '') parts.push(r.rename(title));
+      for (const item of items) {
+        parts.push(r.addItem(item.name, Math.max(1, item.wanted), item.note === '' ? undefined : item.note));
+        if (item.wanted === 0) parts.push(r.decreaseWanted(item.name, 1));
+        if (item.bought > 0) parts.push(r.buy(item.name, item.bought));
+      }
+      return joined(...parts);
+    });
   }
 
   // ---- syncing ---------------------------------------------------------------------------------
@@ -985,6 +1029,13 @@ function sameSyncMeta(a: SyncMeta, b: SyncMeta): boolean {
     (a.joinedOnly === true) === (b.joinedOnly === true) &&
     hashEquals(a.lastSyncedHash, b.lastSyncedHash)
   );
+}
+
+/** One delta holding several (an operation made of several). */
+function joined(...parts: (ListDoc | undefined)[]): ListDoc {
+  const out = new ListDoc(false);
+  for (const part of parts) if (part !== undefined) merge(out, part);
+  return out;
 }
 
 function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {

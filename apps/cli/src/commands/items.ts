@@ -5,7 +5,7 @@
 
 import type { Command } from 'commander';
 import { TrolleyError, type ItemView, type ListId } from '@trolley/core';
-import { itemState, type LocalOk, type TrolleyClient } from '@trolley/client';
+import { itemState, parseItemEntry, type LocalOk, type TrolleyClient } from '@trolley/client';
 import { withHome, type Home } from '../home.ts';
 import { itemJson } from '../render.ts';
 import { listRefHelp, quoted } from './lists.ts';
@@ -25,6 +25,8 @@ export interface ItemOperation {
   run(client: TrolleyClient, listId: ListId): Promise<LocalOk>;
   /** What was done, for the first line ("Bought 2 × Milk"). */
   done(name: string): string;
+  /** The item's name when it is not the name typed ("2 bananas" names bananas). */
+  name?: string;
 }
 
 /**
@@ -37,6 +39,7 @@ export async function runItemOperation(
   name: string,
   op: ItemOperation,
 ): Promise<void> {
+  name = op.name ?? name;
   const before = home.client.item(listId, name);
   const ok = await op.run(home.client, listId);
   const after: ItemView | undefined = home.client.item(listId, name);
@@ -55,10 +58,28 @@ export async function runItemOperation(
 }
 
 export const itemOperations = {
-  add: (name: string, quantity: number, note?: string): ItemOperation => ({
-    run: (c, id) => c.addItem(id, name, quantity, note),
-    done: (n) => `Added ${quantity} × ${n}`,
-  }),
+  /**
+   * Adds an item; an item already there is wanted `quantity` more, keeping the name everyone sees
+   * (adding "milk" to a list holding "Milk" does not rename it). Without a quantity, the name is
+   * read as the web app reads it: "2 bananas", "bananas x2".
+   */
+  add: (typed: string, given: number | undefined, note?: string): ItemOperation => {
+    const entry = given === undefined ? parseItemEntry(typed) : { name: typed.trim(), quantity: given };
+    const quantity = entry.quantity;
+    let already = false;
+    return {
+      name: entry.name,
+      run: (c, id) => {
+        // Already there: added under the name everyone sees (an add re-asserts its name, so it
+        // survives a removal made at the same time elsewhere).
+        const present = c.item(id, entry.name);
+        already = present !== undefined;
+        return c.addItem(id, present?.name ?? entry.name, quantity, note);
+      },
+      done: (n) =>
+        already ? `${n} is already on the list: ${quantity} more wanted` : `Added ${quantity} × ${n}`,
+    };
+  },
   set: (name: string, quantity: number): ItemOperation => ({
     run: (c, id) => c.setWanted(id, name, quantity),
     done: (n) => `Set ${n} to ${quantity} wanted`,
@@ -120,8 +141,13 @@ export function registerItems(program: Command): void {
 
   verb(
     'add <list> <name> [qty]',
-    'add an item (default 1); an item already there is wanted that many more',
-    (name, [q], o) => itemOperations.add(name, qty(q, 'a quantity', 1), o['note'] as string | undefined),
+    'add an item (default 1, or as the name says: "2 bananas", "bananas x2"); an item already there is wanted that many more',
+    (name, [q], o) =>
+      itemOperations.add(
+        name,
+        q === undefined ? undefined : parseQuantity(q, 'a quantity'),
+        o['note'] as string | undefined,
+      ),
   ).option('--note <text>', 'a note on the item ("the organic one")');
   verb('set <list> <name> <qty>', 'set how many are wanted', (name, [q]) =>
     itemOperations.set(name, qty(q, 'a quantity', 0)),

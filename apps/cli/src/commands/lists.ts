@@ -1,12 +1,14 @@
 // `trolley list …`: the lists on this device. Every change is committed locally first (local-ok,
-// said at once), then a quick sync pushes it (home.ts); reading commands never touch the network.
+// said at once), then a quick sync pushes it (home.ts). `list show` first refreshes the list from
+// the cloud when it answers quickly (--no-refresh: never), and says how old its view is; `list ls`
+// never touches the network.
 // A <list> argument is a full ID, a share link, an unambiguous ID prefix or a title (resolveList).
 
 import type { Command } from 'commander';
 import type { ListId } from '@trolley/core';
 import { parseListRef, shareLink } from '@trolley/client';
-import { withHome, type Home } from '../home.ts';
-import { listJson, renderList, statusJson, statusText, syncLine, table, titleOf } from '../render.ts';
+import { shortListId, withHome, type Home } from '../home.ts';
+import { ago, listJson, renderList, statusJson, statusText, syncLine, table, titleOf } from '../render.ts';
 import { summaries } from './summaries.ts';
 
 export const listRefHelp =
@@ -19,20 +21,27 @@ export function quoted(home: Home, listId: ListId): string {
 }
 
 /** Shortest prefix of `id`, at least 8 characters, that no other list here shares. */
-export function shortId(id: ListId, all: readonly ListId[]): string {
-  for (let n = 8; n < id.length; n++) {
-    const prefix = id.slice(0, n);
-    if (!all.some((other) => other !== id && other.startsWith(prefix))) return prefix;
-  }
-  return id;
-}
+export const shortId = shortListId;
 
-export function showList(home: Home, listId: ListId): void {
+/**
+ * Prints a list, saying how fresh the view is: `refreshed` when it was just pulled from the cloud,
+ * else when it last was (others may have changed it since).
+ */
+export function showList(home: Home, listId: ListId, refreshed = false): void {
   const view = home.client.view(listId);
   const status = home.client.status(listId);
   const outbox = home.client.outboxSize(listId);
-  if (home.json) home.printJson(listJson(listId, view, status, outbox));
-  else home.say(renderList(listId, view, status, outbox));
+  const lastSyncMs = home.client.lists().find((l) => l.listId === listId)?.lastSyncMs ?? 0;
+  if (home.json) {
+    home.printJson({ ...listJson(listId, view, status, outbox), lastSyncMs, refreshed });
+    return;
+  }
+  const freshness = refreshed
+    ? 'as of now (just synced with the cloud)'
+    : lastSyncMs === 0
+      ? 'as this device has it: never synced with the cloud'
+      : `as of ${ago(lastSyncMs, Date.now())} (last sync with the cloud; others may have changed it since)`;
+  home.say(renderList(listId, view, status, outbox, freshness));
 }
 
 export function registerLists(program: Command): void {
@@ -100,9 +109,16 @@ export function registerLists(program: Command): void {
 
   list
     .command('show <list>')
-    .description('a list and its items: wanted, bought, still to buy')
-    .action((ref: string, _o: unknown, command: Command) =>
-      withHome(command, (home) => showList(home, home.list(ref))),
+    .description(
+      'a list and its items: wanted, bought, still to buy; first refreshed from the cloud if it answers quickly',
+    )
+    .option('--no-refresh', 'show what this device has, without asking the cloud')
+    .action((ref: string, o: { refresh: boolean }, command: Command) =>
+      withHome(command, async (home) => {
+        const id = home.list(ref);
+        const outcome = o.refresh ? await home.quickSync(id, { force: true }) : undefined;
+        showList(home, id, outcome?.reached === true);
+      }),
     );
 
   list

@@ -94,6 +94,11 @@ export function registerServers(program: Command): void {
     .option('--bind <host>', 'address to bind', '127.0.0.1')
     .option('--port <port>', 'HTTP port (0: any free port)', intOption('port', 0, 65_535), 8080)
     .option('--web <dir>', 'the built web app to serve (apps/web/dist); without it, only /sync and /healthz')
+    .option(
+      '--public-url <url>',
+      'the address phones reach the app at, for share links and QR codes (default $TROLLEY_PUBLIC_URL)',
+      process.env['TROLLEY_PUBLIC_URL'] || undefined,
+    )
     .action(async (o: GatewayCommandOptions) => {
       // Loaded here, so that every other command starts without the HTTP and WebSocket modules.
       const { startGateway } = await import('@trolley/web/server');
@@ -102,6 +107,7 @@ export function registerServers(program: Command): void {
         host: o.bind,
         port: o.port,
         ...(o.web === undefined ? {} : { webRoot: o.web }),
+        ...(o.publicUrl === undefined ? {} : { publicUrl: o.publicUrl }),
         logger: processLogger('gateway'),
       });
       const sync = `${running.url.replace(/^http/, 'ws')}sync`;
@@ -160,6 +166,7 @@ interface GatewayCommandOptions {
   bind: string;
   port: number;
   web?: string;
+  publicUrl?: string;
 }
 
 interface ProxyCommandOptions extends KeysOptions {

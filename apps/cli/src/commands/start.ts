@@ -10,7 +10,7 @@
 import type { Command } from 'commander';
 import { defaultQuorum } from '@trolley/cloud';
 import { TrolleyError } from '@trolley/core';
-import { ensureWebBuild, webDist } from '@trolley/web/server';
+import { checkPublicUrl, ensureWebBuild, webDist } from '@trolley/web/server';
 import { LocalCluster, freePort, portFree } from '../local-cluster.ts';
 import { globalsOf, homeDirOf, saveLocalCloud } from '../globals.ts';
 import { intOption, untilSignal } from './common.ts';
@@ -25,8 +25,12 @@ export function registerStart(program: Command): void {
     .description(summaries.start)
     .option(
       '--data <dir>',
-      'folder for all data (reused on restart)',
+      'folder for all data, reused on restart (default $TROLLEY_DATA, else ./data)',
       process.env['TROLLEY_DATA'] ?? './data',
+    )
+    .option(
+      '--public-url <url>',
+      'the address phones reach the app at, for share links and QR codes (default $TROLLEY_PUBLIC_URL)',
     )
     .option(
       '--port <port>',
@@ -44,8 +48,13 @@ export function registerStart(program: Command): void {
       intOption('port', 1, 65_534),
     )
     .action(
-      async (o: { data: string; port?: number; host: string; proxyPort?: number }, command: Command) => {
+      async (
+        o: { data: string; port?: number; host: string; proxyPort?: number; publicUrl?: string },
+        command: Command,
+      ) => {
         const say = (line: string): void => void process.stderr.write(`${line}\n`);
+        // The gateway runs as a child process and reads it from its environment.
+        if (o.publicUrl !== undefined) process.env['TROLLEY_PUBLIC_URL'] = checkPublicUrl(o.publicUrl);
         await ensureWebBuild(say);
         const asked = o.port ?? portFromEnv() ?? defaultWebPort;
         const webPort = (await portFree(asked, o.host)) ? asked : await freePort(o.host);

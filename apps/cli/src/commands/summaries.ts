@@ -2,8 +2,8 @@
 // list of commands (main.ts, which shows it without loading the command) say the same words.
 
 export const summaries = {
-  list: 'your shopping lists: create, show, share, join, rename, delete',
-  item: 'the items of a list: add, set, inc, dec, buy, check, uncheck, remove',
+  list: 'your shopping lists: create, ls, show, share, join, rename, clear-bought, delete, forget',
+  item: 'the items of a list: add, set, inc, dec, buy, check, uncheck, note, remove',
   sync: 'sync every list now (exit 0: nothing waits; 5: changes still waiting at the timeout)',
   status: 'where each list stands (local / cloud-ok / all replicas), changes waiting, and the cloud',
   watch: 'show a list and redraw it whenever it changes, here or elsewhere, until Ctrl-C',

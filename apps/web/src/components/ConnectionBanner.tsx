@@ -1,14 +1,26 @@
-// The offline banner: shown whenever the cloud cannot be reached, so nobody wonders where their
-// changes went. They are on this device, and will sync by themselves.
+// The offline banner: shown whenever the app cannot go online, so nobody wonders where their
+// changes went. They are on this device, and will sync by themselves. The first connection gets a
+// moment before "Connecting…" shows, so that a page that connects at once does not jump.
+import { useEffect, useState } from 'react';
 import type { EngineSnapshot } from '../engine.ts';
+import { t } from '../strings.ts';
+
+/** How long the first connection may take before the banner says so. */
+const firstConnectGraceMs = 2_000;
 
 export function ConnectionBanner({ snapshot }: { snapshot: EngineSnapshot }) {
+  const [patient, setPatient] = useState(false);
+  useEffect(() => {
+    const timer = window.setTimeout(() => setPatient(true), firstConnectGraceMs);
+    return () => window.clearTimeout(timer);
+  }, []);
   if (snapshot.browserOnline && snapshot.connection === 'online') return null;
+  if (snapshot.browserOnline && snapshot.connection === 'connecting' && !patient) return null;
   const text = !snapshot.browserOnline
-    ? 'You are offline. Changes are saved on this device and will sync when you reconnect.'
+    ? t.offline
     : snapshot.connection === 'connecting'
-      ? 'Connecting to the cloud… Changes are saved on this device meanwhile.'
-      : 'Cannot reach the cloud; retrying. Changes are saved on this device and will sync later.';
+      ? t.connecting
+      : t.cannotReach;
   return (
     <div className="banner" role="status" data-testid="offline-banner">
       {text}

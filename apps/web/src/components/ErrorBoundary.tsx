@@ -1,5 +1,6 @@
 // A bug in a page must not leave a blank screen: say so, keep the data (it is in IndexedDB, not in
 // React), and offer a reload.
+import { t } from '../strings.ts';
 import { Component, type ErrorInfo, type ReactNode } from 'react';
 
 export class ErrorBoundary extends Component<{ children: ReactNode }, { error: Error | undefined }> {
@@ -17,12 +18,10 @@ export class ErrorBoundary extends Component<{ children: ReactNode }, { error: E
     if (this.state.error === undefined) return this.props.children;
     return (
       <main className="page">
-        <h1>Something went wrong on this page</h1>
-        <p role="alert">
-          Your lists are safe: they are saved on this device. Reload to carry on. ({this.state.error.message})
-        </p>
+        <h1>{t.pageFailedTitle}</h1>
+        <p role="alert">{t.pageFailed(this.state.error.message)}</p>
         <button type="button" className="primary" onClick={() => window.location.reload()}>
-          Reload
+          {t.reload}
         </button>
       </main>
     );

@@ -1,9 +1,9 @@
-// One item: check it off, change how many are wanted, record units bought, remove it, add a note
-// ("the big tin"). Every button names its item for screen readers; quantities are said plainly
-// ("bought 2 of 1").
+// One item on one line: a wide button that checks it off (or back on), showing its name and what
+// is left to buy, and a "more" button that opens the rest one tap away: fewer, more, bought one,
+// the note, remove. Every control names its item for screen readers.
 import { useId, useState, type FormEvent } from 'react';
 import { limits, type ItemView } from '@trolley/core';
-import { itemState } from '@trolley/client';
+import { t } from '../strings.ts';
 
 export interface ItemActions {
   toggle: (item: ItemView) => void;
@@ -15,101 +15,129 @@ export interface ItemActions {
   note: (item: ItemView, text: string) => Promise<boolean>;
 }
 
+/** What is left, in a shopper's words: "2 to buy", "bought", "1 of 3 bought", "3 bought, 2 wanted". */
 export function quantityText(item: ItemView): string {
-  return item.bought === 0 ? `${item.wanted} to buy` : itemState(item);
+  if (item.overBought) return t.overBought(item.bought, item.wanted);
+  if (item.done) return t.doneLabel;
+  if (item.bought === 0) return t.toBuy(item.wanted);
+  return t.boughtOf(item.bought, item.wanted);
 }
 
 export function ItemRow({ item, actions }: { item: ItemView; actions: ItemActions }) {
   const id = useId();
+  const [open, setOpen] = useState(false);
   const [note, setNote] = useState<string | undefined>(); // the note being edited, if any
   const hasNote = item.note !== undefined && item.note !== '';
   const saveNote = async (e: FormEvent): Promise<void> => {
     e.preventDefault();
     if (note !== undefined && (await actions.note(item, note.trim()))) setNote(undefined);
   };
-  const classes = ['item', item.done ? 'done' : '', item.overBought ? 'over' : ''].join(' ').trim();
+  const classes = ['item', item.done ? 'done' : '', item.overBought ? 'over' : '', open ? 'open' : '']
+    .join(' ')
+    .trim();
   return (
     <li className={classes} data-item={item.key}>
-      <input
-        id={id}
-        type="checkbox"
-        className="check"
-        checked={item.done}
-        onChange={() => actions.toggle(item)}
-        aria-describedby={`${id}-qty`}
-      />
-      <div className="item-main">
-        <label htmlFor={id} className="item-name">
-          {item.name}
-        </label>
-        <span id={`${id}-qty`} className="item-qty" data-testid="quantity">
-          {quantityText(item)}
-        </span>
-        {note === undefined ? (
-          <span className="item-note-line">
-            {hasNote && <span className="item-note">{item.note}</span>}
-            <button
-              type="button"
-              className="link"
-              onClick={() => setNote(item.note ?? '')}
-              aria-label={hasNote ? `Edit note for ${item.name}` : `Add note to ${item.name}`}
-            >
-              {hasNote ? 'Edit note' : 'Add note'}
-            </button>
+      <div className="item-line">
+        <button
+          type="button"
+          className="tick"
+          role="checkbox"
+          aria-checked={item.done}
+          aria-label={item.name}
+          aria-describedby={`${id}-qty`}
+          onClick={() => actions.toggle(item)}
+        >
+          <span className="tick-box" aria-hidden="true" />
+          <span className="item-name">{item.name}</span>
+          {hasNote && !open && (
+            <span className="item-note-hint" aria-hidden="true">
+              {item.note}
+            </span>
+          )}
+          <span id={`${id}-qty`} className="item-qty" data-testid="quantity">
+            {quantityText(item)}
           </span>
-        ) : (
-          <form className="note-form" onSubmit={(e) => void saveNote(e)}>
-            <label htmlFor={`${id}-note`} className="visually-hidden">
-              Note for {item.name}
-            </label>
-            <input
-              id={`${id}-note`}
-              value={note}
-              maxLength={limits.noteLengthMax}
-              placeholder="e.g. the big tin"
-              onChange={(e) => setNote(e.target.value)}
-              autoFocus
-            />
-            <button type="submit" aria-label={`Save note for ${item.name}`}>
-              Save
-            </button>
+        </button>
+        <button
+          type="button"
+          className="item-more"
+          aria-expanded={open}
+          aria-controls={`${id}-panel`}
+          aria-label={t.moreFor(item.name)}
+          onClick={() => setOpen(!open)}
+        >
+          <span aria-hidden="true">⋯</span>
+        </button>
+      </div>
+      {open && (
+        <div id={`${id}-panel`} className="item-panel">
+          <div className="item-actions" role="group" aria-label={t.changeItem(item.name)}>
             <button
               type="button"
-              onClick={() => setNote(undefined)}
-              aria-label={`Cancel note for ${item.name}`}
+              onClick={() => actions.less(item)}
+              aria-label={t.oneFewer(item.name)}
+              disabled={item.wanted === 0}
             >
-              Cancel
+              −
             </button>
-          </form>
-        )}
-      </div>
-      <div className="item-actions" role="group" aria-label={`Change ${item.name}`}>
-        <button
-          type="button"
-          onClick={() => actions.less(item)}
-          aria-label={`One fewer ${item.name}`}
-          disabled={item.wanted === 0}
-        >
-          −
-        </button>
-        <span className="wanted" aria-hidden="true">
-          {item.wanted}
-        </span>
-        <button type="button" onClick={() => actions.more(item)} aria-label={`One more ${item.name}`}>
-          +
-        </button>
-        <button type="button" onClick={() => actions.buy(item)} aria-label={`Bought 1 ${item.name}`}>
-          Bought 1
-        </button>
-        <button
-          type="button"
-          className="danger"
-          onClick={() => actions.remove(item)}
-          aria-label={`Remove ${item.name}`}
-        >
-          ✕
-        </button>
-      </div>
+            <span className="wanted">
+              <span className="visually-hidden">{t.wantedCount(item.name)} </span>
+              {item.wanted}
+            </span>
+            <button type="button" onClick={() => actions.more(item)} aria-label={t.oneMore(item.name)}>
+              +
+            </button>
+            {!item.done && (
+              <button type="button" onClick={() => actions.buy(item)} aria-label={t.boughtOne(item.name)}>
+                {t.boughtOneShort}
+              </button>
+            )}
+            <button
+              type="button"
+              className="danger push-right"
+              onClick={() => actions.remove(item)}
+              aria-label={t.remove(item.name)}
+            >
+              {t.removeShort}
+            </button>
+          </div>
+          {note === undefined ? (
+            <p className="item-note-line">
+              {hasNote && <span className="item-note">{item.note}</span>}
+              <button
+                type="button"
+                className="link"
+                onClick={() => setNote(item.note ?? '')}
+                aria-label={hasNote ? t.editNote(item.name) : t.addNote(item.name)}
+              >
+                {hasNote ? t.editNoteShort : t.addNoteShort}
+              </button>
+            </p>
+          ) : (
+            <form className="note-form" onSubmit={(e) => void saveNote(e)}>
+              <label htmlFor={`${id}-note`} className="visually-hidden">
+                {t.noteFor(item.name)}
+              </label>
+              <input
+                id={`${id}-note`}
+                value={note}
+                maxLength={limits.noteLengthMax}
+                placeholder={t.notePlaceholder}
+                onChange={(e) => setNote(e.target.value)}
+                autoFocus
+              />
+              <span className="note-buttons">
+                <button type="submit" aria-label={t.saveNote(item.name)}>
+                  {t.save}
+                </button>
+                <button type="button" onClick={() => setNote(undefined)} aria-label={t.cancelNote(item.name)}>
+                  {t.cancel}
+                </button>
+              </span>
+            </form>
+          )}
+        </div>
+      )}
     </li>
   );
 }

@@ -1,11 +1,23 @@
-// One list: its title, sync badge and share link; add an item with a quantity; each item's row;
-// clear what was bought; rename; delete. A list opened by a link it does not have yet is joined
-// (that is what following a share link means) and fills in when the cloud answers.
-import { useEffect, useRef, useState, type FormEvent } from 'react';
-import { limits, parseListId, type ItemView, type ListId } from '@trolley/core';
-import { shareLink } from '@trolley/client';
-import { navigate, useAction, useEngine, useSnapshot } from '../hooks.ts';
+// One list: its title, sync badge and share link; a search box; one line per item; the add box at
+// the bottom, within thumb reach, reading "2 bananas" as two and suggesting names this device has
+// added before; "Buy again" for what was cleared; rename; delete. Everything destructive offers
+// Undo. A list opened by a link it does not have yet is joined (that is what following a share
+// link means) and fills in when the cloud answers.
+import { useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
+import { limits, normaliseName, parseListId, type ItemView, type ListId } from '@trolley/core';
+import { aisleOf, aisles, parseItemEntry, shareLink } from '@trolley/client';
+import { navigate, useAction, useEngine, usePublicBase, useSnapshot, useUndo } from '../hooks.ts';
+import {
+  buyAgain,
+  forgetAgain,
+  groupedByAisle,
+  recentNames,
+  rememberCleared,
+  rememberName,
+  setGroupedByAisle,
+} from '../history.ts';
 import { appBaseUrl } from '../platform.ts';
+import { t } from '../strings.ts';
 import { ItemRow, type ItemActions } from './ItemRow.tsx';
 import { SharePanel } from './SharePanel.tsx';
 import { SyncBadge } from './SyncBadge.tsx';
@@ -23,10 +35,10 @@ export function ListPage({ listRef }: { listRef: string }) {
   if (listId === undefined)
     return (
       <main className="page">
-        <h1>Not a list link</h1>
+        <h1>{t.notAListTitle}</h1>
         <p>
-          “{listRef.slice(0, 80)}” is not a Trolley list ID. Check the link you were given, or{' '}
-          <a href="#/">go to your lists</a>.
+          {t.notAList(listRef.slice(0, 80))}
+          <a href="#/">{t.goToLists}</a>.
         </p>
       </main>
     );
@@ -49,7 +61,7 @@ function KnownList({ listId }: { listId: ListId }) {
   if (!present)
     return (
       <main className="page">
-        <p role="status">{error ?? 'Opening the shared list…'}</p>
+        <p role="status">{error ?? t.openingShared}</p>
       </main>
     );
   return <ListBody listId={listId} />;
@@ -58,27 +70,76 @@ function KnownList({ listId }: { listId: ListId }) {
 function ListBody({ listId }: { listId: ListId }) {
   const engine = useEngine();
   const snapshot = useSnapshot();
+  const offerUndo = useUndo();
   const client = engine.client;
   const summary = snapshot.lists.find((l) => l.listId === listId);
   const view = client.view(listId);
   const [name, setName] = useState('');
-  const [quantity, setQuantity] = useState('1');
+  const [told, setTold] = useState<string | undefined>(); // what the last add did
+  const [query, setQuery] = useState('');
+  const [byAisle, setByAisle] = useState(groupedByAisle);
   const [sharing, setSharing] = useState(false);
   const [renaming, setRenaming] = useState<string | undefined>();
   const [confirmDelete, setConfirmDelete] = useState(false);
   const action = useAction();
   const nameInput = useRef<HTMLInputElement>(null);
+  const publicBase = usePublicBase(sharing);
+  // Suggestions: what was cleared from this list, then what this device added anywhere, minus what
+  // the list holds now. Read again after each change of the list.
+  const onList = useMemo(() => new Set(view.items.map((i) => i.key)), [view]);
+  const again = useMemo(
+    () => buyAgain(listId).filter((a) => !onList.has(normaliseName(a.name))),
+    [listId, onList],
+  );
+  const suggestions = useMemo(() => {
+    const seen = new Set(onList);
+    const out: string[] = [];
+    for (const n of [...again.map((a) => a.name), ...recentNames()]) {
+      const key = normaliseName(n);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      out.push(n);
+    }
+    return out;
+  }, [again, onList]);
 
   if (summary === undefined) return null;
   const status = summary.status;
-  const title = view.title || (status === 'joining' ? 'Shared list' : 'Untitled');
+  const joining = status === 'joining';
+  const title = view.title || (joining ? t.sharedList : t.untitled);
 
+  const add = async (typed: string, fixed?: number): Promise<boolean> => {
+    let said = '';
+    const ok = await action.run(async () => {
+      const entry = parseItemEntry(typed);
+      if (entry.name === '') throw new Error(t.typeSomething);
+      const quantity = fixed ?? entry.quantity;
+      const existing = client.item(listId, entry.name);
+      if (existing === undefined) {
+        await client.addItem(listId, entry.name, quantity);
+        said = t.added(entry.name, quantity);
+      } else {
+        // Already there: added under the name everyone sees, so nobody's spelling changes (an add
+        // re-asserts its name, so it also survives a removal made at the same time elsewhere).
+        await client.addItem(listId, existing.name, quantity);
+        said = t.alreadyOnList(existing.name, client.item(listId, existing.key)?.wanted ?? quantity);
+      }
+      rememberName(existing?.name ?? entry.name);
+      forgetAgain(listId, entry.name);
+    });
+    setTold(ok ? said : undefined);
+    return ok;
+  };
   const onAdd = async (e: FormEvent): Promise<void> => {
     e.preventDefault();
-    const n = Number(quantity);
-    if (await action.run(() => client.addItem(listId, name, Number.isFinite(n) ? n : Number.NaN))) {
-      setName('');
-      setQuantity('1');
+    if (name.trim() === '') {
+      action.fail(t.typeSomething);
+      return;
+    }
+    const submitted = name;
+    if (await add(submitted)) {
+      // Someone typing fast may have started the next item already: keep what they typed.
+      setName((current) => (current === submitted ? '' : current));
       nameInput.current?.focus();
     }
   };
@@ -87,32 +148,84 @@ function ListBody({ listId }: { listId: ListId }) {
     if (renaming !== undefined && (await action.run(() => client.rename(listId, renaming.trim()))))
       setRenaming(undefined);
   };
-  const item = (task: (i: ItemView) => Promise<unknown>) => (i: ItemView) => void action.run(() => task(i));
+  const item = (task: (i: ItemView) => Promise<unknown>) => (i: ItemView) => {
+    setTold(undefined);
+    void action.run(() => task(i));
+  };
   const actions: ItemActions = {
-    toggle: item((i) => (i.done ? client.uncheck(listId, i.key) : client.checkOff(listId, i.key))),
+    toggle: item(async (i) => {
+      if (i.done) {
+        await client.uncheck(listId, i.key);
+        offerUndo({ message: t.unchecked(i.name), undo: () => client.buy(listId, i.key, i.bought) });
+      } else {
+        const units = i.remaining;
+        await client.checkOff(listId, i.key);
+        if (units > 0)
+          offerUndo({ message: t.checkedOff(i.name), undo: () => client.unbuy(listId, i.key, units) });
+      }
+    }),
     more: item((i) => client.increaseWanted(listId, i.key, 1)),
     less: item((i) => client.decreaseWanted(listId, i.key, 1)),
     buy: item((i) => client.buy(listId, i.key, 1)),
-    remove: item((i) => client.removeItem(listId, i.key)),
+    remove: item(async (i) => {
+      await client.removeItem(listId, i.key);
+      offerUndo({ message: t.removed(i.name), undo: () => client.restoreItems(listId, [i]) });
+    }),
     note: (i, text) => action.run(() => client.setNote(listId, i.key, text)),
   };
+  const clearBought = (): void =>
+    void action.run(async () => {
+      const done = client.view(listId).items.filter((i) => i.done);
+      await client.clearBought(listId);
+      rememberCleared(listId, done);
+      offerUndo({ message: t.cleared(done.length), undo: () => client.restoreItems(listId, done) });
+    });
+  const deleteList = (): void =>
+    void action.run(async () => {
+      const before = client.view(listId);
+      await client.deleteList(listId);
+      setConfirmDelete(false);
+      navigate({ page: 'lists' });
+      offerUndo({
+        message: t.listDeleted(title),
+        undo: () => client.restoreItems(listId, before.items, before.title),
+      });
+    });
+  const forget = (): void =>
+    void action.run(async () => {
+      await engine.forget(listId);
+      navigate({ page: 'lists' });
+    });
+
   const toBuy = view.items.filter((i) => i.remaining > 0);
   const anyDone = view.items.some((i) => i.done);
+  const wanted = normaliseName(query);
+  const matching = wanted === '' ? view.items : view.items.filter((i) => i.key.includes(wanted));
   // What is still to buy first, what is done below it; each part in the list's own (name) order.
-  const shown = [...view.items.filter((i) => !i.done), ...view.items.filter((i) => i.done)];
+  const shown = [...matching.filter((i) => !i.done), ...matching.filter((i) => i.done)];
+  // By aisle: what is to buy under each aisle in store order, then what is in the trolley.
+  const groups: { label: string; items: ItemView[] }[] = byAisle
+    ? [
+        ...aisles.map((a) => ({
+          label: t.aisle[a],
+          items: matching.filter((i) => !i.done && aisleOf(i.name) === a),
+        })),
+        { label: t.inTrolley, items: matching.filter((i) => i.done) },
+      ].filter((g) => g.items.length > 0)
+    : [{ label: t.items, items: shown }];
 
   return (
-    <main className="page" aria-labelledby="list-title">
+    <main className="page list-page" aria-labelledby="list-title">
       <p className="back">
-        <a href="#/">← All lists</a>
+        <a href="#/">{t.backToLists}</a>
       </p>
       <header className="list-header">
         {renaming === undefined ? (
           <h1 id="list-title">{title}</h1>
         ) : (
-          <form className="row-form" onSubmit={(e) => void onRename(e)} aria-label="Rename the list">
+          <form className="row-form" onSubmit={(e) => void onRename(e)} aria-label={t.rename}>
             <label htmlFor="rename" className="visually-hidden">
-              List name
+              {t.listName}
             </label>
             <input
               id="rename"
@@ -122,10 +235,10 @@ function ListBody({ listId }: { listId: ListId }) {
               autoFocus
             />
             <button type="submit" className="primary">
-              Save
+              {t.save}
             </button>
             <button type="button" onClick={() => setRenaming(undefined)}>
-              Cancel
+              {t.cancel}
             </button>
           </form>
         )}
@@ -134,130 +247,162 @@ function ListBody({ listId }: { listId: ListId }) {
 
       <div className="toolbar">
         <button type="button" onClick={() => setSharing(!sharing)} aria-expanded={sharing}>
-          Share
+          {t.share}
         </button>
         <button type="button" onClick={() => setRenaming(view.title)}>
-          Rename
+          {t.rename}
         </button>
-        {!view.deleted && (
+        {!view.deleted && !joining && (
           <button type="button" className="danger" onClick={() => setConfirmDelete(true)}>
-            Delete list
+            {t.deleteList}
           </button>
         )}
       </div>
 
       {confirmDelete && (
         <div className="confirm" role="alertdialog" aria-labelledby="confirm-text">
-          <p id="confirm-text">Delete “{title}” for everyone who has the link?</p>
-          <button
-            type="button"
-            className="danger"
-            onClick={() =>
-              void action.run(async () => {
-                await client.deleteList(listId);
-                setConfirmDelete(false);
-                navigate({ page: 'lists' });
-              })
-            }
-          >
-            Delete
+          <p id="confirm-text">{t.confirmDelete(title)}</p>
+          <button type="button" className="danger" onClick={deleteList}>
+            {t.delete}
           </button>
           <button type="button" onClick={() => setConfirmDelete(false)} autoFocus>
-            Keep it
+            {t.keepIt}
           </button>
         </div>
       )}
 
-      {sharing && <SharePanel link={shareLink(listId, appBaseUrl())} onClose={() => setSharing(false)} />}
+      {sharing && (
+        <SharePanel link={shareLink(listId, publicBase ?? appBaseUrl())} onClose={() => setSharing(false)} />
+      )}
 
       {view.deleted && (
         <div className="notice" role="status">
-          <p>This list was deleted. Adding an item brings it back for everyone.</p>
+          <p>{t.listDeletedNotice}</p>
           {summary.outbox > 0 ? (
-            <p className="quiet">
-              This device still has changes of this list to send; it can be removed from here once they are
-              saved in the cloud.
-            </p>
+            <p className="quiet">{t.stillSending}</p>
           ) : (
-            <button
-              type="button"
-              onClick={() =>
-                void action.run(async () => {
-                  await engine.forget(listId);
-                  navigate({ page: 'lists' });
-                })
-              }
-            >
-              Remove from this device
+            <button type="button" onClick={forget}>
+              {t.removeFromDevice}
             </button>
           )}
         </div>
       )}
 
-      <form className="add-form" onSubmit={(e) => void onAdd(e)} aria-label="Add an item">
-        <label htmlFor="item-name" className="visually-hidden">
-          Item
-        </label>
-        <input
-          id="item-name"
-          ref={nameInput}
-          value={name}
-          maxLength={limits.itemNameLengthMax}
-          placeholder="Add an item"
-          onChange={(e) => setName(e.target.value)}
-          required
-        />
-        <label htmlFor="item-quantity" className="visually-hidden">
-          Quantity
-        </label>
-        <input
-          id="item-quantity"
-          className="quantity"
-          type="number"
-          inputMode="numeric"
-          min={1}
-          max={limits.quantityMax}
-          value={quantity}
-          onChange={(e) => setQuantity(e.target.value)}
-        />
-        <button type="submit" className="primary">
-          Add
-        </button>
-      </form>
-      {action.error !== undefined && (
-        <p role="alert" className="error">
-          {action.error}
-        </p>
-      )}
-
       {view.items.length === 0 ? (
-        <p className="empty">
-          {status !== 'joining'
-            ? 'Nothing on this list yet.'
-            : summary.lastSyncMs === 0
-              ? 'Waiting for the list to arrive…'
-              : 'The cloud has nothing under this link yet. Check the link, or ask whoever shared it ' +
-                'to open the list once while online. Anything you add here will be shared.'}
-        </p>
+        <div className="empty">
+          <p>{!joining ? t.nothingYet : summary.lastSyncMs === 0 ? t.waitingToArrive : t.nothingUnderLink}</p>
+          {joining && summary.outbox === 0 && (
+            <p>
+              {t.wrongLinkHint}{' '}
+              <button type="button" onClick={forget}>
+                {t.removeFromDevice}
+              </button>
+            </p>
+          )}
+        </div>
       ) : (
         <>
-          <p className="summary" aria-live="polite">
-            {toBuy.length === 0
-              ? 'Everything is bought.'
-              : `${toBuy.length} of ${view.items.length} still to buy`}
-          </p>
-          <ul className="items" aria-label="Items">
-            {shown.map((i) => (
-              <ItemRow key={i.key} item={i} actions={actions} />
-            ))}
-          </ul>
+          <div className="search">
+            <label htmlFor="search" className="visually-hidden">
+              {t.search}
+            </label>
+            <input
+              id="search"
+              type="search"
+              value={query}
+              placeholder={t.searchPlaceholder}
+              onChange={(e) => setQuery(e.target.value)}
+            />
+            <button
+              type="button"
+              className="toggle"
+              aria-pressed={byAisle}
+              onClick={() => {
+                setGroupedByAisle(!byAisle);
+                setByAisle(!byAisle);
+              }}
+            >
+              {t.byAisle}
+            </button>
+            <p className="summary" aria-live="polite">
+              {toBuy.length === 0 ? t.allBought : t.stillToBuy(toBuy.length, view.items.length)}
+            </p>
+          </div>
+          {shown.length === 0 && <p className="empty">{t.noMatch(query.trim())}</p>}
+          {groups.map((g) => (
+            <section key={g.label} className="group" aria-label={byAisle ? g.label : undefined}>
+              {byAisle && <h2 className="aisle">{g.label}</h2>}
+              <ul className="items" aria-label={g.label}>
+                {g.items.map((i) => (
+                  <ItemRow key={i.key} item={i} actions={actions} />
+                ))}
+              </ul>
+            </section>
+          ))}
         </>
       )}
       {anyDone && (
-        <button type="button" onClick={() => void action.run(() => client.clearBought(listId))}>
-          Clear bought items
+        <button type="button" onClick={clearBought}>
+          {t.clearBought}
         </button>
       )}
+      {again.length > 0 && (
+        <section className="again" aria-labelledby="again-heading">
+          <h2 id="again-heading">{t.buyAgain}</h2>
+          <div className="chips">
+            {again.map((a) => (
+              <button
+                key={a.name}
+                type="button"
+                className="chip"
+                aria-label={t.buyAgainItem(a.name)}
+                onClick={() => void add(a.name, a.wanted)}
+              >
+                + {a.name}
+              </button>
+            ))}
+          </div>
+        </section>
+      )}
+
+      <div className="add-dock">
+        {(action.error !== undefined || told !== undefined) && (
+          <p
+            role={action.error !== undefined ? 'alert' : 'status'}
+            className={action.error ? 'error' : 'told'}
+          >
+            {action.error ?? told}
+          </p>
+        )}
+        <form className="add-form" onSubmit={(e) => void onAdd(e)} aria-label={t.addForm}>
+          <label htmlFor="item-name" className="visually-hidden">
+            {t.addItem}
+          </label>
+          <input
+            id="item-name"
+            ref={nameInput}
+            value={name}
+            maxLength={limits.itemNameLengthMax + 16}
+            placeholder={t.addPlaceholder}
+            list="item-suggestions"
+            autoComplete="off"
+            enterKeyHint="done"
+            onChange={(e) => {
+              setName(e.target.value);
+              action.clear();
+              setTold(undefined);
+            }}
+          />
+          <datalist id="item-suggestions">
+            {suggestions.map((n) => (
+              <option key={n} value={n} />
+            ))}
+          </datalist>
+          <button type="submit" className="primary">
+            {t.add}
+          </button>
+        </form>
+      </div>
     </main>
   );
 }

@@ -3,6 +3,7 @@
 import { useState, type FormEvent } from 'react';
 import { limits } from '@trolley/core';
 import { navigate, useAction, useEngine, useSnapshot } from '../hooks.ts';
+import { t } from '../strings.ts';
 import { SyncBadge } from './SyncBadge.tsx';
 
 export function ListsPage() {
@@ -16,7 +17,7 @@ export function ListsPage() {
   const onCreate = async (e: FormEvent): Promise<void> => {
     e.preventDefault();
     let id = '';
-    if (await create.run(async () => (id = await engine.createList(title.trim() || 'Shopping')))) {
+    if (await create.run(async () => (id = await engine.createList(title.trim() || t.defaultListTitle)))) {
       setTitle('');
       navigate({ page: 'list', ref: id });
     }
@@ -37,20 +38,20 @@ export function ListsPage() {
   const deleted = byTitle.filter((l) => l.deleted);
   return (
     <main className="page" aria-labelledby="lists-heading">
-      <h1 id="lists-heading">Your lists</h1>
-      <form className="row-form" onSubmit={(e) => void onCreate(e)} aria-label="Create a list">
+      <h1 id="lists-heading">{t.yourLists}</h1>
+      <form className="row-form" onSubmit={(e) => void onCreate(e)} aria-label={t.createList}>
         <label className="visually-hidden" htmlFor="new-list-title">
-          New list name
+          {t.newListName}
         </label>
         <input
           id="new-list-title"
           value={title}
           maxLength={limits.titleLengthMax}
-          placeholder="New list name"
+          placeholder={t.newListName}
           onChange={(e) => setTitle(e.target.value)}
         />
         <button type="submit" className="primary">
-          Create list
+          {t.createList}
         </button>
       </form>
       {create.error !== undefined && (
@@ -60,9 +61,9 @@ export function ListsPage() {
       )}
 
       {lists.length === 0 ? (
-        <p className="empty">No lists yet. Create one, or open a list someone shared with you.</p>
+        deleted.length === 0 && <p className="empty">{t.noLists}</p>
       ) : (
-        <ul className="cards" aria-label="Lists on this device">
+        <ul className="cards" aria-label={t.listsOnDevice}>
           {lists.map((l) => {
             const view = engine.client.view(l.listId);
             const toBuy = view.items.filter((i) => i.remaining > 0).length;
@@ -70,10 +71,12 @@ export function ListsPage() {
               <li key={l.listId} className="card">
                 <a href={`#/list/${l.listId}`} className="card-link">
                   <span className="card-title">
-                    {l.title || (l.status === 'joining' ? 'Shared list' : 'Untitled')}
+                    {l.title || (l.status === 'joining' ? t.sharedList : t.untitled)}
                   </span>
                   <span className="card-meta">
-                    {l.items} {l.items === 1 ? 'item' : 'items'}, {toBuy} to buy
+                    {l.status === 'joining' && l.items === 0
+                      ? t.waitingForList
+                      : t.itemsCount(l.items, toBuy)}
                   </span>
                 </a>
                 <SyncBadge status={l.status} pending={l.outbox} />
@@ -83,19 +86,19 @@ export function ListsPage() {
         </ul>
       )}
 
-      <h2 id="join-heading">Open a shared list</h2>
+      <h2 id="join-heading">{t.openShared}</h2>
       <form className="row-form" onSubmit={(e) => void onJoin(e)} aria-labelledby="join-heading">
         <label className="visually-hidden" htmlFor="join-link">
-          Share link or list ID
+          {t.shareLinkOrId}
         </label>
         <input
           id="join-link"
           value={link}
-          placeholder="Paste a share link"
+          placeholder={t.pasteShareLink}
           onChange={(e) => setLink(e.target.value)}
           required
         />
-        <button type="submit">Open</button>
+        <button type="submit">{t.open}</button>
       </form>
       {join.error !== undefined && (
         <p role="alert" className="error">
@@ -105,13 +108,13 @@ export function ListsPage() {
 
       {deleted.length > 0 && (
         <>
-          <h2>Deleted lists</h2>
-          <ul className="cards" aria-label="Deleted lists">
+          <h2>{t.deletedLists}</h2>
+          <ul className="cards" aria-label={t.deletedLists}>
             {deleted.map((l) => (
               <li key={l.listId} className="card card-deleted">
                 <a href={`#/list/${l.listId}`} className="card-link">
-                  <span className="card-title">{l.title || 'Untitled'}</span>
-                  <span className="card-meta">deleted</span>
+                  <span className="card-title">{l.title || t.untitled}</span>
+                  <span className="card-meta">{t.deleted}</span>
                 </a>
                 <SyncBadge status={l.status} pending={l.outbox} />
               </li>

@@ -1,0 +1,99 @@
+// What this device remembers to speed up next week's shop, in localStorage (small, per device,
+// never synced): the item names it added recently, for suggestions while typing, and per list the
+// items cleared as bought, for "Buy again". Both are bounded (clientLimits); a damaged or missing
+// entry reads as empty, and a full storage is ignored: these are conveniences, never data.
+
+import { clientLimits } from '@trolley/client';
+import { normaliseName, type ListId } from '@trolley/core';
+
+export interface Again {
+  name: string;
+  wanted: number;
+}
+
+const recentKey = 'trolley.recent';
+const againKey = (listId: ListId): string => `trolley.again.${listId}`;
+
+function read<T>(key: string, valid: (x: unknown) => x is T): T[] {
+  try {
+    const parsed: unknown = JSON.parse(localStorage.getItem(key) ?? '[]');
+    return Array.isArray(parsed) ? parsed.filter(valid) : [];
+  } catch {
+    return [];
+  }
+}
+
+function write(key: string, value: unknown): void {
+  try {
+    localStorage.setItem(key, JSON.stringify(value));
+  } catch {
+    // Storage full or refused: a suggestion less, nothing lost.
+  }
+}
+
+const isString = (x: unknown): x is string => typeof x === 'string';
+const isAgain = (x: unknown): x is Again =>
+  typeof x === 'object' &&
+  x !== null &&
+  typeof (x as Again).name === 'string' &&
+  Number.isSafeInteger((x as Again).wanted);
+
+/** Newest first, one per item (by its normalised name), at most `max`. */
+function fresh<T>(items: readonly T[], nameOf: (t: T) => string, max: number): T[] {
+  const seen = new Set<string>();
+  const out: T[] = [];
+  for (const item of items) {
+    const key = normaliseName(nameOf(item));
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(item);
+    if (out.length >= max) break;
+  }
+  return out;
+}
+
+export function recentNames(): string[] {
+  return read(recentKey, isString);
+}
+
+export function rememberName(name: string): void {
+  write(
+    recentKey,
+    fresh([name, ...recentNames()], (n) => n, clientLimits.recentItemNamesMax),
+  );
+}
+
+export function buyAgain(listId: ListId): Again[] {
+  return read(againKey(listId), isAgain);
+}
+
+export function rememberCleared(listId: ListId, items: readonly Again[]): void {
+  const all = [...items.map((i) => ({ name: i.name, wanted: Math.max(1, i.wanted) })), ...buyAgain(listId)];
+  write(
+    againKey(listId),
+    fresh(all, (i) => i.name, clientLimits.buyAgainPerListMax),
+  );
+}
+
+export function forgetAgain(listId: ListId, name: string): void {
+  const key = normaliseName(name);
+  write(
+    againKey(listId),
+    buyAgain(listId).filter((i) => normaliseName(i.name) !== key),
+  );
+}
+
+const byAisleKey = 'trolley.byAisle';
+
+/** Whether this device shows lists grouped by aisle. */
+export function groupedByAisle(): boolean {
+  try {
+    return localStorage.getItem(byAisleKey) === '1';
+  } catch {
+    return false;
+  }
+}
+
+export function setGroupedByAisle(on: boolean): void {
+  write(byAisleKey, on ? 1 : 0);
+}

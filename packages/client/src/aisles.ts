@@ -1,0 +1,82 @@
+// Aisles: the part of a shop an item is usually found in, guessed from its name with a small
+// built-in word list (English and Portuguese), so that a list can be walked aisle by aisle. A guess
+// only: nothing is stored, and an unknown word is "other". Pure.
+
+import { normaliseName } from '@trolley/core';
+
+/** The aisles, in the order a typical shop is walked. */
+export const aisles = [
+  'produce',
+  'bakery',
+  'dairy',
+  'meat',
+  'frozen',
+  'pantry',
+  'drinks',
+  'household',
+  'care',
+  'other',
+] as const;
+
+export type Aisle = (typeof aisles)[number];
+
+const words: Readonly<Record<Exclude<Aisle, 'other'>, string>> = {
+  produce:
+    'apple apples banana bananas orange oranges lemon lemons lime limes grape grapes pear pears peach peaches ' +
+    'plum plums cherry cherries strawberry strawberries berries blueberries raspberries melon watermelon ' +
+    'pineapple mango mangoes kiwi avocado avocados tomato tomatoes potato potatoes onion onions garlic carrot ' +
+    'carrots lettuce salad spinach cabbage broccoli cauliflower cucumber cucumbers pepper peppers courgette ' +
+    'zucchini aubergine eggplant mushroom mushrooms celery leek leeks ginger herbs parsley coriander basil ' +
+    'maçã maçãs banana bananas laranja laranjas limão limões uva uvas pera peras pêssego morango morangos ' +
+    'melão melancia ananás abacaxi manga kiwi abacate tomate tomates batata batatas cebola cebolas alho ' +
+    'cenoura cenouras alface espinafre couve brócolos pepino pimento pimentos cogumelos salsa coentros',
+  bakery:
+    'bread loaf baguette rolls bagel bagels croissant croissants muffins cake buns tortillas wraps pão pães ' +
+    'broa bolo bolos croissants tostas',
+  dairy:
+    'milk butter cheese yogurt yoghurt yogurts cream eggs egg margarine kefir mozzarella parmesan cheddar ' +
+    'leite manteiga queijo iogurte iogurtes natas ovos ovo requeijão',
+  meat:
+    'chicken beef pork lamb mince ham bacon sausage sausages turkey steak fish salmon tuna cod prawns shrimp ' +
+    'frango carne vaca porco borrego fiambre presunto chouriço salsichas peru bife peixe salmão atum bacalhau ' +
+    'camarão',
+  frozen: 'ice frozen peas pizza fries gelado gelados congelados ervilhas',
+  pantry:
+    'rice pasta spaghetti noodles flour sugar salt oil vinegar beans lentils chickpeas cereal cereals oats ' +
+    'honey jam peanut soup sauce ketchup mayonnaise mustard spices tea coffee cocoa chocolate biscuits ' +
+    'cookies crackers chips crisps nuts tin tins can cans stock ' +
+    'arroz massa esparguete farinha açúcar sal azeite óleo vinagre feijão grão lentilhas cereais aveia mel ' +
+    'compota sopa molho maionese mostarda especiarias chá café cacau chocolate bolachas batatas-fritas ' +
+    'frutos atum-em-lata enlatados',
+  drinks:
+    'water juice soda cola beer wine lemonade sparkling tonic água sumo sumos refrigerante cerveja vinho ' +
+    'limonada',
+  household:
+    'detergent soap bleach sponge sponges foil bags bin toilet paper towels napkins batteries bulbs ' +
+    'dishwasher tablets softener detergente lixívia esponja esponjas alumínio sacos papel guardanapos ' +
+    'pilhas lâmpadas amaciador',
+  care:
+    'shampoo conditioner toothpaste toothbrush deodorant razor razors plasters tissues nappies diapers ' +
+    'sunscreen champô escova desodorizante lâminas pensos lenços fraldas protetor',
+};
+
+const byWord: ReadonlyMap<string, Aisle> = new Map(
+  (Object.entries(words) as [Aisle, string][]).flatMap(([aisle, list]) =>
+    list.split(/\s+/).map((w): [string, Aisle] => [w, aisle]),
+  ),
+);
+
+/** The aisle an item's name suggests: its words are looked up from the last ("oat milk" → dairy). */
+export function aisleOf(name: string): Aisle {
+  const key = normaliseName(name);
+  const whole = byWord.get(key);
+  if (whole !== undefined) return whole;
+  const parts = key.split(/[\s,/]+/);
+  for (let i = parts.length - 1; i >= 0; i--) {
+    const word = parts[i] ?? '';
+    const found =
+      byWord.get(word) ?? byWord.get(word.replace(/s$/, '')) ?? byWord.get(word.replace(/es$/, ''));
+    if (found !== undefined) return found;
+  }
+  return 'other';
+}
