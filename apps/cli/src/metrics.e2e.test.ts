@@ -5,7 +5,11 @@
 // docs/METRICS.md, and the counters must have moved exactly as the work done says: puts and gets
 // coordinated, replica writes (N − 1 per put), the histograms' observations, store batches.
 
-import { readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { afterAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import {
@@ -21,7 +25,8 @@ import {
 import { CloudClient, cryptoRandom } from '@trolley/node';
 import { readList, requestMs, sum } from './testing/cloud-checks.ts';
 import { Scrape } from './testing/scrape.ts';
-import { TestCluster, disposeAll } from './testing/test-cluster.ts';
+import { TestCluster, disposeAll, freePortPair } from './testing/test-cluster.ts';
+import { trolleyBin } from './local-cluster.ts';
 
 const metricsDoc = readFileSync(new URL('../../../docs/METRICS.md', import.meta.url), 'utf8');
 
@@ -181,5 +186,56 @@ describe('metrics', () => {
     process.stdout.write(
       `metrics: ${puts} puts and ${puts} gets; a node's scrape (n1):\n${sample.join('\n')}\n`,
     );
+  });
+
+  it('trolley cluster --metrics-port gives each process the next port and lists them in its --json ready line', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'trolley-metrics-'));
+    const first = await freePortPair();
+    const child = spawn(
+      process.execPath,
+      [
+        trolleyBin,
+        'cluster',
+        '--nodes',
+        '1',
+        '--n',
+        '1',
+        '--r',
+        '1',
+        '--w',
+        '1',
+        '--data',
+        join(dir, 'data'),
+      ].concat(['--proxy-port', `${await freePortPair()}`, '--metrics-port', `${first}`, '--json']),
+      { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, TROLLEY_HOME: join(dir, 'home') } },
+    );
+    try {
+      const line = await new Promise<string>((resolve, reject) => {
+        createInterface({ input: child.stdout }).once('line', resolve);
+        child.once('exit', (code) =>
+          reject(new Error(`trolley cluster exited (${code}) before its ready line`)),
+        );
+      });
+      const ready = JSON.parse(line) as {
+        ready: boolean;
+        metrics: { name: string; role: string; url: string }[];
+      };
+      expect(ready.ready).toBe(true);
+      expect(ready.metrics).toEqual([
+        { name: 'proxy', role: 'proxy', url: `http://127.0.0.1:${first}/metrics` },
+        { name: 'n1', role: 'node', url: `http://127.0.0.1:${first + 1}/metrics` },
+      ]);
+      expect(
+        (await Scrape.of(ready.metrics[0]?.url ?? '')).value('trolley_proxy_info', { proxy: 'proxy' }),
+      ).toBe(1);
+      expect((await Scrape.of(ready.metrics[1]?.url ?? '')).value('trolley_node_info', { node: 'n1' })).toBe(
+        1,
+      );
+    } finally {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGINT');
+      await exited;
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
