@@ -300,13 +300,18 @@ export class Proxy {
     const header = decodeHeader(frame);
     const forwarded = header.ok ? this.release(client, header.value.requestId) : undefined;
     if (header.ok && header.value.type === 'error') this.noteRefusal(client, frame);
-    if (forwarded !== undefined) this.observeAnswer(forwarded, frame);
+    if (forwarded !== undefined && this.o.observer !== undefined)
+      this.observeAnswer(forwarded, header.ok ? header.value.type : undefined, frame);
     this.o.transport.toClient(client, frame);
   }
 
-  /** Tells the observer how a forwarded put or get ended, from the node's answer. */
-  private observeAnswer(f: Forwarded, frame: Uint8Array): void {
+  /**
+   * Tells the observer how a forwarded put or get ended, from the node's answer (decoded only when
+   * small: a put's reply or an error; a get's reply, which carries the list, is ok by its type).
+   */
+  private observeAnswer(f: Forwarded, type: string | undefined, frame: Uint8Array): void {
     const ms = this.o.clock.monotonicMs() - f.startMs;
+    if (type === 'get-reply') return this.observer.request(f.kind, 'ok', ms);
     const m = decodeMessage(frame);
     if (!m.ok) return;
     if (m.value.type === 'error')

@@ -23,6 +23,10 @@ describe('the strict exposition parser of the metrics test', () => {
       value: 3,
     });
     expect(f.get('t_seconds')?.samples).toHaveLength(4);
+    // As Prometheus reads it (prom-client writes NaN as Nan).
+    expect(
+      parseExposition(good.replace('} 3', '} Nan')).get('t_requests_total')?.samples[0]?.value,
+    ).toBeNaN();
   });
 
   it('refuses what is not the format', () => {

@@ -23,10 +23,14 @@ const nameRe = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const sampleRe = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)(?: -?\d+)?$/;
 const labelRe = /^([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"$/;
 
+/**
+ * A sample value, read as Prometheus reads it (Go's strconv.ParseFloat: Inf and NaN in any case;
+ * prom-client writes an event-loop figure with no measurement since the last scrape as `Nan`).
+ */
 function parseValue(text: string, line: string): number {
-  if (text === '+Inf') return Infinity;
-  if (text === '-Inf') return -Infinity;
-  if (text === 'NaN') return NaN;
+  if (/^\+?inf(inity)?$/i.test(text)) return Infinity;
+  if (/^-inf(inity)?$/i.test(text)) return -Infinity;
+  if (/^nan$/i.test(text)) return NaN;
   const n = Number(text);
   if (text === '' || Number.isNaN(n)) throw new Error(`not a number in: ${line}`);
   return n;
