@@ -57,6 +57,11 @@ export default tseslint.config(
               ],
               message: 'The pure core does no I/O: take a port instead.',
             },
+            {
+              group: ['prom-client'],
+              message:
+                'Metrics live in the process (packages/node): report through an observer port (cloud/src/observer.ts).',
+            },
           ],
         },
       ],

@@ -11,9 +11,15 @@ import { defineConfig } from 'vitest/config';
 // Timeouts guard against hangs only; none is a budget a test must meet. A test waits for the event
 // it means (a line printed, a reply, a page showing a value), so it passes on a loaded machine as
 // on an idle one (`npm run test:loaded` checks that); the bounds are generous for the same reason.
+// Vitest also hands the server conditions to Node (--conditions) for the packages it does not
+// transform, and Node's require honours them: without 'module' (a bundlers' condition that Node
+// itself never uses), a CommonJS package resolves as it does in production (prom-client's
+// require('@opentelemetry/api') would otherwise load an ESM build that Node cannot run).
+const nodeConditions = defaultServerConditions.filter((c) => c !== 'module');
+
 export default defineConfig({
   resolve: { conditions: ['source', ...defaultClientConditions] },
-  ssr: { resolve: { conditions: ['source', ...defaultServerConditions] } },
+  ssr: { resolve: { conditions: ['source', ...nodeConditions] } },
   test: {
     testTimeout: 300_000,
     hookTimeout: 300_000,

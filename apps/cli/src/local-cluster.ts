@@ -71,6 +71,21 @@ export interface ClusterOptions {
    * port is not kept in cluster.json.
    */
   gateway?: GatewayOption;
+  /**
+   * Serve every process's Prometheus metrics (`--metrics-port`, docs/METRICS.md), on 127.0.0.1:
+   * from `port` up, one port each — the proxies first, then the nodes in order, then the gateway —
+   * or, without `port`, on free ports. A node added later gets a free port. Absent: no metrics.
+   */
+  metrics?: { port?: number };
+}
+
+/** Where one process of a LocalCluster serves its metrics. */
+export interface MetricsEndpoint {
+  /** proxy, proxy2, …, the node IDs, gateway. */
+  name: string;
+  role: 'proxy' | 'node' | 'gateway';
+  /** http://127.0.0.1:PORT/metrics */
+  url: string;
 }
 
 /** The gateway a LocalCluster may run beside its proxies and nodes. */
@@ -81,6 +96,13 @@ export interface GatewayOption {
   host?: string;
   /** The built web app to serve; absent: only /sync and /healthz. */
   webRoot?: string;
+}
+
+/** The metrics endpoints as lines for people ("metrics:" and one line a process); '' for none. */
+export function metricsLines(endpoints: readonly MetricsEndpoint[], indent = ''): string {
+  if (endpoints.length === 0) return '';
+  const width = Math.max(...endpoints.map((e) => e.name.length)) + 2;
+  return `${indent}metrics:\n${endpoints.map((e) => `${indent}  ${e.name.padEnd(width)}${e.url}\n`).join('')}`;
 }
 
 let portCursor = 0;
@@ -118,6 +140,18 @@ interface Child {
   name: string;
   args: string[];
   process: ChildProcess | undefined;
+  /** Its --metrics-port; undefined: none. */
+  metricsPort?: number;
+}
+
+/** The name of proxy i: proxy, proxy2, proxy3, … */
+function proxyName(i: number): string {
+  return i === 0 ? 'proxy' : `proxy${i + 1}`;
+}
+
+/** The --metrics-port arguments for a port (none for undefined). */
+function metricsArgs(port: number | undefined): string[] {
+  return port === undefined ? [] : ['--metrics-port', `${port}`];
 }
 
 export class LocalCluster {
@@ -142,6 +176,8 @@ export class LocalCluster {
     gateway?: GatewayOption,
     private readonly stderr?: (name: string, line: string) => void,
     secure = true,
+    /** Metrics ports by process name (proxy…, node IDs, gateway); undefined: no metrics. */
+    private readonly metricsPorts?: ReadonlyMap<string, number>,
   ) {
     this.layout = layout;
     this.keysDir = secure ? join(dataDir, 'keys') : undefined;
@@ -161,11 +197,13 @@ export class LocalCluster {
               '--cloud',
               this.clientEndpoints.join(','),
               ...(gateway.webRoot === undefined ? [] : ['--web', gateway.webRoot]),
+              ...metricsArgs(metricsPorts?.get('gateway')),
             ],
             process: undefined,
+            ...this.metricsPortOf('gateway'),
           };
     this.proxies = this.proxyPorts().map((ports, i) => ({
-      name: this.proxyName(i),
+      name: proxyName(i),
       args: [
         'proxy',
         '--bind',
@@ -177,16 +215,33 @@ export class LocalCluster {
         '--n',
         `${layout.quorum.n}`,
         '--name',
-        this.proxyName(i),
+        proxyName(i),
         ...this.keysArgs(),
+        ...metricsArgs(metricsPorts?.get(proxyName(i))),
       ],
       process: undefined,
+      ...this.metricsPortOf(proxyName(i)),
     }));
-    this.nodes = layout.nodes.map((x) => this.nodeChildFor(x, true));
+    this.nodes = layout.nodes.map((x) => this.nodeChildFor(x, true, metricsPorts?.get(x.id)));
   }
 
-  private proxyName(i: number): string {
-    return i === 0 ? 'proxy' : `proxy${i + 1}`;
+  private metricsPortOf(name: string): { metricsPort?: number } {
+    const port = this.metricsPorts?.get(name);
+    return port === undefined ? {} : { metricsPort: port };
+  }
+
+  /** Where each process serves its metrics (every process planned, running or not); [] without metrics. */
+  get metricsEndpoints(): MetricsEndpoint[] {
+    const all: [Child, MetricsEndpoint['role']][] = [
+      ...this.proxies.map((c): [Child, 'proxy'] => [c, 'proxy']),
+      ...this.nodes.map((c): [Child, 'node'] => [c, 'node']),
+      ...(this.gateway === undefined ? [] : [[this.gateway, 'gateway'] as [Child, 'gateway']]),
+    ];
+    return all.flatMap(([c, role]) =>
+      c.metricsPort === undefined
+        ? []
+        : [{ name: c.name, role, url: `http://${this.layout.host}:${c.metricsPort}/metrics` }],
+    );
   }
 
   private keysArgs(): string[] {
@@ -216,7 +271,7 @@ export class LocalCluster {
     return [{ clientPort: l.clientPort, nodePort: l.nodePort }, ...(l.extraProxies ?? [])];
   }
 
-  private nodeChildFor(x: { id: string; port: number }, initial: boolean): Child {
+  private nodeChildFor(x: { id: string; port: number }, initial: boolean, metricsPort?: number): Child {
     const layout = this.layout;
     this.keyFor(x.id, 'node');
     const n = layout.quorum;
@@ -236,7 +291,7 @@ export class LocalCluster {
         join(this.dataDir, x.id),
         '--proxy',
         this.proxyPorts()
-          .map((p, i) => this.keyed(`tcp://${layout.host}:${p.nodePort}`, this.proxyName(i), 'proxy'))
+          .map((p, i) => this.keyed(`tcp://${layout.host}:${p.nodePort}`, proxyName(i), 'proxy'))
           .join(','),
         ...this.keysArgs(),
         '--seeds',
@@ -252,8 +307,10 @@ export class LocalCluster {
         '--partitions',
         `${layout.partitions}`,
         ...(n.r + n.w <= n.n ? ['--weak-quorum'] : []),
+        ...metricsArgs(metricsPort),
       ],
       process: undefined,
+      ...(metricsPort === undefined ? {} : { metricsPort }),
     };
   }
 
@@ -307,6 +364,30 @@ export class LocalCluster {
       nodes.push({ id: prior?.id ?? `n${i + 1}`, port: await reuseOrPick(prior?.port) });
     }
     layout.nodes = nodes;
+    const names = [
+      ...Array.from({ length: 1 + extraProxies.length }, (_, i) => proxyName(i)),
+      ...nodes.map((n) => n.id),
+      ...(o.gateway === undefined ? [] : ['gateway']),
+    ];
+    let metricsPorts: Map<string, number> | undefined;
+    if (o.metrics !== undefined) {
+      metricsPorts = new Map();
+      for (const [i, name] of names.entries()) {
+        const first = o.metrics.port;
+        let port: number;
+        if (first === undefined) port = await reuseOrPick(undefined);
+        else {
+          port = first + i;
+          if (port > 65_535 || taken.has(port) || !(await portFree(port, host)))
+            throw new TrolleyError(
+              'invalid_argument',
+              `metrics port ${port} (for ${name}) is taken; choose another first port with --metrics-port`,
+            );
+          taken.add(port);
+        }
+        metricsPorts.set(name, port);
+      }
+    }
     writeFileSync(file, `${JSON.stringify(layout, null, 2)}\n`);
     return new LocalCluster(
       o.dataDir,
@@ -315,6 +396,7 @@ export class LocalCluster {
       o.gateway,
       o.stderr,
       o.secure,
+      metricsPorts,
     );
   }
 
@@ -326,7 +408,7 @@ export class LocalCluster {
   /** Every proxy's client endpoint, the first one first (give them all to a CloudClient). */
   get clientEndpoints(): string[] {
     return this.proxyPorts().map((p, i) =>
-      this.keyed(`tcp://${this.layout.host}:${p.clientPort}`, this.proxyName(i), 'proxy'),
+      this.keyed(`tcp://${this.layout.host}:${p.clientPort}`, proxyName(i), 'proxy'),
     );
   }
 
@@ -486,10 +568,11 @@ export class LocalCluster {
     } = {},
   ): Promise<number> {
     const port = await freePort(this.layout.host);
+    const metricsPort = this.metricsPorts === undefined ? undefined : await freePort(this.layout.host);
     const id = `n${this.layout.nodes.length + 1}`;
     const entry = { id, port };
     this.layout.nodes.push(entry);
-    const child = this.nodeChildFor(entry, false);
+    const child = this.nodeChildFor(entry, false, metricsPort);
     this.nodes.push(child);
     const i = this.nodes.length - 1; // before any await: addNode may run concurrently
     this.saveLayout();

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePort, trolleyBin } from './local-cluster.ts';
+import { freePort, portFree, trolleyBin } from './local-cluster.ts';
 import { freePortPair } from './testing/test-cluster.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'trolley-start-'));
@@ -49,11 +49,13 @@ async function start(env: NodeJS.ProcessEnv, args: string[]): Promise<Running> {
       () => reject(new Error(`no address printed in ${startGuardMs / 1000} s (hang guard):\n${out}`)),
       startGuardMs,
     );
+    // The address to open, or with --json the ready line (a JSON object on a line of its own).
+    const json = args.includes('--json');
     const check = (): void => {
-      const m = /Open (http:\/\/\S+)/.exec(out);
+      const m = json ? /^(\{"ready":true.*\})$/m.exec(out) : /Open (http:\/\/\S+)/.exec(out);
       if (m?.[1] !== undefined) {
         clearTimeout(timer);
-        resolve(m[1]);
+        resolve(json ? (JSON.parse(m[1]) as { url: string }).url : m[1]);
       }
     };
     child.stdout?.on('data', check);
@@ -145,6 +147,44 @@ describe('trolley start', () => {
     expect(shown.items.map((i) => [i.key, i.wanted])).toEqual([['milk', 2]]);
     expect(second.output()).not.toContain('building the web app'); // nothing changed: no rebuild
     expect(await interrupt(second)).toBe(0);
+    expect(await leftovers()).toEqual([]);
+  });
+
+  it('with --metrics-port and --json, lists the metrics of every process on the next ports in its ready line', async () => {
+    let first = 0;
+    for (let attempt = 0; first === 0 && attempt < 100; attempt++) {
+      const p = await freePort();
+      const next = await Promise.all([1, 2, 3, 4].map((i) => portFree(p + i)));
+      if (next.every(Boolean)) first = p;
+    }
+    const data = join(dir, 'metrics-data');
+    const env = {
+      TROLLEY_DATA: data,
+      PORT: String(await freePort()),
+      TROLLEY_HOME: join(dir, 'metrics-home'),
+    };
+    const r = await start(env, [
+      '--proxy-port',
+      String(await freePortPair()),
+      '--metrics-port',
+      `${first}`,
+      '--json',
+    ]);
+    try {
+      const line = /^(\{"ready":true.*\})$/m.exec(r.output())?.[1] ?? '';
+      const ready = JSON.parse(line) as { cloud: string; metrics: { name: string; url: string }[] };
+      expect(ready.cloud).toMatch(/^tcp:\/\/127\.0\.0\.1:\d+#/);
+      expect(ready.metrics.map((m) => [m.name, m.url])).toEqual(
+        ['proxy', 'n1', 'n2', 'n3', 'gateway'].map((name, i) => [
+          name,
+          `http://127.0.0.1:${first + i}/metrics`,
+        ]),
+      );
+      const gateway = await (await fetch(ready.metrics[4]?.url ?? '')).text();
+      expect(gateway).toContain('trolley_gateway_info{gateway="trolley gateway"} 1');
+    } finally {
+      expect(await interrupt(r)).toBe(0);
+    }
     expect(await leftovers()).toEqual([]);
   });
 });

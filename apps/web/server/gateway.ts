@@ -27,8 +27,17 @@ import {
   type MessageOf,
   type WireErrorName,
 } from '@trolley/core';
-import { RefusalLog, WatchTable, silentLogger, type Logger } from '@trolley/cloud';
-import { CloudClient, CloudRefusedError, systemClock } from '@trolley/node';
+import { RefusalLog, WatchTable, refusalCause, silentLogger, type Logger } from '@trolley/cloud';
+import {
+  CloudClient,
+  CloudRefusedError,
+  serveMetrics,
+  systemClock,
+  watchProcessHealth,
+  type MetricsAddress,
+  type MetricsServer,
+} from '@trolley/node';
+import { GatewayMetrics } from './gateway-metrics.ts';
 
 export interface GatewayOptions {
   /** Client endpoints of the proxies (tcp://host:5555,…); the CloudClient fails over between them. */
@@ -48,6 +57,8 @@ export interface GatewayOptions {
    * app reads it from /app-config.json. Absent: share links use the address the page was opened at.
    */
   publicUrl?: string;
+  /** Serve Prometheus metrics over HTTP here (docs/METRICS.md), apart from the public port; absent: none. */
+  metrics?: MetricsAddress;
 }
 
 /** A public URL as the app uses it: http(s), no fragment or query, ending in '/'. Throws TrolleyError. */
@@ -113,6 +124,8 @@ export interface RunningGateway {
   /** http://host:port/ */
   url: string;
   port: number;
+  /** http://host:port/metrics, or undefined without a metrics port. */
+  metricsUrl: string | undefined;
   stats(): GatewayStats;
   /** Closes every WebSocket, the HTTP server and the CloudClient. Idempotent. */
   stop(): Promise<void>;
@@ -148,6 +161,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const log = options.logger ?? silentLogger;
   const name = options.name ?? 'trolley gateway';
   const cloud = new CloudClient(options.cloud, { logger: log });
+  const health = options.metrics === undefined ? undefined : watchProcessHealth();
+  const metrics = health === undefined ? undefined : new GatewayMetrics(health);
   const counters: Omit<GatewayStats, 'connections' | 'watchedLists' | 'watchEntries'> = {
     accepted: 0,
     refused: 0,
@@ -335,17 +350,19 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   /** The time a request may take: until its deadline (gateway clock), at most deadlineMsMax. */
   const timeLeft = (deadlineMs: number): number => Math.min(deadlineMs - Date.now(), limits.deadlineMsMax);
 
-  const relayPut = async (c: Connection, m: MessageOf<'put'>): Promise<void> => {
+  const relayPut = async (c: Connection, m: MessageOf<'put'>, startMs: number): Promise<void> => {
     const r = await cloud.put(m.listId, m.delta, {
       timeoutMs: timeLeft(m.deadlineMs),
       opId: m.opId,
       ...(m.writer === undefined ? {} : { writer: m.writer }), // the browser's, passed on as it came
     });
+    metrics?.observer.request('put', r.outcome, performance.now() - startMs);
     send(c, { type: 'put-reply', requestId: m.requestId, ...r });
   };
 
-  const relayGet = async (c: Connection, m: MessageOf<'get'>): Promise<void> => {
+  const relayGet = async (c: Connection, m: MessageOf<'get'>, startMs: number): Promise<void> => {
     const r = await cloud.get(m.listId, m.context, { timeoutMs: timeLeft(m.deadlineMs) });
+    metrics?.observer.request('get', 'ok', performance.now() - startMs);
     send(c, {
       type: 'get-reply',
       requestId: m.requestId,
@@ -359,11 +376,13 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const relay = (c: Connection, m: MessageOf<'put'> | MessageOf<'get'>): void => {
     if (timeLeft(m.deadlineMs) <= 0) {
       counters.late++;
+      metrics?.observer.request(m.type, 'refused', 0, 'deadline_exceeded');
       refused(c, 'deadline_exceeded', { type: m.type, requestId: m.requestId });
       return fail(c, m.requestId, 'deadline_exceeded', 'the deadline had passed when the gateway got it');
     }
     if (c.inFlight >= limits.gatewayRequestsInFlightMax) {
       counters.overloaded++;
+      metrics?.observer.request(m.type, 'refused', 0, 'overloaded');
       refused(c, 'overloaded', { type: m.type, requestId: m.requestId });
       return fail(
         c,
@@ -375,12 +394,17 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     c.inFlight++;
     if (m.type === 'put') counters.puts++;
     else counters.gets++;
-    const work = m.type === 'put' ? relayPut(c, m) : relayGet(c, m);
+    const startMs = performance.now();
+    const work = m.type === 'put' ? relayPut(c, m, startMs) : relayGet(c, m, startMs);
     work
       .catch((e: unknown) => {
         // A get that timed out, a refusal from the cloud (CloudClient throws), or a bug here.
         const code =
           e instanceof CloudRefusedError ? e.wireCode : m.type === 'get' ? 'unavailable' : 'internal';
+        const ms = performance.now() - startMs;
+        if (e instanceof CloudRefusedError)
+          metrics?.observer.request(m.type, 'refused', ms, refusalCause(code));
+        else metrics?.observer.request(m.type, m.type === 'get' ? 'timeout' : 'failed', ms);
         log.debug('relay failed', { type: m.type, cause: String(e) });
         fail(c, m.requestId, code, e instanceof Error ? e.message : String(e));
       })
@@ -528,6 +552,28 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const port = typeof address === 'object' && address !== null ? address.port : options.port;
   const urlHost = options.host.includes(':') ? `[${options.host}]` : options.host;
   log.info('gateway listening', { port, cloud: options.cloud });
+  const stats = (): GatewayStats => ({
+    ...counters,
+    connections: connections.size,
+    watchedLists: watches.listCount,
+    watchEntries: watches.entries,
+  });
+  let metricsServer: MetricsServer | undefined;
+  if (metrics !== undefined && options.metrics !== undefined) {
+    metrics.watch(name, stats);
+    try {
+      metricsServer = await serveMetrics({ metrics: metrics.metrics, ...options.metrics, logger: log });
+    } catch (e) {
+      health?.stop();
+      clearInterval(pingTimer);
+      clearInterval(refusalTimer);
+      stopListening();
+      cloud.close();
+      wss.close();
+      server.close();
+      throw e;
+    }
+  }
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
@@ -559,6 +605,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       });
       stopListening();
       cloud.close();
+      health?.stop();
+      await metricsServer?.stop();
     })();
     return stopping;
   };
@@ -566,12 +614,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   return {
     url: `http://${urlHost}:${port}/`,
     port,
-    stats: () => ({
-      ...counters,
-      connections: connections.size,
-      watchedLists: watches.listCount,
-      watchEntries: watches.entries,
-    }),
+    metricsUrl: metricsServer?.url,
+    stats,
     stop,
   };
 }

@@ -2,6 +2,7 @@
 
 export * from './bounded-map.ts';
 export * from './memory-network.ts';
+export * from './observer.ts';
 export * from './ports.ts';
 export * from './proxy.ts';
 export * from './quorum.ts';

@@ -28,6 +28,7 @@ import {
   type RingState,
   type WireErrorName,
 } from '@trolley/core';
+import { noObserver, refusalCause, type RequestObserver } from './observer.ts';
 import type { Logger } from './ports.ts';
 import { RefusalLog } from './refusal-log.ts';
 import { WatchTable } from './watch-table.ts';
@@ -50,6 +51,11 @@ export interface ProxyOptions {
   logger: Logger;
   /** The process's transport counters (handshakes refused on each port), shown in stats. */
   transportStats?: () => Record<string, unknown>;
+  /**
+   * Told of every put and get when it ends here: answered (from forwarding to the coordinator's
+   * answer), refused by the proxy or by the node (with the error's code), or given up on.
+   */
+  observer?: RequestObserver;
 }
 
 export interface ProxyCounters {
@@ -87,10 +93,18 @@ interface KnownNode {
   lastHelloMs: number;
 }
 
+/** A put or get in flight (`n` times, if its request ID was used again): when it began, and when to stop waiting. */
+interface Forwarded {
+  n: number;
+  untilMs: number;
+  kind: 'put' | 'get';
+  startMs: number;
+}
+
 /** One client's puts and gets in flight: request ID → how many, and when to stop waiting. */
 interface InFlight {
   count: number;
-  requests: Map<number, { n: number; untilMs: number }>;
+  requests: Map<number, Forwarded>;
 }
 
 /**
@@ -130,9 +144,11 @@ export class Proxy {
   private readonly inFlight = new Map<string, InFlight>();
   private inFlightCount = 0;
   private readonly refusals: RefusalLog;
+  private readonly observer: RequestObserver;
 
   constructor(private readonly o: ProxyOptions) {
     this.refusals = new RefusalLog({ logger: o.logger, clock: o.clock });
+    this.observer = o.observer ?? noObserver;
   }
 
   /** Sweeps lapsed watches and requests whose answer never came; call it every second. */
@@ -207,6 +223,7 @@ export class Proxy {
         const node = this.coordinatorFor(m.listId);
         if (node === undefined) {
           this.counters.unavailable++;
+          this.observer.request(m.type, 'refused', 0, 'unavailable');
           return this.answer(
             client,
             requestId,
@@ -214,9 +231,10 @@ export class Proxy {
             'no storage node for this list is reachable; retry later',
           );
         }
-        if (!this.admit(client, requestId, m.deadlineMs)) {
+        if (!this.admit(client, requestId, m.deadlineMs, m.type)) {
           this.counters.rejected++;
           this.counters.overloaded++;
+          this.observer.request(m.type, 'refused', 0, 'overloaded');
           this.refused(client, 'overloaded', { type: m.type, requestId });
           return this.answer(
             client,
@@ -280,9 +298,26 @@ export class Proxy {
     }
     // An answer to a client: its request is no longer in flight.
     const header = decodeHeader(frame);
-    if (header.ok) this.release(client, header.value.requestId);
+    const forwarded = header.ok ? this.release(client, header.value.requestId) : undefined;
     if (header.ok && header.value.type === 'error') this.noteRefusal(client, frame);
+    if (forwarded !== undefined && this.o.observer !== undefined)
+      this.observeAnswer(forwarded, header.ok ? header.value.type : undefined, frame);
     this.o.transport.toClient(client, frame);
+  }
+
+  /**
+   * Tells the observer how a forwarded put or get ended, from the node's answer (decoded only when
+   * small: a put's reply or an error; a get's reply, which carries the list, is ok by its type).
+   */
+  private observeAnswer(f: Forwarded, type: string | undefined, frame: Uint8Array): void {
+    const ms = this.o.clock.monotonicMs() - f.startMs;
+    if (type === 'get-reply') return this.observer.request(f.kind, 'ok', ms);
+    const m = decodeMessage(frame);
+    if (!m.ok) return;
+    if (m.value.type === 'error')
+      return this.observer.request(f.kind, 'refused', ms, refusalCause(m.value.code));
+    if (m.value.type === 'put-reply') return this.observer.request(f.kind, m.value.outcome, ms);
+    this.observer.request(f.kind, 'ok', ms);
   }
 
   /**
@@ -338,7 +373,7 @@ export class Proxy {
   }
 
   /** Counts a put or get of `client` as in flight, unless it has its quota in flight already. */
-  private admit(client: ClientRoute, requestId: number, deadlineMs: number): boolean {
+  private admit(client: ClientRoute, requestId: number, deadlineMs: number, kind: 'put' | 'get'): boolean {
     const key = routeKey(client);
     const now = this.o.clock.monotonicMs();
     let f = this.inFlight.get(key);
@@ -352,7 +387,7 @@ export class Proxy {
     const untilMs = now + leftMs + replyGraceMs;
     const r = f.requests.get(requestId);
     // A request ID used again while in flight (a retry, or a careless client) counts again.
-    if (r === undefined) f.requests.set(requestId, { n: 1, untilMs });
+    if (r === undefined) f.requests.set(requestId, { n: 1, untilMs, kind, startMs: now });
     else {
       r.n++;
       r.untilMs = Math.max(r.untilMs, untilMs);
@@ -362,17 +397,18 @@ export class Proxy {
     return true;
   }
 
-  /** A node answered the client's request: one fewer in flight. */
-  private release(client: ClientRoute, requestId: number): void {
+  /** A node answered the client's request: one fewer in flight. Returns the request, if it was. */
+  private release(client: ClientRoute, requestId: number): Forwarded | undefined {
     const key = routeKey(client);
     const f = this.inFlight.get(key);
     const r = f?.requests.get(requestId);
-    if (f === undefined || r === undefined) return;
+    if (f === undefined || r === undefined) return undefined;
     r.n--;
     f.count--;
     this.inFlightCount--;
     if (r.n === 0) f.requests.delete(requestId);
     if (f.count === 0) this.inFlight.delete(key);
+    return r;
   }
 
   /** Stops counting requests of one client whose answer is past due (a node died holding them). */
@@ -382,6 +418,7 @@ export class Proxy {
         f.requests.delete(id);
         f.count -= r.n;
         this.inFlightCount -= r.n;
+        for (let i = 0; i < r.n; i++) this.observer.request(r.kind, 'timeout', now - r.startMs);
       }
     if (f.count === 0) this.inFlight.delete(key);
   }
@@ -410,20 +447,36 @@ export class Proxy {
       proxy: this.o.name,
       ringVersion: ring?.version ?? 0,
       partitions: ring?.partitionCount ?? 0,
-      nodes: [...this.nodes.values()].map((n) => ({
-        id: n.id,
-        live: this.isLive(n.id),
-        partitions: ring === undefined ? 0 : ring.owners.filter((o) => o === n.id).length,
-      })),
-      watches: {
-        clients: this.watches.clientCount,
-        lists: this.watches.listCount,
-        entries: this.watches.entries,
-      },
-      inFlight: { clients: this.inFlight.size, requests: this.inFlightCount },
+      nodes: this.nodeViews(),
+      watches: this.watchCounts(),
+      inFlight: this.inFlightCounts(),
       counters: this.counters,
       ...(this.o.transportStats === undefined ? {} : { transport: this.o.transportStats() }),
     };
+  }
+
+  /** The nodes that said hello: whether each is live, and the partitions it owns. */
+  nodeViews(): { id: string; live: boolean; partitions: number }[] {
+    const ring = this.ring;
+    return [...this.nodes.values()].map((n) => ({
+      id: n.id,
+      live: this.isLive(n.id),
+      partitions: ring === undefined ? 0 : ring.owners.filter((o) => o === n.id).length,
+    }));
+  }
+
+  /** Clients watching, lists watched and (client, list) watches held now. */
+  watchCounts(): { clients: number; lists: number; entries: number } {
+    return {
+      clients: this.watches.clientCount,
+      lists: this.watches.listCount,
+      entries: this.watches.entries,
+    };
+  }
+
+  /** Clients with puts or gets in flight, and those requests. */
+  inFlightCounts(): { clients: number; requests: number } {
+    return { clients: this.inFlight.size, requests: this.inFlightCount };
   }
 
   /** Lists the client with this route watches now (for tests). */

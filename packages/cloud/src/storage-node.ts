@@ -53,6 +53,7 @@ import { onRingChangeRequest } from './membership/ring-change.ts';
 import { Membership } from './membership.ts';
 import { defaultNodeConfig, type NodeConfig, type NodeCounters } from './node/config.ts';
 import { NodeContext, type Digest } from './node/context.ts';
+import { noObserver, type NodeObserver } from './observer.ts';
 import type { PausesDuring } from './coordinator/put-traces.ts';
 import { RequestTable } from './node/requests.ts';
 import type { Logger, ListStore, NodeTransport, Peer, ReplyTo } from './ports.ts';
@@ -101,6 +102,8 @@ export interface StorageNodeOptions {
    * for it. Gossip about others is skipped, and a ring change adding one refused. Default: all are.
    */
   isMember?: (id: string) => boolean;
+  /** Told of every request finished here, for metrics (observer.ts). Default: nobody. */
+  observer?: NodeObserver;
 }
 
 export class StorageNode {
@@ -142,6 +145,7 @@ export class StorageNode {
       digest: options.digest ?? md5,
       membership: this.membership,
       refusals: new RefusalLog({ logger: options.logger, clock }),
+      observer: options.observer ?? noObserver,
     });
     this.ctx = ctx;
     this.counters = ctx.counters;
@@ -174,6 +178,11 @@ export class StorageNode {
 
   get ring(): RingState | undefined {
     return this.ctx.ring;
+  }
+
+  /** Client puts and gets this node is coordinating now. */
+  get pending(): number {
+    return this.reads.size + this.writes.size;
   }
 
   /**
@@ -282,7 +291,7 @@ export class StorageNode {
       partitionsHeld: ctx.store.countByPartition().size,
       keys: ctx.store.count(),
       hints: ctx.store.hintCount(),
-      pending: this.reads.size + this.writes.size,
+      pending: this.pending,
       members: this.membership
         .view()
         .map((m) => ({ id: m.id, address: m.address, liveness: this.membership.liveness(m.id, now) })),

@@ -17,6 +17,8 @@ import {
 import { StorageNode, type Logger, type NodeConfig, type Quorum } from '@trolley/cloud';
 import { cryptoRandom, systemClock } from './clock.ts';
 import { MemberAuth } from './keys.ts';
+import { serveMetrics, type MetricsAddress, type MetricsServer } from './metrics-server.ts';
+import { NodeMetrics } from './node-metrics.ts';
 import { watchProcessHealth } from './process-health.ts';
 import { SqliteListStore } from './sqlite-list-store.ts';
 import { ZmqNodeTransport } from './zmq-node-transport.ts';
@@ -49,11 +51,15 @@ export interface NodeServerOptions {
   logger: Logger;
   helloIntervalMs?: number;
   config?: Partial<NodeConfig>;
+  /** Serve Prometheus metrics over HTTP here (docs/METRICS.md); absent: no metrics port. */
+  metrics?: MetricsAddress;
 }
 
 export interface RunningNode {
   node: StorageNode;
   store: SqliteListStore;
+  /** http://host:port/metrics, or undefined without a metrics port. */
+  metricsUrl: string | undefined;
   stop(): Promise<void>;
 }
 
@@ -73,11 +79,15 @@ function loadRing(file: string, o: NodeServerOptions): RingState | undefined {
 
 export async function startNode(o: NodeServerOptions): Promise<RunningNode> {
   mkdirSync(o.dataDir, { recursive: true });
-  const store = SqliteListStore.open(join(o.dataDir, `${o.id}.db`));
+  const health = watchProcessHealth();
+  const metrics = o.metrics === undefined ? undefined : new NodeMetrics(health);
+  const store = SqliteListStore.open(
+    join(o.dataDir, `${o.id}.db`),
+    metrics === undefined ? {} : { onDurable: metrics.onDurable },
+  );
   const ringFile = join(o.dataDir, 'ring.bin');
   const peers = new Map<string, string>();
   for (const m of [...o.seeds, ...(o.members ?? [])]) peers.set(m.id, m.address);
-  const health = watchProcessHealth();
   const auth = MemberAuth.load(o.keysDir, { id: o.id, role: 'node' }, (problem) =>
     o.logger.warn('keyring', { problem }),
   );
@@ -89,6 +99,7 @@ export async function startNode(o: NodeServerOptions): Promise<RunningNode> {
     logger: o.logger,
     auth,
   });
+  let noticesSent = 0;
   const node = new StorageNode({
     id: o.id,
     address: o.advertise,
@@ -118,10 +129,25 @@ export async function startNode(o: NodeServerOptions): Promise<RunningNode> {
     // Only nodes of the keyring are members: gossip about others is ignored.
     isMember: (id) => auth.keyring?.isNode(id) ?? true,
     // Live updates: a cloud-ok write goes to every proxy, which pushes it to the list's watchers.
-    onWriteAcknowledged: (listId, delta) =>
-      transport.toProxies(encodeMessage({ type: 'changed', requestId: 0, listId, delta })),
+    onWriteAcknowledged: (listId, delta) => {
+      noticesSent++;
+      transport.toProxies(encodeMessage({ type: 'changed', requestId: 0, listId, delta }));
+    },
+    ...(metrics === undefined ? {} : { observer: metrics.observer }),
   });
   transport.onFrame((frame, replyTo, from) => node.handle(frame, replyTo, from));
+  let metricsServer: MetricsServer | undefined;
+  if (metrics !== undefined && o.metrics !== undefined) {
+    metrics.watch({ node, store, clock: systemClock, transport, noticesSent: () => noticesSent });
+    try {
+      metricsServer = await serveMetrics({ metrics: metrics.metrics, ...o.metrics, logger: o.logger });
+    } catch (e) {
+      health.stop();
+      transport.close();
+      store.close();
+      throw e;
+    }
+  }
 
   const hello = (): void => {
     const ring = node.encodedRing();
@@ -137,10 +163,12 @@ export async function startNode(o: NodeServerOptions): Promise<RunningNode> {
   return {
     node,
     store,
+    metricsUrl: metricsServer?.url,
     stop: async () => {
       clearInterval(helloTimer);
       clearInterval(tickTimer);
       health.stop();
+      await metricsServer?.stop();
       transport.close();
       await Promise.resolve();
       store.close();

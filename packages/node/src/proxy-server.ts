@@ -11,7 +11,9 @@ import type * as zmq from 'zeromq';
 import { Proxy, type Logger } from '@trolley/cloud';
 import { systemClock } from './clock.ts';
 import { MemberAuth, claimedKey } from './keys.ts';
+import { serveMetrics, type MetricsAddress, type MetricsServer } from './metrics-server.ts';
 import { watchProcessHealth } from './process-health.ts';
+import { ProxyMetrics } from './proxy-metrics.ts';
 import { releaseZapDomain, zapDomain } from './zap.ts';
 import { Sender, receiveLoop, router, watchHandshakes } from './zmq.ts';
 
@@ -26,10 +28,14 @@ export interface ProxyServerOptions {
    * insecure proxy, for benchmarks only.
    */
   keysDir: string | undefined;
+  /** Serve Prometheus metrics over HTTP here (docs/METRICS.md); absent: no metrics port. */
+  metrics?: MetricsAddress;
 }
 
 export interface RunningProxy {
   proxy: Proxy;
+  /** http://host:port/metrics, or undefined without a metrics port. */
+  metricsUrl: string | undefined;
   /** The proxy's public key (base64url), which clients put after # in the cloud address. */
   publicKey: string | undefined;
   /** Handshakes refused on the node port and on the client port. */
@@ -40,6 +46,7 @@ export interface RunningProxy {
 export async function startProxy(o: ProxyServerOptions): Promise<RunningProxy> {
   const log = o.logger;
   const health = watchProcessHealth();
+  const metrics = o.metrics === undefined ? undefined : new ProxyMetrics(health);
   const auth = MemberAuth.load(o.keysDir, { id: o.name, role: 'proxy' }, (problem) =>
     log.warn('keyring', { problem }),
   );
@@ -77,7 +84,20 @@ export async function startProxy(o: ProxyServerOptions): Promise<RunningProxy> {
       toNode: (node, client, frame) => toNodes.send([Buffer.from(node), client, frame]),
       toClient: (client, frame) => toClients.send([client, frame]),
     },
+    ...(metrics === undefined ? {} : { observer: metrics.observer }),
   });
+  let metricsServer: MetricsServer | undefined;
+  if (metrics !== undefined && o.metrics !== undefined) {
+    metrics.watch(proxy, o.name, handshakesRefused);
+    try {
+      metricsServer = await serveMetrics({ metrics: metrics.metrics, ...o.metrics, logger: log });
+    } catch (e) {
+      health.stop();
+      for (const s of sockets) s.close();
+      for (const d of [clients, members]) if (d !== undefined) releaseZapDomain(d.domain);
+      throw e;
+    }
+  }
   void receiveLoop(
     frontend,
     (frames) => {
@@ -110,11 +130,13 @@ export async function startProxy(o: ProxyServerOptions): Promise<RunningProxy> {
   const tickTimer = setInterval(() => proxy.tick(), 1_000);
   return {
     proxy,
+    metricsUrl: metricsServer?.url,
     publicKey: keys?.publicKey,
     handshakesRefused,
     stop: async () => {
       clearInterval(tickTimer);
       health.stop();
+      await metricsServer?.stop();
       for (const s of sockets) s.close();
       for (const d of [clients, members]) if (d !== undefined) releaseZapDomain(d.domain);
       await Promise.resolve();

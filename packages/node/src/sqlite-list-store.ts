@@ -56,6 +56,11 @@ export interface SqliteListStoreOptions {
   busyTimeoutMs?: number;
   /** Run PRAGMA integrity_check on open; it reads the whole file, O(size). Default true. */
   integrityCheckOnOpen?: boolean;
+  /**
+   * Told of every committed batch once it is durable: its writes, and the ms from the start of its
+   * commit to the end of the fdatasync that acknowledged it (for metrics).
+   */
+  onDurable?: (batch: { writes: number; ms: number }) => void;
 }
 
 export { SqliteStoreError, type SqliteStoreErrorCode } from './sqlite-open.ts';
@@ -163,6 +168,12 @@ interface Batch {
   waiters: Waiter[];
 }
 
+/** A batch committed to the WAL, not yet acknowledged: how many writes, and when its commit began (performance.now()). */
+interface CommittedBatch {
+  writes: number;
+  startMs: number;
+}
+
 const emptyBatch = (): Batch => ({ lists: new Map(), hints: new Map(), hintDeletes: new Set(), waiters: [] });
 
 /** A view, not a copy: better-sqlite3 returns a fresh Buffer per read; callers see a plain Uint8Array. */
@@ -201,6 +212,10 @@ export class SqliteListStore implements ListStore {
   private unsynced: Waiter[] = [];
   /** The writes an fdatasync running on the thread pool will acknowledge; undefined when none runs. */
   private syncing: Waiter[] | undefined;
+  /** The batches of `unsynced` and of `syncing`: their sizes and when their commit began (onDurable). */
+  private unsyncedBatches: CommittedBatch[] = [];
+  private syncingBatches: CommittedBatch[] = [];
+  private readonly onDurable: ((batch: { writes: number; ms: number }) => void) | undefined;
   /** Why the store refuses writes: an fsync failed. */
   private syncFailure: Error | undefined;
   /**
@@ -238,6 +253,7 @@ export class SqliteListStore implements ListStore {
     this.walFd = openSync(`${db.name}-wal`, 'r');
     this.groupCommitDelayMs = options.groupCommitDelayMs ?? defaults.groupCommitDelayMs;
     this.batchMax = options.batchMax ?? defaults.batchMax;
+    this.onDurable = options.onDurable;
     assert(this.groupCommitDelayMs >= 0, 'groupCommitDelayMs must not be negative');
     assert(Number.isInteger(this.batchMax) && this.batchMax >= 1, 'batchMax must be a positive integer');
 
@@ -475,6 +491,7 @@ export class SqliteListStore implements ListStore {
     const batch = this.pending;
     if (batch.waiters.length === 0) return;
     this.pending = emptyBatch();
+    const startMs = performance.now();
     let moved: Map<number, number>;
     try {
       if (this.syncFailure !== undefined) throw this.syncFailure;
@@ -491,6 +508,7 @@ export class SqliteListStore implements ListStore {
     this.counters.batches += 1;
     this.counters.writes += batch.waiters.length;
     this.unsynced.push(...batch.waiters);
+    this.unsyncedBatches.push({ writes: batch.waiters.length, startMs });
     this.sync();
   }
 
@@ -506,23 +524,29 @@ export class SqliteListStore implements ListStore {
   private sync(): void {
     if (this.syncing !== undefined || this.unsynced.length === 0) return;
     const group = this.unsynced;
+    const batches = this.unsyncedBatches;
     this.unsynced = [];
+    this.unsyncedBatches = [];
     this.syncing = group;
+    this.syncingBatches = batches;
     fdatasync(this.walFd, (error) => {
       this.syncing = undefined;
+      this.syncingBatches = [];
       if (this.closed) {
         // close() synced and settled everything, this group too; the descriptor is ours to close.
         closeSync(this.walFd);
         return;
       }
-      this.settleSynced(group, error);
+      this.settleSynced(group, error, batches);
       this.sync();
     });
   }
 
-  private settleSynced(group: Waiter[], error: Error | null): void {
+  private settleSynced(group: Waiter[], error: Error | null, batches: readonly CommittedBatch[]): void {
     this.counters.syncs += 1;
     if (error === null) {
+      const now = performance.now();
+      for (const b of batches) this.onDurable?.({ writes: b.writes, ms: now - b.startMs });
       for (const waiter of group) waiter.resolve();
       return;
     }
@@ -556,13 +580,14 @@ export class SqliteListStore implements ListStore {
     // Sync here whatever is committed, including what a running fdatasync covers: it settles now.
     const running = this.syncing;
     const waiting = [...(running ?? []), ...this.unsynced.splice(0)];
+    const batches = [...this.syncingBatches, ...this.unsyncedBatches.splice(0)];
     let error: Error | null = null;
     try {
       fdatasyncSync(this.walFd);
     } catch (e) {
       error = e as Error;
     }
-    this.settleSynced(waiting, error);
+    this.settleSynced(waiting, error, batches);
     this.closed = true;
     if (running === undefined) closeSync(this.walFd);
     this.db.close();

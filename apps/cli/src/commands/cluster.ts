@@ -33,7 +33,7 @@ import {
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TrolleyError, parseNodeId } from '@trolley/core';
-import { LocalCluster, type ClusterLayout } from '../local-cluster.ts';
+import { LocalCluster, metricsLines, type ClusterLayout } from '../local-cluster.ts';
 import {
   cloudOf,
   endpoints,
@@ -65,6 +65,12 @@ export function registerCluster(program: Command): void {
     .option('--r <r>', 'read quorum (R)', intOption('R', 1, 16), defaultQuorum.r)
     .option('--w <w>', 'write quorum (W)', intOption('W', 1, 16), defaultQuorum.w)
     .option('--weak-quorum', 'allow R + W ≤ N')
+    .option(
+      '--metrics-port <port>',
+      'serve Prometheus metrics from this port up, one per process: proxy, then each node, on 127.0.0.1 (0: none; docs/METRICS.md)',
+      intOption('port', 0, 65_535),
+      0,
+    )
     .option('--json', 'print the ready line as a JSON object with the endpoints')
     .action(async (o: ClusterCommandOptions, command: Command) => {
       const quorum = quorumFrom({ ...o, n: Math.min(o.n, o.nodes) }, o.nodes);
@@ -73,6 +79,7 @@ export function registerCluster(program: Command): void {
         dataDir: o.data,
         quorum,
         ...(o.proxyPort === undefined ? {} : { proxyPort: o.proxyPort }),
+        ...(o.metricsPort === 0 ? {} : { metrics: { port: o.metricsPort } }),
         progress: (line) => process.stderr.write(`${line}\n`),
       });
       const stopped = untilSignal();
@@ -90,12 +97,13 @@ export function registerCluster(program: Command): void {
         nodes: local.layout.nodes.map((n, i) => ({ id: n.id, endpoint: local.nodeEndpoint(i) })),
         data: o.data,
         keys: local.keysDir ?? null,
+        metrics: local.metricsEndpoints,
       };
       process.stdout.write(
         o.json === true
           ? `${JSON.stringify(info)}\n`
           : `ready: cloud at ${local.clientEndpoint}, ${o.nodes} nodes, data in ${o.data} ` +
-              `(keys in ${local.keysDir ?? 'none: insecure'})\n`,
+              `(keys in ${local.keysDir ?? 'none: insecure'})\n${metricsLines(local.metricsEndpoints)}`,
       );
       await stopped;
       process.stderr.write('stopping…\n');
@@ -525,5 +533,6 @@ interface ClusterCommandOptions {
   r: number;
   w: number;
   weakQuorum?: boolean;
+  metricsPort: number;
   json?: boolean;
 }

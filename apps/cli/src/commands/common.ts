@@ -1,9 +1,10 @@
 // Shared pieces of the CLI: option parsing, errors as one clear line, waiting for a signal.
 
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import type { TrolleyError } from '@trolley/core';
 import { parseNodeId, type NodeId } from '@trolley/core';
 import { checkQuorum, type Quorum } from '@trolley/cloud';
+import type { MetricsAddress } from '@trolley/node/metrics-server';
 import { endpoints } from '../globals.ts';
 
 export function intOption(name: string, min: number, max: number): (value: string) => number {
@@ -13,6 +14,32 @@ export function intOption(name: string, min: number, max: number): (value: strin
       throw new InvalidArgumentError(`${name} must be a whole number from ${min} to ${max}`);
     return n;
   };
+}
+
+export interface MetricsOptions {
+  metricsPort: number;
+  metricsHost: string;
+}
+
+/** --metrics-port and --metrics-host, for a command that runs a server process. */
+export function metricsOptions(command: Command): Command {
+  return command
+    .option(
+      '--metrics-port <port>',
+      'serve Prometheus metrics at http://HOST:PORT/metrics (0: no metrics port; see docs/METRICS.md)',
+      intOption('port', 0, 65_535),
+      0,
+    )
+    .option(
+      '--metrics-host <host>',
+      'address the metrics port binds (0.0.0.0: every interface)',
+      '127.0.0.1',
+    );
+}
+
+/** Where to serve metrics, or undefined for --metrics-port 0. */
+export function metricsAddress(o: MetricsOptions): MetricsAddress | undefined {
+  return o.metricsPort === 0 ? undefined : { host: o.metricsHost, port: o.metricsPort };
 }
 
 export function members(value: string): { id: NodeId; address: string }[] {

@@ -1,13 +1,22 @@
 // `trolley node`, `trolley proxy` and `trolley gateway`: one storage node, one proxy or one
 // browser gateway in this process. Each prints one line containing "ready" (with its endpoints as
-// JSON) once it is bound, and stops cleanly on SIGINT or SIGTERM.
+// JSON, its metrics URL among them: null without --metrics-port) once it is bound, and stops
+// cleanly on SIGINT or SIGTERM.
 
 import type { Command } from 'commander';
 import { TrolleyError, parseNodeId } from '@trolley/core';
 import { processLogger, startNode, startProxy } from '@trolley/node';
 import { defaultQuorum } from '@trolley/cloud';
 import { defaultCloud, endpoints, keysFolderGiven } from '../globals.ts';
-import { intOption, members, quorumFrom, untilSignal } from './common.ts';
+import {
+  intOption,
+  members,
+  metricsAddress,
+  metricsOptions,
+  quorumFrom,
+  untilSignal,
+  type MetricsOptions,
+} from './common.ts';
 import { summaries } from './summaries.ts';
 
 export function registerServers(program: Command): void {
@@ -35,7 +44,8 @@ export function registerServers(program: Command): void {
       intOption('Q', 1, 65_536),
       1024,
     );
-  keysOptions(node).action(async (o: NodeCommandOptions) => {
+  keysOptions(metricsOptions(node)).action(async (o: NodeCommandOptions) => {
+    const metrics = metricsAddress(o);
     const id = parseNodeId(o.id);
     const quorum = quorumFrom(o, o.members?.length);
     const running = await startNode({
@@ -50,9 +60,10 @@ export function registerServers(program: Command): void {
       partitionCount: o.partitions,
       keysDir: keysDirOf(o),
       logger: processLogger('node', { node: id }),
+      ...(metrics === undefined ? {} : { metrics }),
     });
     process.stdout.write(
-      `ready ${JSON.stringify({ node: id, listen: o.listen, keys: running.store.count() })}\n`,
+      `ready ${JSON.stringify({ node: id, listen: o.listen, keys: running.store.count(), metrics: running.metricsUrl ?? null })}\n`,
     );
     await untilSignal();
     await running.stop();
@@ -66,7 +77,8 @@ export function registerServers(program: Command): void {
     .option('--node-port <port>', 'port for storage nodes', intOption('port', 1, 65_535), 5556)
     .option('--n <n>', 'replicas per list (N), to find coordinators', intOption('N', 1, 16), defaultQuorum.n)
     .option('--name <name>', "a name for logs and status, and its key's name in --keys", 'proxy');
-  keysOptions(proxy).action(async (o: ProxyCommandOptions) => {
+  keysOptions(metricsOptions(proxy)).action(async (o: ProxyCommandOptions) => {
+    const metrics = metricsAddress(o);
     const clientEndpoint = `tcp://${o.bind}:${o.clientPort}`;
     const nodeEndpoint = `tcp://${o.bind}:${o.nodePort}`;
     const running = await startProxy({
@@ -76,16 +88,17 @@ export function registerServers(program: Command): void {
       replicas: o.n,
       keysDir: keysDirOf(o),
       logger: processLogger('proxy', { proxy: o.name }),
+      ...(metrics === undefined ? {} : { metrics }),
     });
     const key = running.publicKey === undefined ? '' : `#${running.publicKey}`;
     process.stdout.write(
-      `ready ${JSON.stringify({ proxy: o.name, clients: `${clientEndpoint}${key}`, nodes: `${nodeEndpoint}${key}` })}\n`,
+      `ready ${JSON.stringify({ proxy: o.name, clients: `${clientEndpoint}${key}`, nodes: `${nodeEndpoint}${key}`, metrics: running.metricsUrl ?? null })}\n`,
     );
     await untilSignal();
     await running.stop();
   });
 
-  program
+  const gateway = program
     .command('gateway')
     .description(summaries.gateway)
     .option('--cloud <endpoints>', 'client ports of the proxies (tcp://host:5555,…)', endpoints, [
@@ -98,25 +111,27 @@ export function registerServers(program: Command): void {
       '--public-url <url>',
       'the address phones reach the app at, for share links and QR codes (default $TROLLEY_PUBLIC_URL)',
       process.env['TROLLEY_PUBLIC_URL'] || undefined,
-    )
-    .action(async (o: GatewayCommandOptions) => {
-      // Loaded here, so that every other command starts without the HTTP and WebSocket modules.
-      const { startGateway } = await import('@trolley/web/server');
-      const running = await startGateway({
-        cloud: o.cloud,
-        host: o.bind,
-        port: o.port,
-        ...(o.web === undefined ? {} : { webRoot: o.web }),
-        ...(o.publicUrl === undefined ? {} : { publicUrl: o.publicUrl }),
-        logger: processLogger('gateway'),
-      });
-      const sync = `${running.url.replace(/^http/, 'ws')}sync`;
-      process.stdout.write(
-        `ready ${JSON.stringify({ gateway: running.url, sync, port: running.port, cloud: o.cloud, web: o.web ?? null })}\n`,
-      );
-      await untilSignal();
-      await running.stop();
+    );
+  metricsOptions(gateway).action(async (o: GatewayCommandOptions) => {
+    // Loaded here, so that every other command starts without the HTTP and WebSocket modules.
+    const metrics = metricsAddress(o);
+    const { startGateway } = await import('@trolley/web/server');
+    const running = await startGateway({
+      cloud: o.cloud,
+      host: o.bind,
+      port: o.port,
+      ...(o.web === undefined ? {} : { webRoot: o.web }),
+      ...(o.publicUrl === undefined ? {} : { publicUrl: o.publicUrl }),
+      logger: processLogger('gateway'),
+      ...(metrics === undefined ? {} : { metrics }),
     });
+    const sync = `${running.url.replace(/^http/, 'ws')}sync`;
+    process.stdout.write(
+      `ready ${JSON.stringify({ gateway: running.url, sync, port: running.port, cloud: o.cloud, web: o.web ?? null, metrics: running.metricsUrl ?? null })}\n`,
+    );
+    await untilSignal();
+    await running.stop();
+  });
 }
 
 interface KeysOptions {
@@ -146,7 +161,7 @@ function keysDirOf(o: KeysOptions): string | undefined {
   return dir;
 }
 
-interface NodeCommandOptions extends KeysOptions {
+interface NodeCommandOptions extends KeysOptions, MetricsOptions {
   id: string;
   listen: string;
   advertise?: string;
@@ -161,7 +176,7 @@ interface NodeCommandOptions extends KeysOptions {
   partitions: number;
 }
 
-interface GatewayCommandOptions {
+interface GatewayCommandOptions extends MetricsOptions {
   cloud: string[];
   bind: string;
   port: number;
@@ -169,7 +184,7 @@ interface GatewayCommandOptions {
   publicUrl?: string;
 }
 
-interface ProxyCommandOptions extends KeysOptions {
+interface ProxyCommandOptions extends KeysOptions, MetricsOptions {
   bind: string;
   clientPort: number;
   nodePort: number;

@@ -1,7 +1,9 @@
 // `trolley start` (what `npm start` runs): the whole thing on one machine. Builds the web app when
 // its sources changed, starts a local cloud (one proxy, three storage nodes) and a gateway that
 // serves the app, with data under ./data (or $TROLLEY_DATA), and prints the address to open.
-// Ctrl-C stops everything; the next start finds the same data.
+// Ctrl-C stops everything; the next start finds the same data. With --metrics-port, every process
+// also serves Prometheus metrics (docs/METRICS.md), listed with the address; --json prints the
+// ready line as one JSON object instead.
 //
 // The cloud is secure from the first start: LocalCluster makes every member's key in DATA/keys,
 // and the cloud's address carries the proxy's key (tcp://127.0.0.1:5555#KEY). That address is saved
@@ -11,7 +13,7 @@ import type { Command } from 'commander';
 import { defaultQuorum } from '@trolley/cloud';
 import { TrolleyError } from '@trolley/core';
 import { checkPublicUrl, ensureWebBuild, webDist } from '@trolley/web/server';
-import { LocalCluster, freePort, portFree } from '../local-cluster.ts';
+import { LocalCluster, freePort, metricsLines, portFree } from '../local-cluster.ts';
 import { globalsOf, homeDirOf, saveLocalCloud } from '../globals.ts';
 import { intOption, untilSignal } from './common.ts';
 import { summaries } from './summaries.ts';
@@ -47,9 +49,24 @@ export function registerStart(program: Command): void {
       'client port of the proxy for terminal clients (default 5555, a free one when taken)',
       intOption('port', 1, 65_534),
     )
+    .option(
+      '--metrics-port <port>',
+      'serve Prometheus metrics from this port up, one per process: proxy, nodes, gateway, on 127.0.0.1 (0: none; docs/METRICS.md)',
+      intOption('port', 0, 65_535),
+      0,
+    )
+    .option('--json', 'print the ready line as a JSON object (url, cloud, terminal, data, keys, metrics)')
     .action(
       async (
-        o: { data: string; port?: number; host: string; proxyPort?: number; publicUrl?: string },
+        o: {
+          data: string;
+          port?: number;
+          host: string;
+          proxyPort?: number;
+          publicUrl?: string;
+          metricsPort: number;
+          json?: boolean;
+        },
         command: Command,
       ) => {
         const say = (line: string): void => void process.stderr.write(`${line}\n`);
@@ -66,17 +83,24 @@ export function registerStart(program: Command): void {
           quorum: defaultQuorum,
           proxyPort,
           gateway: { port: webPort, host: o.host, webRoot: webDist },
+          ...(o.metricsPort === 0 ? {} : { metrics: { port: o.metricsPort } }),
           progress: say,
         });
         const stopped = untilSignal();
         await local.start(); // stops what it started if it fails
         const url = `http://${o.host === '0.0.0.0' ? 'localhost' : o.host}:${webPort}/`;
-        const terminal = `  terminal: ${saveLocalCloud(homeDirOf(globalsOf(command)), local.clientEndpoint)}\n`;
-        process.stdout.write(
-          `\nTrolley is running. Open ${url}\n` +
-            terminal +
-            `  data:     ${o.data}   (keys in ${local.keysDir ?? '-'}; Ctrl-C stops everything; the next start keeps both)\n\n`,
-        );
+        const terminal = saveLocalCloud(homeDirOf(globalsOf(command)), local.clientEndpoint);
+        if (o.json === true)
+          process.stdout.write(
+            `${JSON.stringify({ ready: true, url, cloud: local.clientEndpoint, terminal, data: o.data, keys: local.keysDir ?? null, metrics: local.metricsEndpoints })}\n`,
+          );
+        else
+          process.stdout.write(
+            `\nTrolley is running. Open ${url}\n` +
+              `  terminal: ${terminal}\n` +
+              `  data:     ${o.data}   (keys in ${local.keysDir ?? '-'}; Ctrl-C stops everything; the next start keeps both)\n` +
+              `${metricsLines(local.metricsEndpoints, '  ')}\n`,
+          );
         await stopped;
         say('stopping…');
         await local.stop();

@@ -41,6 +41,10 @@ export interface TestClusterOptions {
   partitions?: number;
   /** Every line the processes write on stderr (their log), with the process's name; absent: inherited. */
   stderr?: (name: string, line: string) => void;
+  /** Every process serves Prometheus metrics, on free ports (LocalCluster's metricsEndpoints). */
+  metrics?: boolean;
+  /** Also run a gateway (on a free port). */
+  gateway?: boolean;
 }
 
 export class TestCluster {
@@ -132,6 +136,8 @@ export class TestCluster {
           proxyPort,
           ...(o.partitions === undefined ? {} : { partitions: o.partitions }),
           ...(o.stderr === undefined ? {} : { stderr: o.stderr }),
+          ...(o.metrics === true ? { metrics: {} } : {}),
+          ...(o.gateway === true ? { gateway: { port: 0 } } : {}),
           progress: (line) => tc?.events.push(line),
         });
         const ports = [

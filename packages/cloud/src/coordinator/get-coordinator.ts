@@ -32,6 +32,8 @@ interface PendingGet {
   listId: ListId;
   partition: number;
   deadlineMs: number;
+  /** Monotonic ms when the read began (its latency, for the observer). */
+  startMs: number;
   /** The caller's causal context, decoded once (undefined: it has nothing). */
   asked: ContextWithTable | undefined;
   core: GetState;
@@ -69,6 +71,7 @@ export class GetCoordinator {
     const decoded = m.context.length > 0 ? decodeContext(m.context) : undefined;
     if (decoded?.ok === false) {
       ctx.counters.rejected++;
+      ctx.observer.request('get', 'refused', 0, 'malformed');
       return ctx.replyError(replyTo, m.requestId, 'malformed', 'the context does not decode');
     }
     const partition = partitionOf(m.listId, ctx.ring.partitionCount);
@@ -101,6 +104,7 @@ export class GetCoordinator {
       listId,
       partition,
       deadlineMs,
+      startMs: now,
       asked: o.asked,
       core: getState(ctx.quorum.r, replicas),
       peerRequests: [],
@@ -175,6 +179,8 @@ export class GetCoordinator {
         p.then(a.merged);
         continue;
       }
+      ctx.observer.request('get', 'ok', ctx.clock.monotonicMs() - p.startMs);
+      ctx.observer.read(a.answered, a.inSync);
       ctx.reply(p.replyTo, {
         type: 'get-reply',
         requestId: p.requestId,
@@ -220,13 +226,15 @@ export class GetCoordinator {
       if (core.replied) continue;
       core.replied = true;
       if (p.then !== undefined) p.then(undefined);
-      else
+      else {
+        ctx.observer.request('get', 'timeout', now - p.startMs);
         ctx.replyError(
           p.replyTo,
           p.requestId,
           'deadline_exceeded',
           `only ${core.replies.length} of R=${ctx.quorum.r} replicas answered in time`,
         );
+      }
     }
   }
 

@@ -26,6 +26,7 @@ import { targets } from '../placement.ts';
 import type { ReplyTo } from '../ports.ts';
 import type { Replica } from '../replica/replica.ts';
 import { admit } from '../node/admission.ts';
+import { refusalCause } from '../observer.ts';
 import type { NodeContext } from '../node/context.ts';
 import type { Answer, RequestTable } from '../node/requests.ts';
 import type { GetCoordinator } from './get-coordinator.ts';
@@ -75,12 +76,14 @@ export class PutCoordinator {
     const doc = decodeList(m.delta);
     if (!doc.ok) {
       ctx.counters.rejected++;
+      ctx.observer.request('put', 'refused', 0, 'malformed');
       return ctx.replyError(replyTo, m.requestId, 'malformed', doc.error.message);
     }
     if (this.acknowledged.has(m.opId)) {
       // A retry of an operation already acknowledged: W replicas have it; say so again.
       ctx.counters.duplicateOps++;
       ctx.counters.putsOk++;
+      ctx.observer.request('put', 'ok', ctx.clock.monotonicMs() - startMs);
       return ctx.reply(replyTo, {
         type: 'put-reply',
         requestId: m.requestId,
@@ -112,6 +115,7 @@ export class PutCoordinator {
     const { ctx } = this;
     if (refusal.code === 'refused') ctx.counters.writesRefused++;
     else ctx.counters.writesOverLimit++;
+    ctx.observer.request('put', 'refused', 0, refusalCause(refusal.code));
     ctx.refusals.warn('client write refused', `write_${refusal.code}`, {
       list: listIdForLog(m.listId),
       detail: refusal.message,
@@ -239,6 +243,7 @@ export class PutCoordinator {
       p.trace.answeredMs = ctx.clock.monotonicMs();
       p.trace.outcome = s.answer;
       this.traces.add(p.trace);
+      ctx.observer.request('put', s.answer, p.trace.answeredMs - p.trace.startMs);
     }
     if (s.answer !== undefined)
       ctx.reply(p.replyTo, {

@@ -18,6 +18,7 @@ import {
   type WireErrorName,
 } from '@trolley/core';
 import type { Membership } from '../membership.ts';
+import type { NodeObserver } from '../observer.ts';
 import type { Logger, ListStore, NodeTransport, Peer, ReplyTo } from '../ports.ts';
 import type { Quorum } from '../quorum.ts';
 import type { RefusalLog } from '../refusal-log.ts';
@@ -42,6 +43,7 @@ export interface NodeContextOptions {
   digest: Digest;
   membership: Membership;
   refusals: RefusalLog;
+  observer: NodeObserver;
 }
 
 export class NodeContext {
@@ -56,6 +58,8 @@ export class NodeContext {
   readonly membership: Membership;
   /** Warnings about refused frames and writes, rate limited (a flood of them is one line a reason). */
   readonly refusals: RefusalLog;
+  /** Told of every request finished here (its kind, outcome and time), for the process's metrics. */
+  readonly observer: NodeObserver;
   readonly counters: NodeCounters = zeroCounters();
   private readonly transport: NodeTransport;
   private ringState: RingState | undefined;
@@ -74,6 +78,7 @@ export class NodeContext {
     this.digest = o.digest;
     this.membership = o.membership;
     this.refusals = o.refusals;
+    this.observer = o.observer;
   }
 
   /** The ring this node follows; undefined until it learns one. */

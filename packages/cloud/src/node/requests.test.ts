@@ -3,6 +3,7 @@ import { md5, parseNodeId } from '@trolley/core';
 import { MemoryListStore } from '../memory-list-store.ts';
 import { Membership } from '../membership.ts';
 import { silentLogger, type NodeTransport, type Peer, type ReplyTo } from '../ports.ts';
+import { noObserver } from '../observer.ts';
 import { RefusalLog } from '../refusal-log.ts';
 import { ManualClock } from '../testing/cluster-fixture.ts';
 import { defaultNodeConfig } from './config.ts';
@@ -25,6 +26,7 @@ function table(): { requests: RequestTable; ctx: NodeContext; clock: ManualClock
     digest: md5,
     membership: new Membership({ id, address: 'a', heartbeat: 0 }, defaultNodeConfig, 0),
     refusals: new RefusalLog({ logger: silentLogger, clock }),
+    observer: noObserver,
   });
   return { requests: new RequestTable(ctx), ctx, clock };
 }

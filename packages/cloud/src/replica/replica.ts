@@ -26,10 +26,12 @@ import {
   type MessageOf,
   type NodeId,
   type Result,
+  type WireErrorName,
 } from '@trolley/core';
 import { BoundedMap } from '../bounded-map.ts';
 import type { ReplyTo, StoredList } from '../ports.ts';
 import type { NodeContext } from '../node/context.ts';
+import type { RequestKind } from '../observer.ts';
 import { ListDigest } from './list-digest.ts';
 
 /** A list as this node holds it in memory: decoded, with its digest and what its stored form costs. */
@@ -81,34 +83,28 @@ export class Replica {
     hintFor: string | undefined,
   ): void {
     const { ctx } = this;
+    const startMs = ctx.clock.monotonicMs();
+    const kind = pushKind(m);
+    const refuse = (code: WireErrorName, message: string): void => {
+      ctx.replyError(replyTo, m.requestId, code, message);
+      ctx.observer.request(kind, 'refused', 0, code);
+    };
     const ring = ctx.ring;
     if (ring === undefined) {
       // A new or wiped node, before gossip brings the ring: without it there is no partition to
       // file the list (or a hint) under. Refuse; the sender tries again or goes elsewhere.
-      return ctx.replyError(
-        replyTo,
-        m.requestId,
-        'unavailable',
-        'this node has not learned the ring yet; retry',
-      );
+      return refuse('unavailable', 'this node has not learned the ring yet; retry');
     }
     if (ctx.clock.wallMs() >= m.deadlineMs) {
       // Never apply a write late: its coordinator has already answered without us.
       ctx.counters.lateRejected++;
-      return ctx.replyError(
-        replyTo,
-        m.requestId,
-        'deadline_exceeded',
-        'the write arrived after its deadline',
-      );
+      return refuse('deadline_exceeded', 'the write arrived after its deadline');
     }
     if (hintFor !== undefined && !ring.nodes.some((n) => n.id === hintFor)) {
       // A hint is for an owner in the ring. One for anyone else could never be handed off: it
       // would sit here, a share of hintsPerNodeMax, until that node left a ring it was never in.
       ctx.counters.hintsDropped++;
-      return ctx.replyError(
-        replyTo,
-        m.requestId,
+      return refuse(
         'invalid_argument',
         `node ${hintFor} is not in ring version ${ring.version}: no hint is held for it`,
       );
@@ -116,11 +112,11 @@ export class Replica {
     const doc = decodeList(m.doc);
     if (!doc.ok) {
       ctx.counters.rejected++;
-      return ctx.replyError(replyTo, m.requestId, 'malformed', doc.error.message);
+      return refuse('malformed', doc.error.message);
     }
     if (hintFor !== undefined && ctx.store.hintCount() >= limits.hintsPerNodeMax) {
       ctx.counters.overloaded++;
-      return ctx.replyError(replyTo, m.requestId, 'overloaded', 'this node holds too many hints');
+      return refuse('overloaded', 'this node holds too many hints');
     }
     ctx.counters.replicaWrites++;
     const partition = partitionOf(m.listId, ring.partitionCount);
@@ -131,8 +127,14 @@ export class Replica {
       m.doc,
       hintFor === undefined ? undefined : parseNodeId(hintFor),
     ).then(
-      (hash) => ctx.reply(replyTo, { type: 'replica-put-reply', requestId: m.requestId, hash }),
-      (e: unknown) => ctx.replyError(replyTo, m.requestId, 'storage_failed', String(e)),
+      (hash) => {
+        ctx.observer.request(kind, 'ok', ctx.clock.monotonicMs() - startMs);
+        ctx.reply(replyTo, { type: 'replica-put-reply', requestId: m.requestId, hash });
+      },
+      (e: unknown) => {
+        ctx.observer.request(kind, 'failed', ctx.clock.monotonicMs() - startMs);
+        ctx.replyError(replyTo, m.requestId, 'storage_failed', String(e));
+      },
     );
   }
 
@@ -278,5 +280,20 @@ export class Replica {
     };
     this.cache.set(listId, copy);
     return copy;
+  }
+}
+
+/** Which kind of request a push is, for the observer: by its message and purpose. */
+function pushKind(m: MessageOf<'replica-put'> | MessageOf<'hinted-put'>): RequestKind {
+  if (m.type === 'hinted-put') return 'hinted_write';
+  if (m.purpose === undefined) return 'replica_write';
+  switch (m.purpose) {
+    case 'read-repair':
+      return 'read_repair';
+    case 'hint':
+    case 'transfer':
+      return 'handover';
+    case 'anti-entropy':
+      return 'anti_entropy';
   }
 }

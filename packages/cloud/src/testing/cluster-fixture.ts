@@ -63,7 +63,9 @@ export class MemoryCluster {
   constructor(
     readonly ids: NodeId[] = ['n1', 'n2', 'n3'].map(parseNodeId),
     readonly quorum: Quorum = { n: 3, r: 2, w: 2 },
-    hooks: Partial<Pick<StorageNodeOptions, 'onWriteAcknowledged' | 'isMember' | 'logger' | 'config'>> = {},
+    hooks: Partial<
+      Pick<StorageNodeOptions, 'onWriteAcknowledged' | 'isMember' | 'logger' | 'config' | 'observer'>
+    > = {},
   ) {
     this.ring = createRing(
       ids.map((id) => ({ id, weight: 1 })),
