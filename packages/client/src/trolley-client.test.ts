@@ -516,20 +516,23 @@ describe('TrolleyClient: sync', () => {
   });
 });
 
+/** Alice makes a list and Bob joins it through one in-memory cloud; syncAll runs both twice. */
+async function sharedPair(aliceSeed: number, bobSeed: number) {
+  const cloud = new MemoryCloud();
+  const alice = (await device(new MemoryClientStore(), aliceSeed)).client;
+  const bob = (await device(new MemoryClientStore(), bobSeed)).client;
+  const id = await alice.createList('Shared');
+  await alice.syncOnce(cloud, { timeoutMs });
+  await bob.joinList(id);
+  await bob.syncOnce(cloud, { timeoutMs });
+  const syncAll = async (): Promise<void> => {
+    for (let i = 0; i < 2; i++) for (const c of [alice, bob]) await c.syncOnce(cloud, { timeoutMs });
+  };
+  return { cloud, alice, bob, id, syncAll };
+}
+
 describe('TrolleyClient: two devices through the cloud', () => {
-  async function pair() {
-    const cloud = new MemoryCloud();
-    const alice = (await device(new MemoryClientStore(), 11)).client;
-    const bob = (await device(new MemoryClientStore(), 22)).client;
-    const id = await alice.createList('Shared');
-    await alice.syncOnce(cloud, { timeoutMs });
-    await bob.joinList(id);
-    await bob.syncOnce(cloud, { timeoutMs });
-    const syncAll = async (): Promise<void> => {
-      for (let i = 0; i < 2; i++) for (const c of [alice, bob]) await c.syncOnce(cloud, { timeoutMs });
-    };
-    return { cloud, alice, bob, id, syncAll };
-  }
+  const pair = () => sharedPair(11, 22);
 
   it('concurrent adds are both kept, and buys add up ("bought 2 of 1")', async () => {
     const { alice, bob, id, syncAll, cloud } = await pair();
@@ -740,19 +743,7 @@ describe('TrolleyClient: encoding of what it stores', () => {
 });
 
 describe('TrolleyClient: undo by inverse operations', () => {
-  async function pair() {
-    const cloud = new MemoryCloud();
-    const alice = (await device(new MemoryClientStore(), 31)).client;
-    const bob = (await device(new MemoryClientStore(), 32)).client;
-    const id = await alice.createList('Shared');
-    await alice.syncOnce(cloud, { timeoutMs });
-    await bob.joinList(id);
-    await bob.syncOnce(cloud, { timeoutMs });
-    const syncAll = async (): Promise<void> => {
-      for (let i = 0; i < 2; i++) for (const c of [alice, bob]) await c.syncOnce(cloud, { timeoutMs });
-    };
-    return { alice, bob, id, syncAll };
-  }
+  const pair = () => sharedPair(31, 32);
   const row = (c: TrolleyClient, id: ListId, name: string) => {
     const i = c.item(id, name);
     return i === undefined ? undefined : [i.wanted, i.bought, i.note ?? ''];

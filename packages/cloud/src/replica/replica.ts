@@ -48,7 +48,7 @@ interface Copy {
   encoded: Uint8Array | undefined;
 }
 
-/** A list's state, hash and the size it is stored at, as reads and pushes send it. */
+/** A list's state, encoded whole, and its digest, as reads and pushes send them. */
 export interface HeldList {
   state: Uint8Array;
   hash: Uint8Array;
@@ -152,16 +152,22 @@ export class Replica {
     });
   }
 
-  /** Whether this node holds a copy of the list (from the cache when it can: no read). */
-  holds(listId: ListId): boolean {
+  /** This node's copy of a list, if it holds one (from the cache when it can: no read). */
+  private heldCopy(listId: ListId): Copy | undefined {
     const cached = this.cache.get(listId);
-    return cached !== undefined ? cached.stored : this.ctx.store.head(listId) !== undefined;
+    if (cached !== undefined) return cached.stored ? cached : undefined;
+    return this.ctx.store.head(listId) === undefined ? undefined : this.copy(listId);
+  }
+
+  /** Whether this node holds a copy of the list. */
+  holds(listId: ListId): boolean {
+    return this.heldCopy(listId) !== undefined;
   }
 
   /** This node's copy of a list, encoded whole, and its digest; undefined if it holds none. */
   held(listId: ListId): HeldList | undefined {
-    if (!this.holds(listId)) return undefined;
-    const copy = this.copy(listId);
+    const copy = this.heldCopy(listId);
+    if (copy === undefined) return undefined;
     copy.encoded ??= encodeList(copy.doc);
     return { state: copy.encoded, hash: copy.digest.value(copy.doc) };
   }
@@ -171,8 +177,8 @@ export class Replica {
    * check's listBytesWriteMax); `exact` encodes it to know.
    */
   storedBytes(listId: ListId, exact: boolean): number {
-    if (!this.holds(listId)) return 0;
-    const copy = this.copy(listId);
+    const copy = this.heldCopy(listId);
+    if (copy === undefined) return 0;
     if (!exact) return copy.wholeBytes + copy.deltaBytes;
     copy.encoded ??= encodeList(copy.doc);
     return copy.encoded.byteLength;

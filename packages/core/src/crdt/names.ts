@@ -51,10 +51,15 @@ function asciiKey(name: string): string | undefined {
 
 export function normaliseName(name: string): string {
   if (isPlainAscii(name, false)) return name; // the common case, without NFKC
-  const ascii = asciiKey(name);
-  if (ascii !== undefined) return ascii;
-  // NFKC and case folding do not commute for a few characters (U+210C folds to "H" under NFKC),
-  // so apply both until nothing changes: the result is a fixpoint, so keys are stable on the wire.
+  return asciiKey(name) ?? keyByRules(name);
+}
+
+/**
+ * The key by the general rules, with no fast path (normaliseName takes shortcuts that must agree).
+ * NFKC and case folding do not commute for a few characters (U+210C folds to "H" under NFKC), so
+ * apply both until nothing changes: the result is a fixpoint, so keys are stable on the wire.
+ */
+export function keyByRules(name: string): string {
   let key = name;
   for (let round = 0; round < 4; round++) {
     const next = key.normalize('NFKC').toLowerCase().replace(/\s+/g, ' ').trim();
