@@ -8,8 +8,10 @@
 
 import { describe, expect, it } from 'vitest';
 import {
+  ListReplica,
   encodeRing,
   parseNodeId,
+  type ReplicaId,
   ringReflects,
   type Message,
   type NodeId,
@@ -179,5 +181,41 @@ describe('concurrent ring changes', () => {
     await c.settle();
     expect(c.reply(77)).toMatchObject({ type: 'error' });
     expect(c.nodes[0]?.ring?.version).toBe(1);
+  });
+
+  it('keysToHandOver: what a removed node still holds for others, 0 once every list reached its owners', async () => {
+    const c = new MemoryCluster(['n1', 'n2', 'n3', 'n4'].map(id));
+    const keysToHandOver = (): number[] => c.nodes.map((n) => n.stats()['keysToHandOver'] as number);
+    const keys = (): number[] => c.nodes.map((n) => n.stats()['keys'] as number);
+    const lists = Array.from({ length: 40 }, () => c.newListId());
+    for (const listId of lists)
+      c.put(id('n1'), listId, new ListReplica('alice' as ReplicaId).addItem('Milk', 1));
+    await c.settle();
+    // Every list on its 3 owners, none held anywhere else.
+    expect(keys().reduce((a, b) => a + b, 0)).toBe(3 * lists.length);
+    expect(keysToHandOver()).toEqual([0, 0, 0, 0]);
+    const n4Held = keys()[3] as number;
+    expect(n4Held).toBeGreaterThan(0);
+
+    c.operator(id('n1'), ringChangeMessage({ add: [], remove: [id('n4')] }));
+    await converge(c);
+    // Right after the change, before any transfer round has run: n4 holds only lists of others.
+    const during = keysToHandOver();
+    expect(during[3]).toBe(n4Held);
+
+    // Transfer rounds until nothing is left to hand over (a hang guard bounds the rounds).
+    let rounds = 0;
+    while (keysToHandOver().some((k) => k > 0)) {
+      if (++rounds > 120) throw new Error(`handover not finished: ${keysToHandOver().join(', ')}`);
+      c.clock.advance(1_000);
+      for (const node of c.nodes) node.tick();
+      await c.settle();
+    }
+    expect(keys()[3]).toBe(0);
+    expect(keys().reduce((a, b) => a + b, 0)).toBe(3 * lists.length);
+    console.log(
+      `remove n4 (held ${n4Held} of ${lists.length} lists): keysToHandOver ${during.join('/')} after the change, ` +
+        `0 on every node after ${rounds} transfer rounds; n4 holds 0, each list on its 3 new owners`,
+    );
   });
 });

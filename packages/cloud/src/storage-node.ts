@@ -291,6 +291,8 @@ export class StorageNode {
       partitionsHeld: ctx.store.countByPartition().size,
       keys: ctx.store.count(),
       hints: ctx.store.hintCount(),
+      // Lists held here that belong elsewhere (0 on every node: the handover is finished).
+      keysToHandOver: this.handover.keysToHandOver(),
       pending: this.pending,
       members: this.membership
         .view()

@@ -106,6 +106,22 @@ export class Handover {
     }
   }
 
+  /**
+   * Lists held here in partitions this node does not replicate (a ring change moved them, or they
+   * are fallback copies): what transfers still have to move. 0 on every node, with no hints left,
+   * means every list has reached all its owners (a list leaves here only once all of them
+   * acknowledged it); operators and the elastic benchmark wait for that.
+   */
+  keysToHandOver(): number {
+    const { ctx } = this;
+    const ring = ctx.ring;
+    let keysToHandOver = 0;
+    if (ring !== undefined)
+      for (const [p, count] of ctx.store.countByPartition())
+        if (!preferenceList(ring, p, ctx.quorum.n).includes(ctx.id)) keysToHandOver += count;
+    return keysToHandOver;
+  }
+
   // ---- transfer: lists held but not replicated here (§4.9 and fallback copies) -----------------
 
   private transferAway(): void {
