@@ -13,6 +13,10 @@ export interface TrolleyProcessOptions {
   /** A command to run trolley under, e.g. ['ip', 'netns', 'exec', 'ns1']. */
   prefix?: readonly string[];
   timeoutMs?: number;
+  /** Its working folder (relative paths in its arguments are read from there). */
+  cwd?: string;
+  /** Its environment (default: this process's). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export class TrolleyProcess {
@@ -50,7 +54,11 @@ export class TrolleyProcess {
     o: TrolleyProcessOptions = {},
   ): Promise<TrolleyProcess> {
     const argv = [...(o.prefix ?? []), process.execPath, trolleyBin, ...args];
-    const child = spawn(argv[0] as string, argv.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(argv[0] as string, argv.slice(1), {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      ...(o.cwd === undefined ? {} : { cwd: o.cwd }),
+      ...(o.env === undefined ? {} : { env: o.env }),
+    });
     const p = new TrolleyProcess(name, child);
     try {
       await new Promise<void>((resolve, reject) => {
