@@ -143,7 +143,7 @@ export class Elastic {
     // The load window starts before the new process starts: its start is part of the step's cost.
     const began = load.now();
     if (kind === 'add') {
-      index = await cluster.addNode(1, { confirm });
+      index = await cluster.addNode(1, { confirm, startMs: this.o.hangMs });
       change = { add: [{ id: parseNodeId(this.idOf(index)), weight: 1 }], remove: [] };
       this.inRing.push(index);
     } else {

@@ -83,6 +83,7 @@ export interface LoadFigures {
 
 interface TrackedList {
   listId: ListId;
+  title: string;
   replica: ListReplica;
   /** Item names the cloud acknowledged. */
   acked: string[];
@@ -107,9 +108,10 @@ export class Load {
     this.attemptMs = o.attemptMs ?? 10_000;
     this.retryForMs = o.retryForMs ?? 120_000;
     this.clients = Array.from({ length: o.clients }, () => new CloudClient([...o.endpoints]));
-    this.lists = this.clients.map(() =>
-      Array.from({ length: o.listsPerClient }, () => ({
+    this.lists = this.clients.map((_, c) =>
+      Array.from({ length: o.listsPerClient }, (_, i) => ({
         listId: newListId(cryptoRandom),
+        title: `Load ${c}.${i}`,
         replica: new ListReplica(newReplicaId(cryptoRandom)),
         acked: [],
         retired: false,
@@ -127,8 +129,8 @@ export class Load {
     try {
       await Promise.all(
         load.clients.map(async (client, c) => {
-          for (const [i, l] of (load.lists[c] ?? []).entries()) {
-            const r = await load.put(client, l.listId, l.replica.rename(`Load ${c}.${i}`));
+          for (const l of load.lists[c] ?? []) {
+            const r = await load.put(client, l.listId, l.replica.rename(l.title));
             if (r.outcome !== 'ok') throw new Error(`list ${l.listId} could not be made`);
           }
         }),
@@ -213,14 +215,15 @@ export class Load {
       const worker = async (): Promise<void> => {
         while (next < all.length) {
           const l = all[next++] as TrackedList;
-          const names = await this.readNames(client, l.listId, this.retryForMs);
-          if (names === undefined) {
+          const read = await this.read(client, l.listId, this.retryForMs);
+          if (read === undefined) {
             unreadable++;
-            lost += l.acked.length;
+            lost += l.acked.length + 1;
             problems.push(`${l.listId}: unreadable`);
             continue;
           }
-          const missing = l.acked.filter((n) => !names.has(n));
+          const missing = l.acked.filter((n) => !read.names.has(n));
+          if (read.title !== l.title) missing.push(`the title ${JSON.stringify(l.title)}`);
           lost += missing.length;
           if (missing.length > 0) problems.push(`${l.listId}: missing ${missing.join(', ')}`);
         }
@@ -264,8 +267,9 @@ export class Load {
       const l = mine[Math.floor(Math.random() * mine.length)] as TrackedList;
       const expected = [...l.acked];
       const began = performance.now();
-      const names = await this.readNames(client, l.listId, 0);
-      const outcome = names === undefined ? 'failed' : expected.every((n) => names.has(n)) ? 'ok' : 'stale';
+      const read = await this.read(client, l.listId, 0);
+      const outcome =
+        read === undefined ? 'failed' : expected.every((n) => read.names.has(n)) ? 'ok' : 'stale';
       this.record(this.reads, { start: began, end: performance.now(), outcome });
       await sleep(Math.max(0, intervalMs - (performance.now() - began)));
     }
@@ -292,12 +296,12 @@ export class Load {
     }
   }
 
-  /** The item names of a list as read through the proxy; undefined if no read succeeded. */
-  private async readNames(
+  /** A list's title and item names as read through the proxy; undefined if no read succeeded. */
+  private async read(
     client: CloudClient,
     listId: ListId,
     retryForMs: number,
-  ): Promise<Set<string> | undefined> {
+  ): Promise<{ title: string; names: Set<string> } | undefined> {
     const giveUp = performance.now() + retryForMs;
     const empty = ListDoc.empty();
     const context = encodeContext(empty.ctx, empty.replicas);
@@ -308,7 +312,8 @@ export class Load {
         if (doc.ok) {
           const r = new ListReplica(newReplicaId(cryptoRandom));
           r.apply(doc.value);
-          return new Set(r.view().items.map((i) => i.name));
+          const view = r.view();
+          return { title: view.title, names: new Set(view.items.map((i) => i.name)) };
         }
       } catch {
         // no answer in time: tried again until giveUp

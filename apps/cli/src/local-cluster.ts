@@ -565,6 +565,8 @@ export class LocalCluster {
       via?: number;
       beforeRingChange?: () => Promise<void>;
       confirm?: ConfirmRingChangeOptions;
+      /** How long the new process may take to say ready (default 30 s; a guard against a hang). */
+      startMs?: number;
     } = {},
   ): Promise<number> {
     const port = await freePort(this.layout.host);
@@ -576,7 +578,7 @@ export class LocalCluster {
     this.nodes.push(child);
     const i = this.nodes.length - 1; // before any await: addNode may run concurrently
     this.saveLayout();
-    await this.spawn(child, 30_000);
+    await this.spawn(child, options.startMs ?? 30_000);
     await options.beforeRingChange?.();
     await this.confirmedRingChange(
       options.via ?? 0,
