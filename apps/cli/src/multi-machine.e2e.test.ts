@@ -257,17 +257,22 @@ describe('multi-machine cluster in network namespaces', () => {
       );
       m.ops.env['TROLLEY_NODE'] = `a=tcp://${ip('a')}:6001`;
       const removed = await trolley(m.ops, 'cluster', 'remove-node', '--id', 'b');
-      // "stop it when status shows it holds 0 keys"
+      // "stop it when status shows it holds 0 keys" (and the handover to d is done: nothing left to hand over)
       let status: StatusRow[] = [];
       for (const since = performance.now(); ;) {
         status = (JSON.parse(await trolley(m.ops, 'cluster', 'status', '--json')) as { nodes: StatusRow[] })
           .nodes;
         const b = status.find((r) => r.id === 'b');
-        if (b?.keys === 0 && b.partitions === 0) break;
+        if (b?.keys === 0 && b.partitions === 0 && status.every((r) => r.toHandOver === 0 && r.hints === 0))
+          break;
         if (performance.now() - since > hangMs)
           throw new Error(`b still holds keys: ${JSON.stringify(status)}`);
         await sleep(500);
       }
+      // The same for people: one line per node, with what it still has to hand over.
+      const table = await trolley(m.ops, 'cluster', 'status');
+      expect(table).toMatch(/^node +live +partitions +keys +to hand over +hints +ring +endpoint$/m);
+      expect(table).toMatch(/^b +yes +0 +0 +0 +0 /m);
       const ringNodes = status.filter((r) => r.partitions > 0).map((r) => r.id);
       expect(ringNodes.sort()).toEqual(['a', 'c', 'd']);
       await nodeB?.stop();
@@ -280,7 +285,7 @@ describe('multi-machine cluster in network namespaces', () => {
       console.log(
         `README multi-machine commands in ${machineNames.length} namespaces (${lab.hosts.map((h) => h.address).join(', ')}): ` +
           `2 proxies, nodes a b c; alice's list read by bob; ${lastLine(added)}; ${lastLine(removed)}; ` +
-          `status ${status.map((r) => `${r.id} ${r.partitions}p ${r.keys}k`).join(', ')}; ` +
+          `status ${status.map((r) => `${r.id} ${r.partitions}p ${r.keys}k ${r.toHandOver} to hand over`).join(', ')}; ` +
           `bob sees bread, eggs, milk; ${((performance.now() - started) / 1000).toFixed(1)} s`,
       );
     },
@@ -292,6 +297,8 @@ interface StatusRow {
   live: boolean;
   partitions: number;
   keys: number;
+  toHandOver: number;
+  hints: number;
 }
 
 const lastLine = (text: string): string => text.trim().split('\n').pop() ?? '';

@@ -150,6 +150,8 @@ export function registerCluster(program: Command): void {
           return {
             ...n,
             keys: num('keys'),
+            // Lists it holds for other owners: 0 on every node, and no hints, is a finished handover.
+            toHandOver: num('keysToHandOver'),
             hints: num('hints'),
             ringVersion: num('ringVersion'),
             view: stats === undefined ? null : view,
@@ -165,10 +167,10 @@ export function registerCluster(program: Command): void {
       process.stdout.write(
         `ring version ${String(view['ringVersion'])}, ${String(view['partitions'])} partitions\n`,
       );
-      process.stdout.write('node        live  partitions  keys      hints  ring  endpoint\n');
+      process.stdout.write('node        live  partitions  keys      to hand over  hints  ring  endpoint\n');
       for (const r of rows)
         process.stdout.write(
-          `${r.id.padEnd(12)}${(r.live ? 'yes' : 'no').padEnd(6)}${String(r.partitions).padEnd(12)}${String(r.keys ?? '-').padEnd(10)}${String(r.hints ?? '-').padEnd(7)}${String(r.ringVersion ?? '-').padEnd(6)}${shownAddress(r.address)}\n`,
+          `${r.id.padEnd(12)}${(r.live ? 'yes' : 'no').padEnd(6)}${String(r.partitions).padEnd(12)}${String(r.keys ?? '-').padEnd(10)}${String(r.toHandOver ?? '-').padEnd(14)}${String(r.hints ?? '-').padEnd(7)}${String(r.ringVersion ?? '-').padEnd(6)}${shownAddress(r.address)}\n`,
         );
       process.stdout.write("\neach node's view of the others (gossip and failure detection):\n");
       for (const r of rows) process.stdout.write(`  ${r.id}: ${r.view ?? 'did not answer'}\n`);
