@@ -6,7 +6,8 @@
 // write to lists of their own: one ListReplica per list, one new item per write (a person adding
 // "item 17"), so every acknowledged write is one item name that must be in the list when it is
 // read back. A put answered 'unknown' (deadline passed, no coordinator for a moment) is sent
-// again under the same opId, as a client does, until it is 'ok' or `retryForMs` has passed (then
+// again under the same opId, as a client does (so is one answered with an error, such as
+// overloaded: counted apart), until it is 'ok' or `retryForMs` has passed (then
 // it counts as failed, and the list is retired: its replica's later changes would follow a change
 // the cloud may never have seen). Reads pick one of the client's lists and check that every item
 // acknowledged before the read began is in what comes back (a read that misses one is "stale":
@@ -56,6 +57,8 @@ interface WriteRecord {
   outcome: Outcome;
   /** Attempts answered 'unknown' before the last one. */
   unknown: number;
+  /** Attempts answered with an error (overloaded, refused), each retried. */
+  refused: number;
 }
 
 interface ReadRecord {
@@ -71,6 +74,8 @@ export interface LoadFigures {
   writesFailed: number;
   /** Attempts answered 'unknown' (each retried under the same opId). */
   unknown: number;
+  /** Attempts answered with an error instead (overloaded, refused; retried all the same). */
+  refused: number;
   reads: number;
   readsFailed: number;
   /** Reads that missed an item acknowledged before they began. */
@@ -173,6 +178,7 @@ export class Load {
       writesOk: okMs.length,
       writesFailed: w.filter((x) => x.outcome === 'failed').length,
       unknown: w.reduce((n, x) => n + x.unknown, 0),
+      refused: w.reduce((n, x) => n + x.refused, 0),
       reads: r.length,
       readsFailed: r.filter((x) => x.outcome === 'failed').length,
       staleReads: r.filter((x) => x.outcome === 'stale').length,
@@ -251,6 +257,7 @@ export class Load {
           end: performance.now(),
           outcome: r.outcome,
           unknown: r.unknown,
+          refused: r.refused,
         });
         if (r.outcome === 'ok') l.acked.push(name);
         else l.retired = true;
@@ -280,20 +287,34 @@ export class Load {
     client: CloudClient,
     listId: ListId,
     delta: ListDoc,
-  ): Promise<{ outcome: Outcome; unknown: number }> {
+  ): Promise<{ outcome: Outcome; unknown: number; refused: number }> {
     const bytes = encodeList(delta);
     const opId = client.newOpId();
     const giveUp = performance.now() + this.retryForMs;
-    for (let unknown = 0; ; unknown++) {
+    let unknown = 0;
+    let refused = 0;
+    for (;;) {
       try {
         const r = await client.put(listId, bytes, { opId, timeoutMs: this.attemptMs });
-        if (r.outcome === 'ok') return { outcome: 'ok', unknown };
-      } catch {
-        // refused or malformed: the same as no answer for this purpose; tried again until giveUp
+        if (r.outcome === 'ok') return { outcome: 'ok', unknown, refused };
+        unknown++;
+      } catch (e) {
+        // An error answer (overloaded, refused): counted apart, and tried again until giveUp.
+        refused++;
+        this.noteError(e);
       }
-      if (performance.now() > giveUp) return { outcome: 'failed', unknown };
+      if (performance.now() > giveUp) return { outcome: 'failed', unknown, refused };
       await sleep(100);
     }
+  }
+
+  /** Error answers to puts, by message (at most 20 kinds; for the report). */
+  readonly errors = new Map<string, number>();
+
+  private noteError(e: unknown): void {
+    const text = e instanceof Error ? e.message : String(e);
+    if (this.errors.has(text) || this.errors.size < 20)
+      this.errors.set(text, (this.errors.get(text) ?? 0) + 1);
   }
 
   /** A list's title and item names as read through the proxy; undefined if no read succeeded. */

@@ -94,6 +94,7 @@ async function main(): Promise<void> {
     log('load stopped; reading every list back…');
     const verified = await load.verify();
     for (const p of verified.problems.slice(0, 20)) log(`  lost: ${p}`);
+    for (const [text, n] of load.errors) log(`  puts answered with an error ×${n}: ${text}`);
     report(baseline, steps, verified, totalSeconds);
   } finally {
     if (!interrupted()) await cleanup();
@@ -115,6 +116,7 @@ function report(
       `${baseline.writesOk}`,
       `${baseline.writesFailed}`,
       `${baseline.unknown}`,
+      `${baseline.refused}`,
       `${baseline.staleReads}/${baseline.reads}`,
       ms(baseline.writeP99Ms),
       '1.0×',
@@ -130,6 +132,7 @@ function report(
       `${s.load.writesOk}`,
       `${s.load.writesFailed}`,
       `${s.load.unknown}`,
+      `${s.load.refused}`,
       `${s.load.staleReads}/${s.load.reads}`,
       ms(s.load.writeP99Ms),
       ratio(s.load.writeP99Ms),
@@ -154,6 +157,7 @@ function report(
         'writes ok',
         'failed',
         'unknown',
+        'refused',
         'stale reads',
         'p99 write ms',
         '×base',
@@ -168,6 +172,7 @@ function report(
   const sum = (f: (s: StepFigures) => number): number => steps.reduce((a, s) => a + f(s), 0);
   const failed = baseline.writesFailed + sum((s) => s.load.writesFailed);
   const unknown = baseline.unknown + sum((s) => s.load.unknown);
+  const refused = baseline.refused + sum((s) => s.load.refused);
   console.log(
     `\nacknowledged writes ${verified.acknowledged}, lost ${verified.lost}, lists unreadable ${verified.unreadable}; ` +
       `${totalSeconds.toFixed(0)} s in all`,
@@ -178,6 +183,7 @@ function report(
       lost: verified.lost,
       failed,
       unknown,
+      refused,
       acknowledged: verified.acknowledged,
       unreadable: verified.unreadable,
       maxImbalance: Number(Math.max(...steps.map((s) => s.imbalance)).toFixed(3)),

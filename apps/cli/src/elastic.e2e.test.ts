@@ -79,9 +79,10 @@ describe('elastic growth under load', () => {
 
     const failed = steps.reduce((a, s) => a + s.load.writesFailed, 0);
     const unknown = steps.reduce((a, s) => a + s.load.unknown, 0);
+    const refused = steps.reduce((a, s) => a + s.load.refused, 0);
     console.log(
       `3 → 5 → 3 under load: ${verified.acknowledged} acknowledged writes on ${verified.lists} lists, lost ${verified.lost}, ` +
-        `failed ${failed}, unknown ${unknown}; ` +
+        `failed ${failed}, unknown ${unknown}, refused ${refused} (retried)${[...load.errors.keys()].map((e) => ` [${e}]`).join('')}; ` +
         steps
           .map(
             (s) =>
