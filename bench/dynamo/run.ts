@@ -59,7 +59,7 @@ import { replicaOf } from '../../apps/cli/src/testing/env-ops.ts';
 import { TrolleyProcess } from '../../apps/cli/src/testing/env-procs.ts';
 import { parseExposition } from '../../apps/cli/src/testing/scrape.ts';
 import { envNumber, percentile, rng, seededRandom, stopOnSignal, table } from '../common.ts';
-import { lineSpec, renderPng, stacked } from './plot.ts';
+import { drawPlots, type Figures } from './plot.ts';
 import {
   clusterSeries,
   latencyWindows,
@@ -436,54 +436,13 @@ async function main(res: Resources): Promise<void> {
   const latency = latencyWindows(samples, WINDOW_S);
   const cluster = clusterSeries(clusterSamples);
   mkdirSync(outDir, { recursive: true });
-  const latencyRows = (kind: 'read' | 'write'): { t: number; y: number; series: string }[] =>
-    latency
-      .filter((p) => p.kind === kind)
-      .flatMap((p) => [
-        { t: p.t, y: p.p50, series: 'p50' },
-        { t: p.t, y: p.p99, series: 'p99' },
-        { t: p.t, y: p.p999, series: 'p99.9' },
-      ]);
-  const plots = {
-    'latency.png': stacked(`Latency over time (${WINDOW_S} s windows), ${NODES} nodes, N=3 R=2 W=2`, [
-      lineSpec({ title: 'reads (get)', yTitle: 'ms (log)', rows: latencyRows('read'), faults, logY: true }),
-      lineSpec({
-        title: 'writes (put, cloud-ok)',
-        yTitle: 'ms (log)',
-        rows: latencyRows('write'),
-        faults,
-        logY: true,
-      }),
-    ]),
-    'divergence.png': lineSpec({
-      title: 'Reads that saw divergent replicas (share of client gets, per second)',
-      yTitle: 'share of gets',
-      rows: cluster.map((p) => ({ t: p.t, y: p.divergentShare, series: 'divergent' })),
-      faults,
-    }),
-    'hints.png': lineSpec({
-      title: 'Hints waiting (all nodes that answered)',
-      yTitle: 'hints',
-      rows: cluster.map((p) => ({ t: p.t, y: p.hintsWaiting, series: 'hints waiting' })),
-      faults,
-    }),
-    'imbalance.png': lineSpec({
-      title: 'Load imbalance per second (requests handled per node)',
-      yTitle: 'ratio / share',
-      rows: cluster.flatMap((p) => [
-        { t: p.t, y: p.imbalance, series: 'largest node ÷ mean' },
-        { t: p.t, y: p.outOfBalance, series: 'share of nodes > 15% off the mean' },
-        { t: p.t, y: p.listsImbalance, series: 'lists held: largest ÷ mean' },
-      ]),
-      faults,
-    }),
-  };
-  for (const [name, spec] of Object.entries(plots)) writeFileSync(join(outDir, name), await renderPng(spec));
+  const figures: Figures = { windowS: WINDOW_S, nodes: NODES, faults, latency, cluster };
+  const plots = await drawPlots(figures, outDir);
   writeFileSync(
     join(outDir, 'series.json'),
-    `${JSON.stringify({ command: COMMAND, commit: gitCommit(), faults, latency, cluster }, null, 1)}\n`,
+    `${JSON.stringify({ command: COMMAND, commit: gitCommit(), ...figures }, null, 1)}\n`,
   );
-  log(`plots in ${outDir}: ${Object.keys(plots).join(', ')}`);
+  log(`plots in ${outDir}: ${plots.join(', ')}`);
 
   // ---- the table: one row per phase ----
   const bounds = [0, ...faults.flatMap((f) => [f.start, f.end]), Infinity];
@@ -576,7 +535,7 @@ async function main(res: Resources): Promise<void> {
         lastedS: round(f.end - f.start, 1),
         convergedS: f.converged === undefined ? null : round(f.converged - f.end, 1),
       })),
-      plots: Object.keys(plots).map((p) => join(outDir, p)),
+      plots: plots.map((p) => join(outDir, p)),
     }),
   );
 }
