@@ -96,3 +96,18 @@ export function decodeHeader(frame: Uint8Array): Result<Header> {
     throw e;
   }
 }
+
+/**
+ * The type and request ID of a frame that a plane's decoder refused as another plane's message
+ * (`decode_wrong_plane`), for the receiver's refusal; undefined if `error` is another failure or
+ * the tag is a free one (no message has it: malformed, as a free tag of the receiver's own plane).
+ */
+export function foreignMessage(
+  frame: Uint8Array,
+  error: TrolleyError,
+): { type: MessageType; requestId: number } | undefined {
+  if (error.code !== 'decode_wrong_plane') return undefined;
+  const header = decodeHeader(frame);
+  if (!header.ok || header.value.type === undefined) return undefined;
+  return { type: header.value.type, requestId: header.value.requestId };
+}
