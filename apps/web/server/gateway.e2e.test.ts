@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import {
   ListReplica,
+  WIRE_VERSION,
   decodeList,
   decodeClientMessage,
   encodeContext,
@@ -199,7 +200,7 @@ describe('gateway', () => {
     expect(hello.wallMs).toBeLessThanOrEqual(Date.now());
 
     const reply = await a.request((requestId) => ({ type: 'hello', requestId, client: 'test' }));
-    expect(reply).toMatchObject({ type: 'hello-reply', version: 1 });
+    expect(reply).toMatchObject({ type: 'hello-reply', version: WIRE_VERSION });
 
     const listId = newListId(cryptoRandom);
     const author = new ListReplica(newReplicaId(cryptoRandom));
