@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import {
   ListReplica,
-  decodeMessage,
+  decodeClientMessage,
   encodeList,
   encodeMessage,
   limits,
@@ -48,7 +48,7 @@ class Browser {
 
   private constructor(readonly ws: WebSocket) {
     ws.on('message', (data: Buffer, isBinary) => {
-      const m = isBinary ? decodeMessage(new Uint8Array(data)) : undefined;
+      const m = isBinary ? decodeClientMessage(new Uint8Array(data)) : undefined;
       if (m?.ok === true) this.received.push(m.value);
     });
     ws.on('error', () => undefined);

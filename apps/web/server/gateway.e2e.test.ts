@@ -11,11 +11,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import {
   ListReplica,
+  WIRE_VERSION,
   decodeList,
-  decodeMessage,
+  decodeClientMessage,
   encodeContext,
   encodeList,
   encodeMessage,
+  foreignMessage,
   limits,
   messageBytesMax,
   newListId,
@@ -55,7 +57,7 @@ class Peer {
 
   private constructor(readonly ws: WebSocket) {
     ws.on('message', (data: Buffer, isBinary) => {
-      const m = isBinary ? decodeMessage(new Uint8Array(data)) : undefined;
+      const m = isBinary ? decodeClientMessage(new Uint8Array(data)) : undefined;
       if (m?.ok === true) this.received.push(m.value);
       else this.undecodable.push(data.length);
       this.wake();
@@ -198,7 +200,7 @@ describe('gateway', () => {
     expect(hello.wallMs).toBeLessThanOrEqual(Date.now());
 
     const reply = await a.request((requestId) => ({ type: 'hello', requestId, client: 'test' }));
-    expect(reply).toMatchObject({ type: 'hello-reply', version: 1 });
+    expect(reply).toMatchObject({ type: 'hello-reply', version: WIRE_VERSION });
 
     const listId = newListId(cryptoRandom);
     const author = new ListReplica(newReplicaId(cryptoRandom));
@@ -322,14 +324,20 @@ describe('gateway', () => {
       const m = fuzzMessage(rand, 'proxy');
       const frame = m.frames[0];
       if (m.frames.length !== 1 || frame === undefined) continue;
-      const decoded = decodeMessage(frame);
+      // The gateway reads the client plane only: another plane's message (whatever its body) is a
+      // type a browser may not send; a free tag, or a client-plane frame that does not decode, is
+      // malformed.
+      const decoded = decodeClientMessage(frame);
       if (decoded.ok && accepted.has(decoded.value.type)) continue; // a legitimate request: not hostile
+      const foreign = decoded.ok ? undefined : foreignMessage(frame, decoded.error);
       p.ws.send(frame);
       count(m.kind);
       expected.push(
         decoded.ok
           ? { code: 'unknown_type', requestId: decoded.value.requestId }
-          : { code: 'malformed', requestId: 0 },
+          : foreign !== undefined
+            ? { code: 'unknown_type', requestId: foreign.requestId }
+            : { code: 'malformed', requestId: 0 },
       );
     }
     // Text frames, and every message type a browser may not send, well-formed.

@@ -18,8 +18,9 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import {
   TrolleyError,
   WIRE_VERSION,
-  decodeMessage,
+  decodeClientMessage,
   encodeMessage,
+  foreignMessage,
   limits,
   messageBytesMax,
   type ListId,
@@ -426,7 +427,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       : Buffer.isBuffer(data)
         ? data
         : Buffer.from(data);
-    const decoded = decodeMessage(bytes);
+    // The client plane only: a well-formed message of another plane is a type a browser may not send.
+    const decoded = decodeClientMessage(bytes);
+    const foreign = decoded.ok ? undefined : foreignMessage(bytes, decoded.error);
+    if (foreign !== undefined) return unknownType(c, foreign.type, foreign.requestId);
     if (!decoded.ok) {
       counters.malformed++;
       refused(c, 'malformed', { bytes: bytes.length, detail: decoded.error.message });
@@ -453,30 +457,16 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       case 'put-reply':
       case 'get-reply':
       case 'error':
-      case 'replica-put':
-      case 'replica-put-reply':
-      case 'replica-get':
-      case 'replica-get-reply':
-      case 'admin-read':
-      case 'admin-read-reply':
-      case 'stats':
-      case 'stats-reply':
-      case 'node-hello':
-      case 'gossip':
-      case 'gossip-reply':
-      case 'hinted-put':
-      case 'ae-root':
-      case 'ae-buckets':
-      case 'ae-keys':
-      case 'ae-keys-reply':
-      case 'ring-change':
-      case 'ring-change-reply':
       case 'changed':
       case 'gateway-hello':
-        counters.unknownType++;
-        refused(c, 'unknown_type', { type: m.type, requestId: m.requestId });
-        return fail(c, m.requestId, 'unknown_type', `a browser may not send ${m.type} to the gateway`);
+        return unknownType(c, m.type, m.requestId);
     }
+  };
+
+  const unknownType = (c: Connection, type: string, requestId: number): void => {
+    counters.unknownType++;
+    refused(c, 'unknown_type', { type, requestId });
+    fail(c, requestId, 'unknown_type', `a browser may not send ${type} to the gateway`);
   };
 
   const onConnection = (ws: WebSocket, remote: string): void => {

@@ -9,6 +9,7 @@ import {
   WIRE_VERSION,
   limits,
   newListId,
+  opIdFrom,
   createRing,
   decodeMessage,
   encodeMessage,
@@ -149,7 +150,7 @@ describe('proxy', () => {
     const future = encodeMessage({ type: 'hello', requestId: 2, client: 'x' });
     future[0] = 99;
     proxy.onClientFrame(client, future);
-    proxy.onClientFrame(client, Uint8Array.from([1, 3, 5, 1, 2]));
+    proxy.onClientFrame(client, Uint8Array.from([WIRE_VERSION, 3, 5, 1, 2]));
     proxy.onClientFrame(client, new Uint8Array(0));
     expect(toNodes).toHaveLength(0);
     expect(toClient.map((m) => (m.type === 'error' ? m.code : m.type))).toEqual([
@@ -160,12 +161,44 @@ describe('proxy', () => {
     expect(proxy.counters.rejected).toBe(4);
   });
 
+  it('reads a client frame of the replica, gossip or anti-entropy plane as a type a client may not send', () => {
+    const { proxy, toClient, toNodes, hello } = setup();
+    for (const id of ['n1', 'n2', 'n3']) hello(id);
+    const listId = new MemoryCluster().newListId();
+    const opId = opIdFrom(new Uint8Array(16));
+    const foreign: Message[] = [
+      { type: 'replica-put', requestId: 1, listId, opId, deadlineMs: 1, doc: new Uint8Array(3) },
+      { type: 'gossip', requestId: 2, from: 'n1', members: [], ring: new Uint8Array(0) },
+      { type: 'ae-root', requestId: 3, partition: 0, root: new Uint8Array(16) },
+    ];
+    for (const m of foreign) proxy.onClientFrame(client, encodeMessage(m));
+    // A free tag (of another plane's range, or of the client plane's own): malformed.
+    proxy.onClientFrame(client, Uint8Array.of(WIRE_VERSION, 40, 4));
+    proxy.onClientFrame(client, Uint8Array.of(WIRE_VERSION, 20, 5));
+    expect(toNodes).toHaveLength(0);
+    expect(toClient.map((m) => (m.type === 'error' ? [m.requestId, m.code] : m.type))).toEqual([
+      [1, 'unknown_type'],
+      [2, 'unknown_type'],
+      [3, 'unknown_type'],
+      [4, 'malformed'],
+      [5, 'malformed'],
+    ]);
+    expect(toClient[0]).toMatchObject({ message: 'a client may not send replica-put to a proxy' });
+    expect(proxy.counters).toMatchObject({ rejected: 5, unknownType: 3, malformed: 2 });
+  });
+
   it('ignores a node frame that is not a matching hello', () => {
     const { proxy, hello } = setup();
     hello('n1');
     proxy.onNodeFrame('n2', new Uint8Array(0), Uint8Array.from([1, 2, 3]));
     proxy.onNodeFrame('n2', new Uint8Array(0), encodeMessage({ type: 'stats', requestId: 1 }));
-    expect(proxy.counters.rejected).toBe(2);
+    // Another plane's message for the proxy itself (a gossip): not its hello either.
+    proxy.onNodeFrame(
+      'n2',
+      new Uint8Array(0),
+      encodeMessage({ type: 'gossip', requestId: 0, from: 'n2', members: [], ring: new Uint8Array(0) }),
+    );
+    expect(proxy.counters.rejected).toBe(3);
     expect((proxy.view()['nodes'] as unknown[]).length).toBe(1);
   });
 
@@ -366,7 +399,7 @@ describe('proxy: a fair share of the public port', () => {
   it("logs refused frames with the client's routing ID, a few lines a second per reason, and says how many it did not", () => {
     const { proxy, logged, clock } = setup();
     const junk = Uint8Array.from([0xde, 0xad]);
-    for (let i = 0; i < 100; i++) proxy.onClientFrame(junk, Uint8Array.from([1, 3, 5, 1, 2]));
+    for (let i = 0; i < 100; i++) proxy.onClientFrame(junk, Uint8Array.from([WIRE_VERSION, 3, 5, 1, 2]));
     for (let i = 0; i < 10; i++)
       proxy.onClientFrame(
         junk,

@@ -11,13 +11,22 @@
 // that is max-min fair when full. Every refused frame is counted and logged (RefusalLog: a few
 // lines a second per reason) with the client's routing ID in hex. Its `stats` answer anyone, so
 // they name nodes but never their addresses.
+//
+// It reads a client's frames as the client plane and `stats` of the admin plane (any other plane's
+// message is answered `unknown_type`), a node's frames for itself as `node-hello` (gossip plane)
+// and `changed` (client plane), and a node's answers to a client as the client plane.
 
 import {
   WIRE_VERSION,
+  adminCodec,
+  clientCodec,
+  decoderOf,
+  gossipCodec,
   limits,
+  decodeClientMessage,
   decodeHeader,
-  decodeMessage,
   decodeRing,
+  foreignMessage,
   hexOf,
   encodeMessage,
   partitionOf,
@@ -32,6 +41,11 @@ import { noObserver, refusalCause, type RequestObserver } from './observer.ts';
 import type { Logger } from './ports.ts';
 import { RefusalLog } from './refusal-log.ts';
 import { WatchTable } from './watch-table.ts';
+
+/** How a proxy reads its client port: the client plane, and `stats` (admin plane). */
+export const decodeProxyClientFrame = decoderOf(clientCodec, adminCodec);
+/** How a proxy reads a node's frame for itself: its hello (gossip plane), `changed` (client plane). */
+const decodeFromNode = decoderOf(clientCodec, gossipCodec);
 
 /** A client's route as the transport knows it (for ZeroMQ, the ROUTER identity). Opaque here. */
 export type ClientRoute = Uint8Array;
@@ -191,7 +205,9 @@ export class Proxy {
         `wire version ${version}; this proxy speaks ${WIRE_VERSION}`,
       );
     }
-    const decoded = decodeMessage(frame);
+    const decoded = decodeProxyClientFrame(frame);
+    const foreign = decoded.ok ? undefined : foreignMessage(frame, decoded.error);
+    if (foreign !== undefined) return this.unknownType(client, requestId, foreign.type);
     if (!decoded.ok) {
       this.counters.rejected++;
       this.counters.malformed++;
@@ -251,37 +267,30 @@ export class Proxy {
       case 'put-reply':
       case 'get-reply':
       case 'error':
-      case 'replica-put':
-      case 'replica-put-reply':
-      case 'replica-get':
-      case 'replica-get-reply':
+      case 'changed':
+      case 'gateway-hello':
       case 'admin-read':
       case 'admin-read-reply':
       case 'stats-reply':
-      case 'node-hello':
-      case 'gossip':
-      case 'gossip-reply':
-      case 'hinted-put':
-      case 'ae-root':
-      case 'ae-buckets':
-      case 'ae-keys':
-      case 'ae-keys-reply':
       case 'ring-change':
       case 'ring-change-reply':
-      case 'changed':
-      case 'gateway-hello':
-        this.counters.rejected++;
-        this.counters.unknownType++;
-        this.refused(client, 'unknown_type', { type: m.type, requestId });
-        return this.answer(client, requestId, 'unknown_type', `a client may not send ${m.type} to a proxy`);
+        return this.unknownType(client, requestId, m.type);
     }
+  }
+
+  /** A message a client may not send a proxy (its own plane's, or another plane's). */
+  private unknownType(client: ClientRoute, requestId: number, type: string): void {
+    this.counters.rejected++;
+    this.counters.unknownType++;
+    this.refused(client, 'unknown_type', { type, requestId });
+    return this.answer(client, requestId, 'unknown_type', `a client may not send ${type} to a proxy`);
   }
 
   onNodeFrame(node: string, client: ClientRoute, frame: Uint8Array): void {
     this.counters.nodeFrames++;
     if (client.length === 0) {
       // A frame for the proxy itself: a node's hello, or news that a list changed.
-      const decoded = decodeMessage(frame);
+      const decoded = decodeFromNode(frame);
       if (decoded.ok && decoded.value.type === 'changed') return this.notify(decoded.value.listId, frame);
       if (!decoded.ok || decoded.value.type !== 'node-hello')
         return this.refuseNodeFrame(node, 'a frame for the proxy that is not its node-hello', frame.length);
@@ -312,7 +321,7 @@ export class Proxy {
   private observeAnswer(f: Forwarded, type: string | undefined, frame: Uint8Array): void {
     const ms = this.o.clock.monotonicMs() - f.startMs;
     if (type === 'get-reply') return this.observer.request(f.kind, 'ok', ms);
-    const m = decodeMessage(frame);
+    const m = decodeClientMessage(frame);
     if (!m.ok) return;
     if (m.value.type === 'error')
       return this.observer.request(f.kind, 'refused', ms, refusalCause(m.value.code));
@@ -325,7 +334,7 @@ export class Proxy {
    * the proxy can, so the proxy counts it and logs it with the client's identity (rate limited).
    */
   private noteRefusal(client: ClientRoute, frame: Uint8Array): void {
-    const m = decodeMessage(frame);
+    const m = decodeClientMessage(frame);
     if (!m.ok || m.value.type !== 'error') return;
     const { code, message } = m.value;
     if (code !== 'refused' && code !== 'limit_exceeded') return;

@@ -11,9 +11,37 @@
 //
 // Messages a node never takes (hello, watch, the replies it sends itself, ...) have no rule: the
 // node drops them as unexpected whoever sends them.
+//
+// The roles map onto the protocol's planes (docs/PROTOCOL.md §3): a node reads a proxy's (or an
+// in-memory client's) frames as the client plane, a node's as the replica, gossip and
+// anti-entropy planes, an operator's as the admin plane. A frame of any other plane never
+// becomes a message: it is refused as a foreign frame (and answered `refused` if it is a request).
 
-import type { MessageType } from '@trolley/core';
+import {
+  antiEntropyCodec,
+  decodeAdminMessage,
+  decodeClientMessage,
+  decoderOf,
+  gossipCodec,
+  replicaCodec,
+  type AntiEntropyMessage,
+  type GossipMessage,
+  type MessageType,
+  type ReplicaMessage,
+} from '@trolley/core';
 import type { PeerRole } from './ports.ts';
+
+/** What a node reads from another node: the peer planes. */
+export const decodePeerMessage = decoderOf(replicaCodec, gossipCodec, antiEntropyCodec);
+export type PeerMessage = ReplicaMessage | GossipMessage | AntiEntropyMessage;
+
+/** The decoder of the planes each role speaks to a node. */
+export const nodeDecoders = {
+  proxy: decodeClientMessage,
+  client: decodeClientMessage,
+  node: decodePeerMessage,
+  operator: decodeAdminMessage,
+} as const satisfies Record<PeerRole, unknown>;
 
 export interface SenderRule {
   /** The roles that may send it. */

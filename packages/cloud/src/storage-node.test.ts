@@ -2,7 +2,15 @@
 // reads, unknown at the deadline, never applying late, read repair, retries, bad frames.
 
 import { describe, expect, it } from 'vitest';
-import { ListReplica, decodeList, encodeList, hashEquals, listView, type ReplicaId } from '@trolley/core';
+import {
+  ListReplica,
+  WIRE_VERSION,
+  decodeList,
+  encodeList,
+  hashEquals,
+  listView,
+  type ReplicaId,
+} from '@trolley/core';
 import { MemoryCluster } from './testing/cluster-fixture.ts';
 
 const alice = (): ListReplica => new ListReplica('alice' as ReplicaId);
@@ -161,11 +169,12 @@ describe('storage node: quorum writes and reads', () => {
       new Uint8Array(0),
       Uint8Array.from([1]),
       Uint8Array.from([9, 9, 9]),
-      Uint8Array.from([1, 3, 1, 0]),
+      Uint8Array.from([WIRE_VERSION, 3, 1, 0]),
+      Uint8Array.from([WIRE_VERSION - 1, 3, 1, 0]),
     ])
       c.sendRaw(c.ids[0] as never, junk);
     await c.settle();
-    expect(c.nodes[0]?.counters.rejected).toBe(4);
+    expect(c.nodes[0]?.counters.rejected).toBe(5);
     const listId = c.newListId();
     const put = c.put(c.ids[0] as never, listId, alice().addItem('Rice', 1));
     await c.settle();

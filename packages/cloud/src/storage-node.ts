@@ -35,7 +35,7 @@
 // of its nodes or fewer than N of them needs `force`.
 
 import {
-  decodeMessage,
+  foreignMessage,
   hexOf,
   md5,
   type Clock,
@@ -43,6 +43,10 @@ import {
   type NodeId,
   type Random,
   type RingState,
+  type AdminMessage,
+  type ClientMessage,
+  type Message,
+  type Result,
 } from '@trolley/core';
 import { AntiEntropy } from './anti-entropy/anti-entropy.ts';
 import { GetCoordinator } from './coordinator/get-coordinator.ts';
@@ -60,7 +64,7 @@ import type { Logger, ListStore, NodeTransport, Peer, ReplyTo } from './ports.ts
 import type { Quorum } from './quorum.ts';
 import { RefusalLog } from './refusal-log.ts';
 import { Replica } from './replica/replica.ts';
-import { senderAllowed } from './sender-rules.ts';
+import { nodeDecoders, senderAllowed, type PeerMessage } from './sender-rules.ts';
 
 export { defaultNodeConfig, type NodeConfig, type NodeCounters } from './node/config.ts';
 export type { Digest } from './node/context.ts';
@@ -191,32 +195,113 @@ export class StorageNode {
    * claims the same is believed.
    */
   handle(frame: Uint8Array, replyTo: ReplyTo, from: Peer): void {
+    this.ctx.counters.framesIn++;
+    // Each role's frames are read as the planes that role speaks (sender-rules.ts), no other.
+    switch (from.role) {
+      case 'proxy':
+      case 'client':
+        return this.fromClients(this.accept(nodeDecoders[from.role](frame), frame, replyTo, from), replyTo);
+      case 'node':
+        return this.fromNodes(this.accept(nodeDecoders.node(frame), frame, replyTo, from), replyTo, from);
+      case 'operator':
+        return this.fromOperators(
+          this.accept(nodeDecoders.operator(frame), frame, replyTo, from),
+          replyTo,
+          from,
+        );
+    }
+  }
+
+  /**
+   * The message, if it decoded in its sender's planes and its sender may send it; else undefined,
+   * the frame counted and logged (a frame of another plane, or a type of its plane its sender may
+   * not send, is refused as from a peer that may not send it: answered `refused` if a request).
+   */
+  private accept<M extends Message>(
+    decoded: Result<M>,
+    frame: Uint8Array,
+    replyTo: ReplyTo,
+    from: Peer,
+  ): M | undefined {
     const { ctx } = this;
-    ctx.counters.framesIn++;
-    const decoded = decodeMessage(frame);
     if (!decoded.ok) {
+      const foreign = foreignMessage(frame, decoded.error);
+      if (foreign !== undefined) {
+        ctx.refusePeerFrame(foreign, replyTo, from, `a ${from.role} may not send ${foreign.type} to a node`);
+        return undefined;
+      }
       ctx.counters.rejected++;
       ctx.log.warn('frame rejected', {
         code: decoded.error.code,
         reason: decoded.error.message,
         bytes: frame.length,
       });
-      return;
+      return undefined;
     }
     const m = decoded.value;
-    if (!senderAllowed(m.type, from.role))
-      return ctx.refusePeerFrame(m, replyTo, from, `a ${from.role} may not send ${m.type} to a node`);
-    switch (m.type) {
+    if (!senderAllowed(m.type, from.role)) {
+      ctx.refusePeerFrame(m, replyTo, from, `a ${from.role} may not send ${m.type} to a node`);
+      return undefined;
+    }
+    return m;
+  }
+
+  /** A client's request, forwarded by a proxy (client plane). */
+  private fromClients(m: ClientMessage | undefined, replyTo: ReplyTo): void {
+    switch (m?.type) {
+      case undefined:
+        return;
       case 'put':
         return this.writes.coordinate(m, replyTo);
       case 'get':
         return this.reads.coordinate(m, replyTo);
+      case 'hello':
+      case 'hello-reply':
+      case 'put-reply':
+      case 'get-reply':
+      case 'error':
+      case 'watch':
+      case 'changed':
+      case 'gateway-hello':
+        return this.unexpected(m.type);
+    }
+  }
+
+  /** Another node's request or reply (replica, gossip and anti-entropy planes). */
+  private fromNodes(m: PeerMessage | undefined, replyTo: ReplyTo, from: Peer): void {
+    switch (m?.type) {
+      case undefined:
+        return;
       case 'replica-put':
         return this.replica.put(m, replyTo, undefined);
       case 'hinted-put':
         return this.replica.put(m, replyTo, m.target);
       case 'replica-get':
         return this.replica.get(m, replyTo);
+      case 'replica-put-reply':
+      case 'replica-get-reply':
+      case 'ae-buckets':
+      case 'ae-keys-reply':
+      case 'error':
+        return this.requests.route(m, replyTo, from);
+      case 'gossip':
+      case 'gossip-reply':
+        return this.gossip.onGossip(m, replyTo, from);
+      case 'ae-root':
+        return this.antiEntropy.onRoot(m, replyTo);
+      case 'ae-keys':
+        return this.antiEntropy.onKeys(m, replyTo, from);
+      case 'node-hello':
+        return this.unexpected(m.type);
+    }
+  }
+
+  /** An operator's request (admin plane). */
+  private fromOperators(m: AdminMessage | undefined, replyTo: ReplyTo, from: Peer): void {
+    const { ctx } = this;
+    switch (m?.type) {
+      case undefined:
+        return;
       case 'admin-read': {
         const held = this.replica.held(m.listId);
         return ctx.reply(replyTo, {
@@ -232,36 +317,19 @@ export class StorageNode {
           requestId: m.requestId,
           json: JSON.stringify(this.stats()),
         });
-      case 'replica-put-reply':
-      case 'replica-get-reply':
-      case 'ae-buckets':
-      case 'ae-keys-reply':
-      case 'error':
-        return this.requests.route(m, replyTo, from);
-      case 'gossip':
-      case 'gossip-reply':
-        return this.gossip.onGossip(m, replyTo, from);
-      case 'ae-root':
-        return this.antiEntropy.onRoot(m, replyTo);
-      case 'ae-keys':
-        return this.antiEntropy.onKeys(m, replyTo, from);
       case 'ring-change':
         return onRingChangeRequest(ctx, this.gossip, this.isMember, m, replyTo, from);
-      case 'hello':
-      case 'hello-reply':
-      case 'put-reply':
-      case 'get-reply':
       case 'admin-read-reply':
       case 'stats-reply':
-      case 'node-hello':
       case 'ring-change-reply':
-      case 'watch':
-      case 'changed':
-      case 'gateway-hello':
-        ctx.counters.rejected++;
-        ctx.log.warn('unexpected message', { type: m.type });
-        return;
+      case 'error':
+        return this.unexpected(m.type);
     }
+  }
+
+  private unexpected(type: string): void {
+    this.ctx.counters.rejected++;
+    this.ctx.log.warn('unexpected message', { type });
   }
 
   /** Deadlines and the periodic mechanisms. Call often (every 10 ms or so). */

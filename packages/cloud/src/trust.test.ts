@@ -168,6 +168,62 @@ describe('who may send a node what', () => {
     expect(c.stored(0, listId)).toBeDefined();
   });
 
+  it("reads each sender's frames as its planes only: another plane's message is refused, counted, and changes nothing", async () => {
+    const c = new MemoryCluster();
+    const listId = c.newListId();
+    const operator: Peer = { role: 'operator', id: 'ops' };
+    const ringBefore = node(c, 0).ring;
+    // Requests of a plane the sender does not speak (answered `refused`), and one-way messages
+    // (gossip, a watch: counted, not answered).
+    const requests: [Peer | 'client', Message][] = [
+      [proxy, { type: 'ae-root', requestId: next(), partition: 0, root: new Uint8Array(16) }],
+      [proxy, ringChange([], ['n3'], true)],
+      ['client', { type: 'replica-get', requestId: next(), listId, deadlineMs: c.clock.wallMs() + 1_000 }],
+      [
+        outsider,
+        {
+          type: 'put',
+          requestId: next(),
+          listId,
+          opId: c.opId(),
+          deadlineMs: c.clock.wallMs() + 1_000,
+          delta: encodeList(alice().addItem('Forged', 1)),
+        },
+      ],
+      [outsider, { type: 'stats', requestId: next() }],
+      [operator, { type: 'replica-get', requestId: next(), listId, deadlineMs: c.clock.wallMs() + 1_000 }],
+    ];
+    const oneWay: [Peer, Message][] = [
+      [proxy, { type: 'gossip', requestId: next(), from: 'n2', members: [], ring: encodeRing(ringBefore!) }],
+      [outsider, { type: 'watch', requestId: next(), listIds: [listId] }],
+      [
+        operator,
+        { type: 'gossip-reply', requestId: next(), from: 'n2', members: [], ring: new Uint8Array(0) },
+      ],
+    ];
+    for (const [from, m] of [...requests, ...oneWay]) {
+      if (from === 'client') c.send(n1, m);
+      else c.sendFrom(from, n1, m);
+    }
+    await c.settle();
+    for (const [, m] of requests) expect(errorOf(c, m.requestId)?.code).toBe('refused');
+    for (const [, m] of oneWay) expect(c.reply(m.requestId)).toBeUndefined();
+    expect(node(c, 0).counters.peerFramesRefused).toBe(requests.length + oneWay.length);
+    expect(node(c, 0).ring).toBe(ringBefore);
+    expect(c.stored(0, listId)).toBeUndefined();
+    // A free tag in another plane's range, and a version-1 frame: rejected as malformed, unanswered.
+    const rejected = node(c, 0).counters.rejected;
+    c.sendRaw(n1, Uint8Array.of(2, 40, 1));
+    c.sendRaw(n1, Uint8Array.of(1, 3, 1));
+    await c.settle();
+    expect(node(c, 0).counters.rejected).toBe(rejected + 2);
+    // The same ae-root from a node is its plane: answered (with the buckets that differ, or none).
+    const fromNode: Message = { type: 'ae-root', requestId: next(), partition: 0, root: new Uint8Array(16) };
+    c.sendFrom(outsider, n1, fromNode);
+    await c.settle();
+    expect(c.reply(fromNode.requestId)).toMatchObject({ type: 'ae-buckets' });
+  });
+
   it('every push says why it is sent and is answered to its sender, a write of its own purpose too', async () => {
     const c = new MemoryCluster();
     const listId = c.newListId();

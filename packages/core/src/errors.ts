@@ -10,6 +10,7 @@ export type ErrorCode =
   | 'decode_truncated' // bytes ended before the structure did
   | 'decode_version' // an encoding version this build does not know
   | 'decode_malformed' // bytes that cannot be a valid encoding (bad tag, bad UTF-8, broken invariant)
+  | 'decode_wrong_plane' // a well-framed message of a protocol plane the receiver does not serve
   | 'not_found'; // an item or list that is not there
 
 export class TrolleyError extends Error {

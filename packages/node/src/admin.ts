@@ -3,20 +3,21 @@
 // effect in the ring the whole cluster agrees on or fail loudly. For operators and tests; the
 // node answers on its peer port, and only to an operator: every call takes the operator's keys
 // (MemberAuth of role operator, operatorKeys()). A node's address is tcp://host:port, with its key
-// after # (tcp://host:port#KEY) unless the operator's keyring names it (by node ID).
+// after # (tcp://host:port#KEY) unless the operator's keyring names it (by node ID). Requests and
+// answers are the admin plane's (PROTOCOL.md §3): an answer of any other plane is not one.
 
 import type * as zmq from 'zeromq';
 import {
   TrolleyError,
-  decodeMessage,
+  decodeAdminMessage,
   describeRingChange,
-  encodeMessage,
+  encodeAdminMessage,
   parseNodeId,
   pendingRingChange,
   ringChangeProblem,
   ringReflects,
+  type AdminMessage,
   type ListId,
-  type Message,
   type RingChange,
   type RingNode,
 } from '@trolley/core';
@@ -53,10 +54,10 @@ function nodeKey(
 async function ask(
   op: Operator,
   address: string,
-  request: Message,
+  request: AdminMessage,
   timeoutMs: number,
   id?: string,
-): Promise<Message> {
+): Promise<AdminMessage> {
   const { endpoint, key } = nodeKey(op, address, id);
   const keys = op.keys;
   const socket: zmq.Dealer = dealer(
@@ -66,10 +67,10 @@ async function ask(
   socket.receiveTimeout = timeoutMs;
   socket.connect(endpoint);
   try {
-    await socket.send([op.credentialFor(key), encodeMessage(request)]);
+    await socket.send([op.credentialFor(key), encodeAdminMessage(request)]);
     for (;;) {
       const frames = await socket.receive();
-      const m = decodeMessage(frames[0] ?? new Uint8Array());
+      const m = decodeAdminMessage(frames[0] ?? new Uint8Array());
       if (m.ok && m.value.requestId === request.requestId) return m.value;
     }
   } catch (e) {

@@ -86,6 +86,7 @@ export function exitCodeOf(e: TrolleyError): number {
     case 'decode_truncated':
     case 'decode_version':
     case 'decode_malformed':
+    case 'decode_wrong_plane':
       return 1;
   }
 }

@@ -1,6 +1,7 @@
 // A bare ZeroMQ DEALER for tests that speak the wire protocol by hand: hand-crafted requests
-// (a chosen opId, a deadline in the past) and arbitrary frames (fuzzing). Replies are decoded and
-// kept by request ID; frames that do not decode are counted.
+// (a chosen opId, a deadline in the past) and arbitrary frames (fuzzing). It speaks as a client (to
+// a proxy) or as an operator (to a node), so it reads replies of the client and admin planes; they
+// are kept by request ID, and frames that do not decode (another plane's among them) are counted.
 //
 // CURVE as the real sockets speak it (zmq.ts): an address with the server's key after #
 // (tcp://host:port#KEY, as LocalCluster gives them) is reached over CURVE with a fresh key pair of
@@ -9,8 +10,20 @@
 // (its key pair, and its credential as the first frame of every message), as a member port needs.
 
 import * as zmq from 'zeromq';
-import { decodeMessage, encodeMessage, type Message } from '@trolley/core';
+import {
+  adminCodec,
+  clientCodec,
+  decoderOf,
+  encodeMessage,
+  type AdminMessage,
+  type ClientMessage,
+  type Message,
+} from '@trolley/core';
 import { newKeyPair, splitAddress, z85, type KeyPair, type MemberAuth } from '@trolley/node';
+
+/** What a client or an operator hears back. */
+const decodeReply = decoderOf(clientCodec, adminCodec);
+type Reply = ClientMessage | AdminMessage;
 
 export interface RawDealerOptions {
   /** Mirrors the processes' sockets: give up on a send at once rather than block. */
@@ -24,9 +37,9 @@ export interface RawDealerOptions {
 export class RawDealer {
   readonly socket: zmq.Dealer;
   /** Every decoded reply, in arrival order. */
-  readonly replies: Message[] = [];
+  readonly replies: Reply[] = [];
   undecodable = 0;
-  private readonly waiters = new Map<number, (m: Message) => void>();
+  private readonly waiters = new Map<number, (m: Reply) => void>();
   private readonly loop: Promise<void>;
   /** zeromq allows one send in flight per socket: sends queue behind this. */
   private sending: Promise<void> = Promise.resolve();
@@ -80,8 +93,8 @@ export class RawDealer {
    * deadline a request may carry (60 s): a receiver answers by its deadline, so giving up is only a
    * guard against a hang, never a budget on a loaded machine.
    */
-  async request(m: Message, timeoutMs = 90_000): Promise<Message> {
-    const reply = new Promise<Message>((resolve, reject) => {
+  async request(m: Message, timeoutMs = 90_000): Promise<Reply> {
+    const reply = new Promise<Reply>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiters.delete(m.requestId);
         reject(new Error(`no reply to ${m.type} #${m.requestId} from ${this.address} in ${timeoutMs} ms`));
@@ -115,7 +128,7 @@ export class RawDealer {
         continue;
       }
       const last = frames[frames.length - 1];
-      const decoded = frames.length === 1 && last !== undefined ? decodeMessage(last) : undefined;
+      const decoded = frames.length === 1 && last !== undefined ? decodeReply(last) : undefined;
       if (decoded?.ok !== true) {
         this.undecodable++;
         continue;

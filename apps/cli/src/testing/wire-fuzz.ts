@@ -1,17 +1,21 @@
 // Hostile input for the wire (RELIABILITY.md, "wire fuzz and flood"): random bytes, valid headers
 // with bad bodies, truncations, bit flips, trailing bytes, unknown tags, unsupported versions,
-// wrong frame counts, message types a receiver must refuse. Seeded, so a failure replays from the
-// seed it prints. For each message it also says, by decoding it exactly as the receiver does,
-// whether the receiver must count it as rejected.
+// wrong frame counts, message types a receiver must refuse, messages of planes a receiver does not
+// serve. Seeded, so a failure replays from the seed it prints. For each message it also says, by
+// decoding it exactly as the receiver does (with the decoder of the planes it serves), whether the
+// receiver must count it as rejected. It draws messages of every plane on purpose, so it writes
+// and reads them with the all-planes codec (encodeMessage, decodeMessage).
 
 import {
   ListReplica,
   Tag,
   WIRE_VERSION,
+  decodeAdminMessage,
   decodeHeader,
   decodeMessage,
   encodeList,
   encodeMessage,
+  foreignMessage,
   newListId,
   newReplicaId,
   opIdFrom,
@@ -19,6 +23,7 @@ import {
   type MessageType,
   type Random,
 } from '@trolley/core';
+import { decodeProxyClientFrame } from '@trolley/cloud';
 
 /** mulberry32: small, fast, good enough to draw fuzz from a seed. */
 export class SeededRandom implements Random {
@@ -63,20 +68,13 @@ export interface FuzzMessage {
 
 /** What a client may send a proxy; everything else it must refuse. */
 const proxyAccepts: readonly string[] = ['hello', 'stats', 'put', 'get'] satisfies MessageType[];
-/** What a storage node refuses outright (replies and messages meant for others). */
-const nodeRefuses: readonly string[] = [
-  'hello',
-  'hello-reply',
-  'put-reply',
-  'get-reply',
-  'admin-read-reply',
-  'stats-reply',
-  'node-hello',
-  'ring-change-reply',
-  'watch',
-  'changed',
-  'gateway-hello',
-];
+/**
+ * The fuzz speaks to a node's peer port as an operator, so the node reads its frames as the admin
+ * plane; of those it rejects the replies (a message of another plane it refuses as from a peer that
+ * may not send it, counted apart: not a rejected frame).
+ */
+const nodeRefuses: readonly string[] = ['admin-read-reply', 'stats-reply', 'ring-change-reply'];
+const decodeAs = { proxy: decodeProxyClientFrame, node: decodeAdminMessage } as const;
 
 /**
  * Messages that would make a node dial the addresses they carry or change the ring. A mutation
@@ -93,8 +91,11 @@ function isUnsafe(frame: Uint8Array): boolean {
 export function mustReject(target: FuzzTarget, frames: readonly Uint8Array[]): boolean {
   if (frames.length === 0) return false; // zeromq sends nothing for a message of no frames
   if (frames.length !== 1) return true;
-  const decoded = decodeMessage(frames[0] as Uint8Array);
-  if (!decoded.ok) return true;
+  const frame = frames[0] as Uint8Array;
+  const decoded = decodeAs[target](frame);
+  // A proxy answers another plane's message unknown_type (rejected); a node refuses it as from a
+  // peer that may not send it.
+  if (!decoded.ok) return target === 'proxy' || foreignMessage(frame, decoded.error) === undefined;
   return target === 'proxy'
     ? !proxyAccepts.includes(decoded.value.type)
     : nodeRefuses.includes(decoded.value.type);

@@ -142,7 +142,12 @@ export class NodeContext {
    * sender): counted, logged at warn (rate limited: a flood is a few lines a second), and, if
    * it is a request, answered `refused`.
    */
-  refusePeerFrame(m: Message, replyTo: ReplyTo, from: Peer, detail: string): void {
+  refusePeerFrame(
+    m: Pick<Message, 'type' | 'requestId'>,
+    replyTo: ReplyTo,
+    from: Peer,
+    detail: string,
+  ): void {
     this.counters.peerFramesRefused++;
     this.refusals.warn('peer frame refused', `peer_${from.role}_${m.type}`, {
       role: from.role,

@@ -1,30 +1,55 @@
-// The message codec: a message of every type round-trips (gateway-hello among them), a ring
-// change's `force` is optional on the wire (frames from before it still decode), and no input —
-// random bytes, truncations, bit flips of valid messages — makes the decoder throw; each gives a
-// message or a typed error.
+// The message codec, plane by plane: a message of every type round-trips through its plane's
+// decoder with a tag in its plane's range; a plane's decoder refuses a frame of every other plane
+// with a typed error (decode_wrong_plane) and reads `error` on every plane; a ring change's `force`
+// is optional on the wire; and no input — random bytes, truncations, bit flips of valid messages —
+// makes any plane's decoder (or the all-planes one) throw: each gives a message or a typed error.
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   ListReplica,
   PushPurposeCode,
+  SUPPORTED_WIRE_VERSIONS,
   Tag,
+  WIRE_VERSION,
+  decodeAdminMessage,
+  decodeAntiEntropyMessage,
+  decodeClientMessage,
+  decodeGossipMessage,
   decodeMessage,
+  decodeReplicaMessage,
+  encodeAdminMessage,
+  encodeAntiEntropyMessage,
+  encodeClientMessage,
+  encodeGossipMessage,
   encodeList,
   encodeMessage,
+  encodeReplicaMessage,
   messageBytesMax,
+  planeCodecs,
+  planeOfTag,
+  planeTagRanges,
+  tagsInRange,
   type Message,
   type MessageOf,
   type MessageType,
+  type PlaneName,
   type ReplicaId,
 } from '../index.ts';
+import type { Result } from '../errors.ts';
 import { parseListId } from '../ids.ts';
 import { opIdFrom } from './messages.ts';
 import { chooseSeed } from '../testing/arbitraries.ts';
 
 const seed = chooseSeed(process.env['FC_SEED'], Date.now() % 2 ** 31);
 const runs = Number(process.env['FC_RUNS'] ?? 300);
-const decodeCodes = new Set(['decode_truncated', 'decode_version', 'decode_malformed', 'limit_exceeded']);
+const decodeCodes = new Set([
+  'decode_truncated',
+  'decode_version',
+  'decode_malformed',
+  'decode_wrong_plane',
+  'limit_exceeded',
+]);
 
 const listId = parseListId('0b6d3c1e-7a8f-4c2d-9e0f-1a2b3c4d5e6f');
 const opId = opIdFrom(Uint8Array.from({ length: 16 }, (_, i) => i * 7));
@@ -95,20 +120,92 @@ const examples: Record<MessageType, Message> = {
   },
 };
 
-describe('message codec', () => {
-  it('round-trips one message of every type, with its tag on the wire', () => {
+/** Each plane's own decoder and encoder (the encoders take only their plane's messages). */
+const planes: Record<
+  PlaneName,
+  { decode: (frame: Uint8Array) => Result<Message>; encode: (m: never) => Uint8Array }
+> = {
+  client: { decode: decodeClientMessage, encode: encodeClientMessage },
+  replica: { decode: decodeReplicaMessage, encode: encodeReplicaMessage },
+  gossip: { decode: decodeGossipMessage, encode: encodeGossipMessage },
+  'anti-entropy': { decode: decodeAntiEntropyMessage, encode: encodeAntiEntropyMessage },
+  admin: { decode: decodeAdminMessage, encode: encodeAdminMessage },
+};
+const planeNames = Object.keys(planes) as PlaneName[];
+const planeOf = (m: Message): PlaneName => planeOfTag(Tag[m.type]) as PlaneName;
+const nonError = Object.values(examples).filter((m) => m.type !== 'error');
+
+describe('message planes', () => {
+  it('gives every plane its own tag range, and every tag to one plane (error: every plane)', () => {
+    for (const codec of planeCodecs) expect(tagsInRange(codec)).toBe(true);
+    const tags = Object.values(Tag);
+    expect(new Set(tags).size).toBe(tags.length);
+    const ranges = Object.values(planeTagRanges).sort((a, b) => a[0] - b[0]);
+    for (let i = 1; i < ranges.length; i++)
+      expect((ranges[i] as readonly number[])[0]).toBeGreaterThan(
+        (ranges[i - 1] as readonly number[])[1] as number,
+      );
+    expect(WIRE_VERSION).toBe(2);
+    expect(SUPPORTED_WIRE_VERSIONS).toEqual([2]);
+    // The client plane kept its version-1 tags; the others moved into their ranges.
+    expect(Tag).toMatchObject({
+      hello: 1,
+      put: 3,
+      get: 5,
+      error: 7,
+      watch: 26,
+      changed: 27,
+      'gateway-hello': 28,
+    });
+    expect(Tag).toMatchObject({ 'replica-put': 32, 'node-hello': 64, 'ae-root': 96, 'admin-read': 128 });
+  });
+
+  it("round-trips each message through its own plane's encoder and decoder", () => {
     for (const m of Object.values(examples)) {
       const frame = encodeMessage(m);
-      expect(frame[0]).toBe(1);
+      expect(frame[0]).toBe(WIRE_VERSION);
       expect(frame[1]).toBe(Tag[m.type]);
-      const back = decodeMessage(frame);
-      if (!back.ok) throw back.error;
-      expect(back.value).toEqual(m);
+      const names = m.type === 'error' ? planeNames : [planeOf(m)];
+      for (const name of names) {
+        const plane = planes[name];
+        expect(plane.encode(m as never)).toEqual(frame);
+        const back = plane.decode(frame);
+        if (!back.ok) throw back.error;
+        expect(back.value).toEqual(m);
+      }
+      const any = decodeMessage(frame);
+      expect(any.ok && any.value).toEqual(m);
     }
-    expect(Tag['gateway-hello']).toBe(28);
     console.log(
-      `message codec: ${Object.keys(examples).length} types round-trip (tags 1–${Math.max(...Object.values(Tag))})`,
+      `message planes: ${Object.keys(examples).length} types round-trip in ${planeNames.length} planes (tags 1–${Math.max(...Object.values(Tag))})`,
     );
+  });
+
+  it("refuses every other plane's message with a typed error, and a plane's encoder refuses them too", () => {
+    let refused = 0;
+    for (const name of planeNames)
+      for (const m of nonError) {
+        if (planeOf(m) === name) continue;
+        const r = planes[name].decode(encodeMessage(m));
+        expect(r.ok).toBe(false);
+        if (r.ok) continue;
+        expect(r.error.code).toBe('decode_wrong_plane');
+        expect(r.error.message).toContain(`${planeOf(m)}-plane`);
+        refused++;
+        expect(() => planes[name].encode(m as never)).toThrow(/is no/);
+      }
+    // A free tag of a plane's own range is malformed, not foreign; one of another plane's is foreign.
+    const free = (tag: number): Uint8Array => Uint8Array.of(WIRE_VERSION, tag, 1);
+    expect(decodeReplicaMessage(free(40))).toMatchObject({
+      error: { code: 'decode_malformed' },
+    });
+    expect(decodeReplicaMessage(free(10))).toMatchObject({ error: { code: 'decode_wrong_plane' } });
+    expect(decodeMessage(free(200))).toMatchObject({ error: { code: 'decode_malformed' } });
+    // A version-1 frame is refused whole, whatever plane it was.
+    expect(decodeClientMessage(Uint8Array.of(1, 1, 1, 0))).toMatchObject({
+      error: { code: 'decode_version' },
+    });
+    console.log(`message planes: ${refused} foreign (plane, message) pairs refused as decode_wrong_plane`);
   });
 
   it('round-trips gateway-hello for any clock, limit and name', () => {
@@ -174,22 +271,30 @@ describe('message codec', () => {
     expect(decodeMessage(Uint8Array.of(...write, PushPurposeCode.hint, 0)).ok).toBe(false);
   });
 
-  it(`never throws on random, truncated or bit-flipped frames (FC_SEED=${seed})`, () => {
+  it(`never throws on random, truncated or bit-flipped frames, in any plane (FC_SEED=${seed})`, () => {
     const valid = Object.values(examples).map(encodeMessage);
+    // Random tags would mostly miss the ranges: give some random frames a version and a tag.
+    const tags = [...Object.values(Tag), 0, 40, 100, 200, 255];
     let decodedOk = 0;
     let typedErrors = 0;
+    const decoders = [decodeMessage, ...planeNames.map((n) => planes[n].decode)];
     const check = (frame: Uint8Array): void => {
-      const r = decodeMessage(frame);
-      if (r.ok) decodedOk++;
-      else {
-        typedErrors++;
-        expect(decodeCodes.has(r.error.code)).toBe(true);
+      for (const decode of decoders) {
+        const r = decode(frame);
+        if (r.ok) decodedOk++;
+        else {
+          typedErrors++;
+          expect(decodeCodes.has(r.error.code)).toBe(true);
+        }
       }
     };
     fc.assert(
       fc.property(
         fc.oneof(
           fc.uint8Array({ maxLength: 200 }),
+          fc
+            .tuple(fc.constantFrom(...tags), fc.uint8Array({ maxLength: 200 }))
+            .map(([tag, body]) => Uint8Array.of(WIRE_VERSION, tag, ...body)),
           fc.tuple(fc.constantFrom(...valid), fc.nat()).map(([f, n]) => f.slice(0, n % (f.length + 1))),
           fc
             .tuple(
@@ -209,7 +314,7 @@ describe('message codec', () => {
       { seed, numRuns: runs * 10 },
     );
     console.log(
-      `message decoder fuzz (FC_SEED=${seed}): ${decodedOk + typedErrors} frames, ${decodedOk} decoded, ${typedErrors} typed errors, 0 throws`,
+      `message decoders fuzz (FC_SEED=${seed}): ${decodedOk + typedErrors} decodes (6 decoders), ${decodedOk} decoded, ${typedErrors} typed errors, 0 throws`,
     );
   });
 });
