@@ -23,7 +23,7 @@ import {
   type OpId,
   type RingState,
 } from '@trolley/core';
-import { MemoryListStore } from '../memory-list-store.ts';
+import { MemoryListStore, type MemoryListStoreOptions } from '../memory-list-store.ts';
 import { MemoryNetwork } from '../memory-network.ts';
 import { silentLogger, type NodeTransport, type Peer } from '../ports.ts';
 import type { Quorum } from '../quorum.ts';
@@ -64,14 +64,16 @@ export class MemoryCluster {
     readonly ids: NodeId[] = ['n1', 'n2', 'n3'].map(parseNodeId),
     readonly quorum: Quorum = { n: 3, r: 2, w: 2 },
     hooks: Partial<
-      Pick<StorageNodeOptions, 'onWriteAcknowledged' | 'isMember' | 'logger' | 'config' | 'observer'>
+      Pick<StorageNodeOptions, 'onWriteAccepted' | 'isMember' | 'logger' | 'config' | 'observer'>
     > = {},
+    /** The stores' options: with `manualCommit`, no write is durable until the test flushes the store. */
+    storeOptions: MemoryListStoreOptions = {},
   ) {
     this.ring = createRing(
       ids.map((id) => ({ id, weight: 1 })),
       { partitionCount: 64 },
     );
-    this.stores = ids.map(() => new MemoryListStore());
+    this.stores = ids.map(() => new MemoryListStore(storeOptions));
     this.nodes = ids.map((id, i) => {
       // The handler runs only on delivery, after `node` is initialised.
       const transport = this.network.endpoint(id, (frame, replyTo, from) =>
