@@ -173,11 +173,19 @@ describe('storage node: quorum writes and reads', () => {
   });
 
   it('shows a checked write to its process before any replica commits it; the writer hears cloud-ok only after W commits', async () => {
-    const told: { listId: string; bytes: number }[] = [];
-    const c = new MemoryCluster(
+    const told: { listId: string; bytes: number; coordinatorHasIt: boolean }[] = [];
+    const c: MemoryCluster = new MemoryCluster(
       undefined,
       undefined,
-      { onWriteAccepted: (listId, delta) => told.push({ listId, bytes: delta.length }) },
+      {
+        onWriteAccepted: (listId, delta) =>
+          told.push({
+            listId,
+            bytes: delta.length,
+            // The coordinator's copy has joined it (not yet committed) before a watcher hears of it.
+            coordinatorHasIt: c.stores[0]?.get(listId) !== undefined,
+          }),
+      },
       { manualCommit: true }, // the stores hold every commit until flushed
     );
     const listId = c.newListId();
@@ -185,7 +193,7 @@ describe('storage node: quorum writes and reads', () => {
     const put = c.put(c.ids[0] as never, listId, delta);
     await c.settle();
     // Live: the write is announced although no store has committed it…
-    expect(told).toEqual([{ listId, bytes: encodeList(delta).length }]);
+    expect(told).toEqual([{ listId, bytes: encodeList(delta).length, coordinatorHasIt: true }]);
     expect(c.stores.map((s) => s.stats().commits)).toEqual([0, 0, 0]);
     expect(c.stores.map((s) => s.reopen().get(listId))).toEqual([undefined, undefined, undefined]);
     // …durable: the writer has no answer yet.

@@ -186,9 +186,6 @@ export class PutCoordinator {
       },
     };
     this.pending.set(id, p);
-    // Live before durable: the write passed the check, so watchers may join it now; only the
-    // writer's answer waits for the replicas' commits.
-    this.onAccepted?.(m.listId, m.delta);
     if (to.length < ctx.quorum.w)
       ctx.log.info('too few healthy nodes for W', { list: listIdForLog(m.listId), healthy: to.length });
     for (const t of to) {
@@ -213,6 +210,11 @@ export class PutCoordinator {
           : { type: 'hinted-put', ...common, target: t.hintFor },
       );
     }
+    // Live before durable: the write passed the check, so watchers may join it now; only the
+    // writer's answer waits for the replicas' commits. Announced after the targets were given it
+    // (this node's copy has joined it, the replica-puts are queued and leave in the same burst as
+    // the notice), so a replica learns of a change no later than a watcher does.
+    this.onAccepted?.(m.listId, m.delta);
     if (to.length === 0) this.onNack(id, 'no healthy node');
   }
 
