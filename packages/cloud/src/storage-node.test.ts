@@ -207,6 +207,67 @@ describe('storage node: quorum writes and reads', () => {
     expect(told).toHaveLength(1); // cloud-ok does not announce it again
   });
 
+  it('a shown write whose coordinator lost it before the replicas had it: a watcher covering it is refused, kept, and goes through once the writer pushes again', async () => {
+    const shown: Uint8Array[] = [];
+    const c = new MemoryCluster(
+      undefined,
+      undefined,
+      { onWriteAccepted: (_listId, delta) => shown.push(delta) },
+      { manualCommit: true },
+    );
+    const commitAll = async (): Promise<void> => {
+      for (let i = 0; i < 4; i++) {
+        for (const s of c.stores) s.flush();
+        await c.settle();
+      }
+    };
+    const listId = c.newListId();
+    const a = alice();
+    const created = c.put(c.ids[0] as never, listId, a.rename('Party'));
+    await commitAll();
+    expect(c.reply(created)).toMatchObject({ outcome: 'ok' });
+
+    // n1 accepts alice's write and shows it; the replica-puts are lost and n1's store loses the
+    // uncommitted write (a crash): the cloud holds none of it.
+    c.network.setDown('n2', true);
+    c.network.setDown('n3', true);
+    const opId = c.opId();
+    const milk = a.addItem('milk', 2);
+    const first = c.put(c.ids[0] as never, listId, milk, { opId });
+    await c.settle();
+    expect(shown).toHaveLength(2);
+    c.stores[0]?.crash();
+    await c.settle();
+    c.network.setDown('n2', false);
+    c.network.setDown('n3', false);
+    expect(c.reply(first)).toBeUndefined(); // never cloud-ok: alice keeps it in her outbox
+
+    // bob watched: he joined it, and removes the item.
+    const bob = new ListReplica('bob' as ReplicaId);
+    const seen = decodeList(shown[1] as Uint8Array);
+    if (!seen.ok) throw seen.error;
+    bob.apply(seen.value);
+    const removal = bob.removeItem('milk');
+    const early = c.put(c.ids[1] as never, listId, removal);
+    await commitAll();
+    expect(c.reply(early)).toMatchObject({ type: 'error', code: 'refused' });
+    expect([0, 1, 2].map((i) => listView(c.stored(i, listId) as never).items)).toEqual([[], [], []]);
+
+    // alice pushes again (same operation), now cloud-ok; then bob's kept removal goes through.
+    const again = c.put(c.ids[1] as never, listId, milk, { opId });
+    await commitAll();
+    expect(c.reply(again)).toMatchObject({ type: 'put-reply', outcome: 'ok' });
+    const milkOn = (i: number): string[] => listView(c.stored(i, listId) as never).items.map((x) => x.key);
+    expect([0, 1, 2].map(milkOn)).toEqual([['milk'], ['milk'], ['milk']]);
+    const later = c.put(c.ids[1] as never, listId, removal);
+    await commitAll();
+    expect(c.reply(later)).toMatchObject({ type: 'put-reply', outcome: 'ok' });
+    for (let i = 0; i < 3; i++) {
+      const stored = c.stored(i, listId);
+      expect(stored && listView(stored).items).toEqual([]); // added, then removed
+    }
+  });
+
   it('announces a write that then fails to reach W (its writer keeps it and retries), and never a refused one', async () => {
     const told: string[] = [];
     const c = new MemoryCluster(undefined, undefined, {

@@ -12,6 +12,7 @@ import {
   encodeContext,
   encodeList,
   encodeMessage,
+  merge,
   newListId,
   opIdFrom,
   parseNodeId,
@@ -181,12 +182,17 @@ export class MemoryCluster {
     return this.replies.find((m) => m.requestId === requestId);
   }
 
-  /** The list as node i's store holds it (undefined if absent). */
+  /** The list as node i's store holds it: its whole state joined with the deltas appended since (undefined if absent). */
   stored(i: number, listId: ListId): ListDoc | undefined {
     const s = this.stores[i]?.get(listId);
     if (s === undefined) return undefined;
     const d = decodeList(s.state);
     if (!d.ok) throw d.error;
+    for (const bytes of s.deltas) {
+      const delta = decodeList(bytes);
+      if (!delta.ok) throw delta.error;
+      merge(d.value, delta.value);
+    }
     return d.value;
   }
 }
