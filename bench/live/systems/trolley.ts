@@ -2,9 +2,11 @@
 // child processes with their data in a temporary folder) and clients that each hold a ListReplica.
 // A change is one delta: the operation joined with the client's marker (the note of a hidden
 // per-client item `~m<client>`), put through the proxy and acknowledged at W=2. Every client
-// watches the list; when a put becomes cloud-ok, its coordinator sends the write to every proxy,
-// which pushes it (`changed`) to the watchers; each joins it and reports the markers it can now
-// read. So a change goes: put → W commits → push → applied.
+// watches the list; once the put's coordinator has accepted it (decoded, write check, sent to the
+// replicas), it sends the write to every proxy, which pushes it (`changed`) to the watchers; each
+// joins it and reports the markers it can now read. So a change goes: put → accepted → push →
+// applied, while the W commits run beside it (live before durable; the writer still waits for
+// cloud-ok). `npm run live:hops -w bench` splits that path into its hops.
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

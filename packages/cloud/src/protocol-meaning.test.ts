@@ -43,7 +43,7 @@ describe('PROTOCOL.md §8 against the storage nodes', () => {
   it('`changed` carries the put delta as sent, once: not for a retry answered from memory (§8.7)', async () => {
     const told: { listId: ListId; delta: string }[] = [];
     const c = new MemoryCluster(undefined, undefined, {
-      onWriteAcknowledged: (listId, delta) => told.push({ listId, delta: hex(delta) }),
+      onWriteAccepted: (listId, delta) => told.push({ listId, delta: hex(delta) }),
     });
     const listId = c.newListId();
     const r = alice();

@@ -181,25 +181,156 @@ describe('storage node: quorum writes and reads', () => {
     expect(c.reply(put)).toMatchObject({ outcome: 'ok' });
   });
 
-  it('tells its process about each acknowledged client write, with the write, once', async () => {
-    const told: { listId: string; bytes: number }[] = [];
-    const c = new MemoryCluster(undefined, undefined, {
-      onWriteAcknowledged: (listId, delta) => told.push({ listId, bytes: delta.length }),
-    });
+  it('shows a checked write to its process before any replica commits it; the writer hears cloud-ok only after W commits', async () => {
+    const told: { listId: string; bytes: number; coordinatorHasIt: boolean }[] = [];
+    const c: MemoryCluster = new MemoryCluster(
+      undefined,
+      undefined,
+      {
+        onWriteAccepted: (listId, delta) =>
+          told.push({
+            listId,
+            bytes: delta.length,
+            // The coordinator's copy has joined it (not yet committed) before a watcher hears of it.
+            coordinatorHasIt: c.stores[0]?.get(listId) !== undefined,
+          }),
+      },
+      { manualCommit: true }, // the stores hold every commit until flushed
+    );
     const listId = c.newListId();
     const delta = alice().addItem('Jam', 1);
     const put = c.put(c.ids[0] as never, listId, delta);
     await c.settle();
-    expect(c.reply(put)).toMatchObject({ outcome: 'ok' });
-    expect(told).toEqual([{ listId, bytes: encodeList(delta).length }]);
-    // A write that cannot reach W is not announced.
+    // Live: the write is announced although no store has committed it…
+    expect(told).toEqual([{ listId, bytes: encodeList(delta).length, coordinatorHasIt: true }]);
+    expect(c.stores.map((s) => s.stats().commits)).toEqual([0, 0, 0]);
+    expect(c.stores.map((s) => s.reopen().get(listId))).toEqual([undefined, undefined, undefined]);
+    // …durable: the writer has no answer yet.
+    expect(c.reply(put)).toBeUndefined();
+    c.stores[0]?.flush();
+    await c.settle();
+    expect(c.reply(put)).toBeUndefined(); // 1 commit of W=2
+    c.stores[1]?.flush();
+    await c.settle();
+    expect(c.reply(put)).toMatchObject({ type: 'put-reply', outcome: 'ok', acks: 2 });
+    expect(told).toHaveLength(1); // cloud-ok does not announce it again
+  });
+
+  it('a shown write whose coordinator lost it before the replicas had it: a watcher covering it is refused, kept, and goes through once the writer pushes again', async () => {
+    const shown: Uint8Array[] = [];
+    const c = new MemoryCluster(
+      undefined,
+      undefined,
+      { onWriteAccepted: (_listId, delta) => shown.push(delta) },
+      { manualCommit: true },
+    );
+    const commitAll = async (): Promise<void> => {
+      for (let i = 0; i < 4; i++) {
+        for (const s of c.stores) s.flush();
+        await c.settle();
+      }
+    };
+    const listId = c.newListId();
+    const a = alice();
+    const created = c.put(c.ids[0] as never, listId, a.rename('Party'));
+    await commitAll();
+    expect(c.reply(created)).toMatchObject({ outcome: 'ok' });
+
+    // n1 accepts alice's write and shows it; the replica-puts are lost and n1's store loses the
+    // uncommitted write (a crash): the cloud holds none of it.
     c.network.setDown('n2', true);
     c.network.setDown('n3', true);
-    c.put(c.ids[0] as never, listId, alice().addItem('Tea', 1));
+    const opId = c.opId();
+    const milk = a.addItem('milk', 2);
+    const first = c.put(c.ids[0] as never, listId, milk, { opId });
     await c.settle();
+    expect(shown).toHaveLength(2);
+    c.stores[0]?.crash();
+    await c.settle();
+    c.network.setDown('n2', false);
+    c.network.setDown('n3', false);
+    expect(c.reply(first)).toBeUndefined(); // never cloud-ok: alice keeps it in her outbox
+
+    // bob watched: he joined it, and removes the item.
+    const bob = new ListReplica('bob' as ReplicaId);
+    const seen = decodeList(shown[1] as Uint8Array);
+    if (!seen.ok) throw seen.error;
+    bob.apply(seen.value);
+    const removal = bob.removeItem('milk');
+    const early = c.put(c.ids[1] as never, listId, removal);
+    await commitAll();
+    expect(c.reply(early)).toMatchObject({ type: 'error', code: 'refused' });
+    expect([0, 1, 2].map((i) => listView(c.stored(i, listId) as never).items)).toEqual([[], [], []]);
+
+    // alice pushes again (same operation), now cloud-ok; then bob's kept removal goes through.
+    const again = c.put(c.ids[1] as never, listId, milk, { opId });
+    await commitAll();
+    expect(c.reply(again)).toMatchObject({ type: 'put-reply', outcome: 'ok' });
+    const milkOn = (i: number): string[] => listView(c.stored(i, listId) as never).items.map((x) => x.key);
+    expect([0, 1, 2].map(milkOn)).toEqual([['milk'], ['milk'], ['milk']]);
+    const later = c.put(c.ids[1] as never, listId, removal);
+    await commitAll();
+    expect(c.reply(later)).toMatchObject({ type: 'put-reply', outcome: 'ok' });
+    for (let i = 0; i < 3; i++) {
+      const stored = c.stored(i, listId);
+      expect(stored && listView(stored).items).toEqual([]); // added, then removed
+    }
+  });
+
+  it('announces a write that then fails to reach W (its writer keeps it and retries), and never a refused one', async () => {
+    const told: string[] = [];
+    const c = new MemoryCluster(undefined, undefined, {
+      onWriteAccepted: (_listId, delta) => {
+        const d = decodeList(delta);
+        if (!d.ok) throw d.error; // only a well-formed delta may ever be shown
+        told.push(
+          listView(d.value)
+            .items.map((x) => x.key)
+            .join(','),
+        );
+      },
+    });
+    const listId = c.newListId();
+    const a = alice();
+    const first = c.put(c.ids[0] as never, listId, a.addItem('milk', 2));
+    await c.settle();
+    expect(c.reply(first)).toMatchObject({ outcome: 'ok' });
+    // A retry answered from memory (already cloud-ok) is not announced again.
+    const opId = c.opId();
+    const tea = a.addItem('tea', 1);
+    c.put(c.ids[0] as never, listId, tea, { opId });
+    await c.settle();
+    c.put(c.ids[0] as never, listId, tea, { opId });
+    await c.settle();
+    expect(told).toEqual(['milk', 'tea']);
+
+    // Malformed: refused before anything is shown.
+    c.send(c.ids[0] as never, {
+      type: 'put',
+      requestId: 900,
+      listId,
+      opId: c.opId(),
+      deadlineMs: c.clock.wallMs() + 1_000,
+      delta: Uint8Array.from([9, 9, 9]),
+      writer: new Uint8Array(0),
+    });
+    // Refused by the write check: a fresh replica under a taken name claims dots the cloud holds
+    // elsewhere (PROTOCOL.md §8.1).
+    const reused = c.put(c.ids[0] as never, listId, alice().addItem('eggs', 1));
+    await c.settle();
+    expect(c.reply(900)).toMatchObject({ type: 'error', code: 'malformed' });
+    expect(c.reply(reused)).toMatchObject({ type: 'error', code: 'refused' });
+    expect(told).toEqual(['milk', 'tea']);
+
+    // Two replicas down: shown at once, then unknown at the deadline; the writer keeps it.
+    c.network.setDown('n2', true);
+    c.network.setDown('n3', true);
+    const lonely = c.put(c.ids[0] as never, listId, a.addItem('rice', 1));
+    await c.settle();
+    expect(told).toEqual(['milk', 'tea', 'rice']);
     c.clock.advance(2_000);
     c.nodes[0]?.tick();
     await c.settle();
-    expect(told).toHaveLength(1);
+    expect(c.reply(lonely)).toMatchObject({ type: 'put-reply', outcome: 'unknown' });
   });
 });

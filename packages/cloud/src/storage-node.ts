@@ -97,10 +97,13 @@ export interface StorageNodeOptions {
   /** GC and event-loop stall time that overlapped a stretch of the monotonic clock (slow puts in stats). */
   pausesDuring?: PausesDuring;
   /**
-   * Called when a client's write this node coordinated becomes cloud-ok, with the write itself:
-   * the hook for live updates (the process sends it to every proxy, which pushes it to watchers).
+   * Called when a client's write this node coordinates has passed the write check, with the write
+   * itself as sent, before any replica has committed it (live before durable): the hook for live
+   * updates (the process sends it to every proxy, which pushes it to watchers). The writer's
+   * answer (cloud-ok at W commits, or unknown) is not changed by it. A retry of an operation
+   * already acknowledged is answered from memory and not announced again.
    */
-  onWriteAcknowledged?: (listId: ListId, delta: Uint8Array) => void;
+  onWriteAccepted?: (listId: ListId, delta: Uint8Array) => void;
   /**
    * Whether a node ID is a member of the cluster: in production, whether the keyring holds a key
    * for it. Gossip about others is skipped, and a ring change adding one refused. Default: all are.
@@ -166,7 +169,7 @@ export class StorageNode {
       this.replica,
       this.reads,
       inFlight,
-      options.onWriteAcknowledged,
+      options.onWriteAccepted,
     );
     this.handover = new Handover(ctx, this.requests, this.replica);
     this.antiEntropy = new AntiEntropy(ctx, this.requests, this.replica);

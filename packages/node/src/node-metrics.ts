@@ -57,7 +57,7 @@ export interface WatchedNode {
   store: SqliteListStore;
   clock: Clock;
   transport: { rejected: number; dropped: number; handshakesRefused: number };
-  /** `changed` notices sent to the proxies (one per cloud-ok write coordinated here, to each proxy). */
+  /** `changed` notices sent to the proxies (one per accepted write coordinated here, to each proxy). */
   noticesSent: () => number;
 }
 
@@ -205,7 +205,7 @@ export class NodeMetrics {
     );
     m.counter(
       'trolley_node_notices_sent_total',
-      'Notices of cloud-ok writes (`changed`) sent to the proxies.',
+      'Notices of accepted writes (`changed`) sent to the proxies.',
       w.noticesSent,
     );
   }

@@ -128,8 +128,9 @@ export async function startNode(o: NodeServerOptions): Promise<RunningNode> {
     pausesDuring: (fromMs, toMs) => health.pausesDuring(fromMs, toMs),
     // Only nodes of the keyring are members: gossip about others is ignored.
     isMember: (id) => auth.keyring?.isNode(id) ?? true,
-    // Live updates: a cloud-ok write goes to every proxy, which pushes it to the list's watchers.
-    onWriteAcknowledged: (listId, delta) => {
+    // Live updates: a write that passed the check goes to every proxy at once (before the
+    // replicas' commits), which pushes it to the list's watchers.
+    onWriteAccepted: (listId, delta) => {
       noticesSent++;
       transport.toProxies(encodeMessage({ type: 'changed', requestId: 0, listId, delta }));
     },

@@ -2,6 +2,9 @@
 // this node knows of the list (crdt/write-check.ts), sends it to the key's N targets — a down
 // owner replaced by the next healthy node, which gets a hinted-put — and answers cloud-ok after W
 // commits, "unknown" when W can no longer be reached or at the deadline (put-core.ts decides).
+// Live before durable: a write that passed the check is handed to the live-update hook at once,
+// before any replica has it on disk (docs/ARCHITECTURE.md, "Live updates", says why that can
+// neither lose nor invent a change); the writer's answer still waits for W.
 // The put's path runs downward: the key's partition is computed once here, the targets once in
 // writeQuorum, and both are handed on.
 
@@ -60,8 +63,8 @@ export class PutCoordinator {
     private readonly reads: GetCoordinator,
     /** Client requests this node is coordinating, all kinds (for admission). */
     private readonly inFlight: () => number,
-    /** Called when a write becomes cloud-ok, with the write itself (live updates). */
-    private readonly onAcknowledged: ((listId: ListId, delta: Uint8Array) => void) | undefined,
+    /** Called when a client's write passed the check, before any replica has it (live updates). */
+    private readonly onAccepted: ((listId: ListId, delta: Uint8Array) => void) | undefined,
   ) {}
 
   get size(): number {
@@ -207,6 +210,11 @@ export class PutCoordinator {
           : { type: 'hinted-put', ...common, target: t.hintFor },
       );
     }
+    // Live before durable: the write passed the check, so watchers may join it now; only the
+    // writer's answer waits for the replicas' commits. Announced after the targets were given it
+    // (this node's copy has joined it, the replica-puts are queued and leave in the same burst as
+    // the notice), so a replica learns of a change no later than a watcher does.
+    this.onAccepted?.(m.listId, m.delta);
     if (to.length === 0) this.onNack(id, 'no healthy node');
   }
 
@@ -237,7 +245,6 @@ export class PutCoordinator {
     if (s.answer === 'ok') {
       ctx.counters.putsOk++;
       this.acknowledged.set(p.opId, ctx.clock.wallMs());
-      this.onAcknowledged?.(p.listId, p.delta);
     } else if (s.answer === 'unknown') ctx.counters.putsUnknown++;
     if (s.answer !== undefined) {
       p.trace.answeredMs = ctx.clock.monotonicMs();

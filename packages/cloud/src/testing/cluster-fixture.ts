@@ -12,6 +12,7 @@ import {
   encodeContext,
   encodeList,
   encodeMessage,
+  merge,
   newListId,
   opIdFrom,
   parseNodeId,
@@ -23,7 +24,7 @@ import {
   type OpId,
   type RingState,
 } from '@trolley/core';
-import { MemoryListStore } from '../memory-list-store.ts';
+import { MemoryListStore, type MemoryListStoreOptions } from '../memory-list-store.ts';
 import { MemoryNetwork } from '../memory-network.ts';
 import { silentLogger, type NodeTransport, type Peer } from '../ports.ts';
 import type { Quorum } from '../quorum.ts';
@@ -64,14 +65,16 @@ export class MemoryCluster {
     readonly ids: NodeId[] = ['n1', 'n2', 'n3'].map(parseNodeId),
     readonly quorum: Quorum = { n: 3, r: 2, w: 2 },
     hooks: Partial<
-      Pick<StorageNodeOptions, 'onWriteAcknowledged' | 'isMember' | 'logger' | 'config' | 'observer'>
+      Pick<StorageNodeOptions, 'onWriteAccepted' | 'isMember' | 'logger' | 'config' | 'observer'>
     > = {},
+    /** The stores' options: with `manualCommit`, no write is durable until the test flushes the store. */
+    storeOptions: MemoryListStoreOptions = {},
   ) {
     this.ring = createRing(
       ids.map((id) => ({ id, weight: 1 })),
       { partitionCount: 64 },
     );
-    this.stores = ids.map(() => new MemoryListStore());
+    this.stores = ids.map(() => new MemoryListStore(storeOptions));
     this.nodes = ids.map((id, i) => {
       // The handler runs only on delivery, after `node` is initialised.
       const transport = this.network.endpoint(id, (frame, replyTo, from) =>
@@ -179,12 +182,17 @@ export class MemoryCluster {
     return this.replies.find((m) => m.requestId === requestId);
   }
 
-  /** The list as node i's store holds it (undefined if absent). */
+  /** The list as node i's store holds it: its whole state joined with the deltas appended since (undefined if absent). */
   stored(i: number, listId: ListId): ListDoc | undefined {
     const s = this.stores[i]?.get(listId);
     if (s === undefined) return undefined;
     const d = decodeList(s.state);
     if (!d.ok) throw d.error;
+    for (const bytes of s.deltas) {
+      const delta = decodeList(bytes);
+      if (!delta.ok) throw delta.error;
+      merge(d.value, delta.value);
+    }
     return d.value;
   }
 }
