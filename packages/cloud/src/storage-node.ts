@@ -289,6 +289,11 @@ export class StorageNode {
       ringHash: ringBytes === undefined ? '' : hexOf(ctx.digest(ringBytes).subarray(0, 8)),
       partitionsOwned: ring === undefined ? 0 : ring.owners.filter((o) => o === this.id).length,
       partitionsHeld: ctx.store.countByPartition().size,
+      // The ring itself (ring-codec.ts, in hex) and what is still to hand over after a ring
+      // change: [partition, lists held here] for each partition held here but not replicated here.
+      ring: ringBytes === undefined ? '' : hexOf(ringBytes),
+      replicas: ctx.quorum.n,
+      leaving: this.handover.leaving(),
       keys: ctx.store.count(),
       hints: ctx.store.hintCount(),
       pending: this.pending,
