@@ -195,6 +195,7 @@ function drawLoad(s: Snapshot): void {
     }),
   );
   const t = s.totals;
+  byId<HTMLElement>('totals').dataset['hints'] = String(t.hints);
   byId<HTMLElement>('totals').textContent =
     `Cluster: ${fmt.format(t.requestsPerSecond)} puts and gets a second, ${fmt.format(t.repairsPerSecond)} ` +
     `repairs a second, ${fmt.format(t.hints)} hints waiting, slowest node's put p99 ${show(t.putP99Ms)} ms.`;
