@@ -252,7 +252,7 @@ export class OperatorPage {
     res.write(`retry: ${Math.max(this.pollMs, 1_000)}\n\n`);
     this.streams.add(res);
     if (this.latest !== undefined) this.send(res, this.latest);
-    req.on('close', () => this.streams.delete(res));
+    res.on('close', () => this.streams.delete(res));
     this.schedule(0);
   }
 
