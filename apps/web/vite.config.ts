@@ -84,11 +84,30 @@ export default defineConfig({
       },
       workbox: {
         globPatterns: ['**/*.{js,css,html,svg,png,webmanifest}'],
+        // The operator page is not the shoppers' app: never cached on their devices.
+        globIgnores: ['operator.html', 'assets/operator-*'],
         navigateFallback: 'index.html',
-        navigateFallbackDenylist: [/^\/sync/, /^\/healthz/],
+        navigateFallbackDenylist: [/^\/sync/, /^\/healthz/, /^\/operator/],
         cleanupOutdatedCaches: true,
       },
     }),
   ],
-  build: { outDir: 'dist', emptyOutDir: true, sourcemap: true, chunkSizeWarningLimit: 1_000 },
+  build: {
+    outDir: 'dist',
+    emptyOutDir: true,
+    sourcemap: true,
+    chunkSizeWarningLimit: 1_000,
+    // No module-preload polyfill: shared by two pages it would be a chunk of its own, one more
+    // request on the shoppers' first load. Browsers without modulepreload (Safari before 17) only
+    // fetch a lazy chunk's imports after it, instead of with it.
+    modulePreload: { polyfill: false },
+    // Two pages: the app, and the operators' cluster page (its own entry and chunk, which the
+    // gateway serves only at /operator, behind the token).
+    rollupOptions: {
+      input: {
+        index: join(import.meta.dirname, 'index.html'),
+        operator: join(import.meta.dirname, 'operator.html'),
+      },
+    },
+  },
 });

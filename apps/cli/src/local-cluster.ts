@@ -96,6 +96,11 @@ export interface GatewayOption {
   host?: string;
   /** The built web app to serve; absent: only /sync and /healthz. */
   webRoot?: string;
+  /**
+   * Turn on the cluster page at /operator behind this token (passed in the gateway's environment,
+   * not its arguments), asking this cluster's nodes with its operator key.
+   */
+  operatorToken?: string;
 }
 
 /** The metrics endpoints as lines for people ("metrics:" and one line a process); '' for none. */
@@ -142,6 +147,8 @@ interface Child {
   process: ChildProcess | undefined;
   /** Its --metrics-port; undefined: none. */
   metricsPort?: number;
+  /** Set in its environment, over this process's. */
+  env?: Record<string, string>;
 }
 
 /** The name of proxy i: proxy, proxy2, proxy3, … */
@@ -198,8 +205,18 @@ export class LocalCluster {
               this.clientEndpoints.join(','),
               ...(gateway.webRoot === undefined ? [] : ['--web', gateway.webRoot]),
               ...metricsArgs(metricsPorts?.get('gateway')),
+              ...(gateway.operatorToken === undefined
+                ? []
+                : [
+                    ...this.keysArgs(),
+                    '--node',
+                    layout.nodes.map((n) => `${n.id}=tcp://${layout.host}:${n.port}`).join(','),
+                  ]),
             ],
             process: undefined,
+            ...(gateway.operatorToken === undefined
+              ? {}
+              : { env: { TROLLEY_OPERATOR_TOKEN: gateway.operatorToken } }),
             ...this.metricsPortOf('gateway'),
           };
     this.proxies = this.proxyPorts().map((ports, i) => ({
@@ -672,6 +689,7 @@ export class LocalCluster {
 
   private spawn(c: Child, timeoutMs: number, onReady?: (line: string) => void): Promise<void> {
     const child = spawn(process.execPath, [trolleyBin, ...c.args], {
+      ...(c.env === undefined ? {} : { env: { ...process.env, ...c.env } }),
       stdio: ['ignore', 'pipe', this.stderr === undefined ? 'inherit' : 'pipe'],
     });
     c.process = child;

@@ -15,6 +15,7 @@ const stampFile = join(webDist, '.trolley-build.json');
 /** What the bundle is made of. */
 const sources = [
   join(webDir, 'index.html'),
+  join(webDir, 'operator.html'),
   join(webDir, 'vite.config.ts'),
   join(webDir, 'package.json'),
   join(webDir, 'src'),

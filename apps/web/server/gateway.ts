@@ -39,6 +39,7 @@ import {
   type MetricsServer,
 } from '@trolley/node';
 import { GatewayMetrics } from './gateway-metrics.ts';
+import { OperatorPage, routeOperator, type OperatorOptions } from './operator.ts';
 
 export interface GatewayOptions {
   /** Client endpoints of the proxies (tcp://host:5555,…); the CloudClient fails over between them. */
@@ -60,6 +61,8 @@ export interface GatewayOptions {
   publicUrl?: string;
   /** Serve Prometheus metrics over HTTP here (docs/METRICS.md), apart from the public port; absent: none. */
   metrics?: MetricsAddress;
+  /** The cluster page for operators at /operator (operator.ts); absent: off (404). */
+  operator?: OperatorOptions;
 }
 
 /** A public URL as the app uses it: http(s), no fragment or query, ending in '/'. Throws TrolleyError. */
@@ -226,10 +229,22 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
             ),
         });
 
+  const operatorPage =
+    options.operator === undefined
+      ? undefined
+      : new OperatorPage(
+          options.operator,
+          () => cloud.proxyStats(1_500),
+          options.webRoot,
+          log,
+          (reason, fields) => refusals.warn('operator request refused', reason, fields),
+        );
+
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     try {
       for (const [name, value] of securityHeaders) res.setHeader(name, value);
-      const path = (req.url ?? '/').split('?')[0];
+      const path = (req.url ?? '/').split('?')[0] ?? '/';
+      if (routeOperator(operatorPage, req, res, path)) return;
       if (path === '/healthz') {
         const body = JSON.stringify({ ok: true, connections: connections.size });
         res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
@@ -569,6 +584,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       stopped = true;
+      operatorPage?.stop();
       clearInterval(pingTimer);
       clearInterval(refusalTimer);
       if (watchFlush !== undefined) clearImmediate(watchFlush);

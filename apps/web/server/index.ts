@@ -9,4 +9,5 @@ export {
   type GatewayStats,
   type RunningGateway,
 } from './gateway.ts';
+export { checkOperatorToken, type OperatorNodeSource, type OperatorOptions } from './operator.ts';
 export * from './build.ts';

@@ -360,10 +360,15 @@ export class StorageNode {
       ringHash: ringBytes === undefined ? '' : hexOf(ctx.digest(ringBytes).subarray(0, 8)),
       partitionsOwned: ring === undefined ? 0 : ring.owners.filter((o) => o === this.id).length,
       partitionsHeld: ctx.store.countByPartition().size,
+      // The ring itself (ring-codec.ts, in hex) and what is still to hand over after a ring
+      // change: [partition, lists held here] for each partition held here but not replicated here.
+      ring: ringBytes === undefined ? '' : hexOf(ringBytes),
+      replicas: ctx.quorum.n,
+      leaving: this.handover.leaving(),
       keys: ctx.store.count(),
       hints: ctx.store.hintCount(),
       // Lists held here that belong elsewhere (0 on every node: the handover is finished).
-      keysToHandOver: this.handover.keysToHandOver(),
+      keysToHandOver: this.handover.keysToHandOver(), // the lists of `leaving`, summed
       pending: this.pending,
       members: this.membership
         .view()

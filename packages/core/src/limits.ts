@@ -123,6 +123,18 @@ export const limits = {
    * dropped (and counted); replies are still sent. A changed may be lost; the browser syncs anyway.
    */
   gatewaySendBufferBytesMax: 64 * 1024 * 1024,
+  // ---- the operator page (apps/web/server/operator.ts) ----
+  /** Live operator pages (server-sent event streams) one gateway serves at once; past it: HTTP 503. */
+  operatorConnectionsMax: 4,
+  /**
+   * How often the gateway asks the cluster (the proxy's and every node's stats) while an operator
+   * page is open; one round at a time, none while no page is open.
+   */
+  operatorPollIntervalMs: 1_000,
+  /** Storage nodes one round asks (the nodes the gateway learns of past it are not shown). */
+  operatorNodesMax: 64,
+  /** Characters an operator token must have at least (it guards the cluster's addresses and load). */
+  operatorTokenLengthMin: 16,
 } as const;
 
 export type Limits = typeof limits;
@@ -166,6 +178,10 @@ check(
 check(
   limits.gatewayPingIntervalMs >= 1_000 && 2 * limits.gatewayPingIntervalMs <= limits.watchLeaseMs,
   'a dead browser is cut (two pings) within one lease, so the gateway stops renewing its watches',
+);
+check(
+  limits.operatorPollIntervalMs >= 1_000 && limits.operatorConnectionsMax <= 16,
+  'the operator page asks the cluster at most once a second, for a few pages at most',
 );
 check(
   limits.gatewaySendBufferBytesMax > limits.encodedListBytesMax + 64 * 1024,

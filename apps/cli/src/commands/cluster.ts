@@ -16,7 +16,7 @@
 // its public key: after # in its address (tcp://host:port#KEY), or its .pub in the operator's
 // folder (or in the local cloud's), found by the node's ID.
 
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import { defaultQuorum } from '@trolley/cloud';
 import {
   CloudClient,
@@ -43,7 +43,7 @@ import {
   saveLocalCloud,
   shownAddress,
 } from '../globals.ts';
-import { intOption, quorumFrom, untilSignal } from './common.ts';
+import { intOption, nodeList, quorumFrom, untilSignal, type NodeSource } from './common.ts';
 import { summaries } from './summaries.ts';
 
 export function registerCluster(program: Command): void {
@@ -195,28 +195,6 @@ function nodeOptions(c: Command): Command {
   );
 }
 
-/**
- * Parses --node and $TROLLEY_NODE: comma-separated tcp://host:port#KEY (the node's key after #),
- * or ID=tcp://host:port (the node named ID, its key from the operator's keyring).
- */
-function nodeList(value: string): NodeSource[] {
-  const list = value
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s.length > 0)
-    .map((entry): NodeSource => {
-      const eq = entry.indexOf('=');
-      if (eq < 0) return { address: endpoints(entry)[0] as string };
-      return {
-        id: parseNodeId(entry.slice(0, eq).trim()),
-        address: endpoints(entry.slice(eq + 1))[0] as string,
-      };
-    });
-  if (list.length === 0)
-    throw new InvalidArgumentError('give a node: tcp://host:port#KEY or ID=tcp://host:port');
-  return list;
-}
-
 interface OperatorOptions {
   keys?: string;
   operator: string;
@@ -231,12 +209,6 @@ function operatorOptions(c: Command): Command {
         "(default: $TROLLEY_KEYS, else the local cloud's DATA/keys)",
     )
     .option('--operator <name>', "the operator's key in that folder (NAME.key)", 'operator');
-}
-
-/** A node to ask: its address (with its key after #, if known) and, if known, its ID. */
-interface NodeSource {
-  address: string;
-  id?: string;
 }
 
 /** The local cloud's keys folder (`trolley cluster`, `trolley start`): DATA/keys. */

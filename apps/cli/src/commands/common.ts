@@ -90,3 +90,31 @@ export function exitCodeOf(e: TrolleyError): number {
       return 1;
   }
 }
+
+/** A node to ask: its address (with its key after #, if known) and, if known, its ID. */
+export interface NodeSource {
+  address: string;
+  id?: string;
+}
+
+/**
+ * Parses --node and $TROLLEY_NODE: comma-separated tcp://host:port#KEY (the node's key after #),
+ * or ID=tcp://host:port (the node named ID, its key from the operator's keyring).
+ */
+export function nodeList(value: string): NodeSource[] {
+  const list = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0)
+    .map((entry): NodeSource => {
+      const eq = entry.indexOf('=');
+      if (eq < 0) return { address: endpoints(entry)[0] as string };
+      return {
+        id: parseNodeId(entry.slice(0, eq).trim()),
+        address: endpoints(entry.slice(eq + 1))[0] as string,
+      };
+    });
+  if (list.length === 0)
+    throw new InvalidArgumentError('give a node: tcp://host:port#KEY or ID=tcp://host:port');
+  return list;
+}

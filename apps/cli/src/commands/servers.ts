@@ -13,9 +13,11 @@ import {
   members,
   metricsAddress,
   metricsOptions,
+  nodeList,
   quorumFrom,
   untilSignal,
   type MetricsOptions,
+  type NodeSource,
 } from './common.ts';
 import { summaries } from './summaries.ts';
 
@@ -111,11 +113,29 @@ export function registerServers(program: Command): void {
       '--public-url <url>',
       'the address phones reach the app at, for share links and QR codes (default $TROLLEY_PUBLIC_URL)',
       process.env['TROLLEY_PUBLIC_URL'] || undefined,
-    );
+    )
+    .option(
+      '--operator-token <token>',
+      'turn on the cluster page for operators at /operator, behind this token (default $TROLLEY_OPERATOR_TOKEN; ' +
+        'prefer the variable: a flag shows in ps); needs --node and the operator key (--keys)',
+      process.env['TROLLEY_OPERATOR_TOKEN'] || undefined,
+    )
+    .option(
+      '--node <nodes>',
+      'for the cluster page: storage nodes to ask, tcp://host:port#KEY or ID=tcp://host:port (default $TROLLEY_NODE)',
+      nodeList,
+    )
+    .option(
+      '--keys <dir>',
+      "for the cluster page: the operator's keys folder, its NAME.key and the nodes' .pub files (default $TROLLEY_KEYS)",
+    )
+    .option('--operator <name>', "for the cluster page: the operator's key in that folder", 'operator')
+    .option('--insecure', 'for the cluster page: the cluster has no keys (benchmarks only)');
   metricsOptions(gateway).action(async (o: GatewayCommandOptions) => {
     // Loaded here, so that every other command starts without the HTTP and WebSocket modules.
     const metrics = metricsAddress(o);
-    const { startGateway } = await import('@trolley/web/server');
+    const { startGateway, checkOperatorToken } = await import('@trolley/web/server');
+    const operator = o.operatorToken === undefined ? undefined : operatorPageOf(o, checkOperatorToken);
     const running = await startGateway({
       cloud: o.cloud,
       host: o.bind,
@@ -124,10 +144,12 @@ export function registerServers(program: Command): void {
       ...(o.publicUrl === undefined ? {} : { publicUrl: o.publicUrl }),
       logger: processLogger('gateway'),
       ...(metrics === undefined ? {} : { metrics }),
+      ...(operator === undefined ? {} : { operator }),
     });
     const sync = `${running.url.replace(/^http/, 'ws')}sync`;
+    const operatorUrl = operator === undefined ? null : `${running.url}operator`;
     process.stdout.write(
-      `ready ${JSON.stringify({ gateway: running.url, sync, port: running.port, cloud: o.cloud, web: o.web ?? null, metrics: running.metricsUrl ?? null })}\n`,
+      `ready ${JSON.stringify({ gateway: running.url, sync, port: running.port, cloud: o.cloud, web: o.web ?? null, metrics: running.metricsUrl ?? null, operator: operatorUrl })}\n`,
     );
     await untilSignal();
     await running.stop();
@@ -176,12 +198,32 @@ interface NodeCommandOptions extends KeysOptions, MetricsOptions {
   partitions: number;
 }
 
-interface GatewayCommandOptions extends MetricsOptions {
+interface GatewayCommandOptions extends MetricsOptions, KeysOptions {
   cloud: string[];
   bind: string;
   port: number;
   web?: string;
   publicUrl?: string;
+  operatorToken?: string;
+  node?: NodeSource[];
+  operator: string;
+}
+
+/** The cluster page's options: the token, the nodes to ask and the operator's keys, or a clear error. */
+function operatorPageOf(
+  o: GatewayCommandOptions,
+  checkToken: (token: string) => string,
+): { token: string; nodes: NodeSource[]; keysDir: string | undefined; operatorName: string } {
+  const token = checkToken(o.operatorToken ?? '');
+  let nodes = o.node;
+  const env = process.env['TROLLEY_NODE'];
+  if (nodes === undefined && env !== undefined && env.trim() !== '') nodes = nodeList(env);
+  if (nodes === undefined)
+    throw new TrolleyError(
+      'invalid_argument',
+      'the cluster page asks the storage nodes: give --node tcp://host:port#KEY (or ID=tcp://host:port), or set $TROLLEY_NODE',
+    );
+  return { token, nodes, keysDir: keysDirOf(o), operatorName: o.operator };
 }
 
 interface ProxyCommandOptions extends KeysOptions, MetricsOptions {

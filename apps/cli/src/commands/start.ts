@@ -12,7 +12,7 @@
 import type { Command } from 'commander';
 import { defaultQuorum } from '@trolley/cloud';
 import { TrolleyError } from '@trolley/core';
-import { checkPublicUrl, ensureWebBuild, webDist } from '@trolley/web/server';
+import { checkOperatorToken, checkPublicUrl, ensureWebBuild, webDist } from '@trolley/web/server';
 import { LocalCluster, freePort, metricsLines, portFree } from '../local-cluster.ts';
 import { globalsOf, homeDirOf, saveLocalCloud } from '../globals.ts';
 import { intOption, untilSignal } from './common.ts';
@@ -55,7 +55,14 @@ export function registerStart(program: Command): void {
       intOption('port', 0, 65_535),
       0,
     )
-    .option('--json', 'print the ready line as a JSON object (url, cloud, terminal, data, keys, metrics)')
+    .option(
+      '--operator-token <token>',
+      'turn on the cluster page for operators at /operator behind this token (default $TROLLEY_OPERATOR_TOKEN; prefer the variable: a flag shows in ps)',
+    )
+    .option(
+      '--json',
+      'print the ready line as a JSON object (url, cloud, terminal, data, keys, metrics, operator)',
+    )
     .action(
       async (
         o: {
@@ -65,6 +72,7 @@ export function registerStart(program: Command): void {
           proxyPort?: number;
           publicUrl?: string;
           metricsPort: number;
+          operatorToken?: string;
           json?: boolean;
         },
         command: Command,
@@ -72,6 +80,8 @@ export function registerStart(program: Command): void {
         const say = (line: string): void => void process.stderr.write(`${line}\n`);
         // The gateway runs as a child process and reads it from its environment.
         if (o.publicUrl !== undefined) process.env['TROLLEY_PUBLIC_URL'] = checkPublicUrl(o.publicUrl);
+        const givenToken = o.operatorToken ?? (process.env['TROLLEY_OPERATOR_TOKEN'] || undefined);
+        const operatorToken = givenToken === undefined ? undefined : checkOperatorToken(givenToken);
         await ensureWebBuild(say);
         const asked = o.port ?? portFromEnv() ?? defaultWebPort;
         const webPort = (await portFree(asked, o.host)) ? asked : await freePort(o.host);
@@ -82,7 +92,12 @@ export function registerStart(program: Command): void {
           dataDir: o.data,
           quorum: defaultQuorum,
           proxyPort,
-          gateway: { port: webPort, host: o.host, webRoot: webDist },
+          gateway: {
+            port: webPort,
+            host: o.host,
+            webRoot: webDist,
+            ...(operatorToken === undefined ? {} : { operatorToken }),
+          },
           ...(o.metricsPort === 0 ? {} : { metrics: { port: o.metricsPort } }),
           progress: say,
         });
@@ -90,15 +105,19 @@ export function registerStart(program: Command): void {
         await local.start(); // stops what it started if it fails
         const url = `http://${o.host === '0.0.0.0' ? 'localhost' : o.host}:${webPort}/`;
         const terminal = saveLocalCloud(homeDirOf(globalsOf(command)), local.clientEndpoint);
+        const operator = operatorToken === undefined ? null : `${url}operator`;
         if (o.json === true)
           process.stdout.write(
-            `${JSON.stringify({ ready: true, url, cloud: local.clientEndpoint, terminal, data: o.data, keys: local.keysDir ?? null, metrics: local.metricsEndpoints })}\n`,
+            `${JSON.stringify({ ready: true, url, cloud: local.clientEndpoint, terminal, data: o.data, keys: local.keysDir ?? null, metrics: local.metricsEndpoints, operator })}\n`,
           );
         else
           process.stdout.write(
             `\nTrolley is running. Open ${url}\n` +
               `  terminal: ${terminal}\n` +
               `  data:     ${o.data}   (keys in ${local.keysDir ?? '-'}; Ctrl-C stops everything; the next start keeps both)\n` +
+              (operator === null
+                ? ''
+                : `  operator: ${operator}   (the cluster page; sign in with the operator token)\n`) +
               `${metricsLines(local.metricsEndpoints, '  ')}\n`,
           );
         await stopped;

@@ -113,16 +113,27 @@ export class Handover {
    * acknowledged it); operators and the elastic benchmark wait for that.
    */
   keysToHandOver(): number {
-    const { ctx } = this;
-    const ring = ctx.ring;
-    let keysToHandOver = 0;
-    if (ring !== undefined)
-      for (const [p, count] of ctx.store.countByPartition())
-        if (!preferenceList(ring, p, ctx.quorum.n).includes(ctx.id)) keysToHandOver += count;
-    return keysToHandOver;
+    let keys = 0;
+    for (const [, lists] of this.leaving()) keys += lists;
+    return keys;
   }
 
   // ---- transfer: lists held but not replicated here (§4.9 and fallback copies) -----------------
+
+  /**
+   * What is still to transfer away: each partition held here that this node does not replicate
+   * (its preference list under the current ring lacks it), with the lists of it held here, in
+   * partition order. Empty when everything held here belongs here. For stats (the operator page
+   * draws a ring change as it moves).
+   */
+  leaving(): [partition: number, lists: number][] {
+    const ring = this.ctx.ring;
+    if (ring === undefined) return [];
+    const out: [number, number][] = [];
+    for (const [p, lists] of this.ctx.store.countByPartition())
+      if (!preferenceList(ring, p, this.ctx.quorum.n).includes(this.ctx.id)) out.push([p, lists]);
+    return out.sort((a, b) => a[0] - b[0]);
+  }
 
   private transferAway(): void {
     const { ctx } = this;
