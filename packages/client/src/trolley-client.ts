@@ -479,6 +479,11 @@ export class TrolleyClient {
     return { ...ok, undone };
   }
 
+  /** The change undo(listId) would take back, if any. */
+  undoable(listId: ListId): HistoryEntry | undefined {
+    return this.entry(listId).replica.lastUndoable(this.replicaId);
+  }
+
   /** The list's history, newest first. */
   history(listId: ListId): HistoryItem[] {
     return this.entry(listId)
