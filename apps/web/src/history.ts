@@ -97,3 +97,23 @@ export function groupedByAisle(): boolean {
 export function setGroupedByAisle(on: boolean): void {
   write(byAisleKey, on ? 1 : 0);
 }
+
+const deviceNameKey = 'trolley.deviceName';
+
+/** The name this device's changes carry in each list's history ('' for none). */
+export function savedDeviceName(): string {
+  try {
+    return localStorage.getItem(deviceNameKey) ?? '';
+  } catch {
+    return '';
+  }
+}
+
+export function saveDeviceName(name: string): void {
+  try {
+    if (name === '') localStorage.removeItem(deviceNameKey);
+    else localStorage.setItem(deviceNameKey, name);
+  } catch {
+    // Storage refused: the name holds for this visit only.
+  }
+}

@@ -18,6 +18,7 @@ import {
 } from '../history.ts';
 import { appBaseUrl } from '../platform.ts';
 import { t } from '../strings.ts';
+import { HistoryPanel } from './HistoryPanel.tsx';
 import { ItemRow, type ItemActions } from './ItemRow.tsx';
 import { SharePanel } from './SharePanel.tsx';
 import { SyncBadge } from './SyncBadge.tsx';
@@ -79,6 +80,7 @@ function ListBody({ listId }: { listId: ListId }) {
   const [query, setQuery] = useState('');
   const [byAisle, setByAisle] = useState(groupedByAisle);
   const [sharing, setSharing] = useState(false);
+  const [showHistory, setShowHistory] = useState(false);
   const [renaming, setRenaming] = useState<string | undefined>();
   const [confirmDelete, setConfirmDelete] = useState(false);
   const action = useAction();
@@ -252,6 +254,9 @@ function ListBody({ listId }: { listId: ListId }) {
         <button type="button" onClick={() => setRenaming(view.title)}>
           {t.rename}
         </button>
+        <button type="button" onClick={() => setShowHistory(!showHistory)} aria-expanded={showHistory}>
+          {t.history}
+        </button>
         {!view.deleted && !joining && (
           <button type="button" className="danger" onClick={() => setConfirmDelete(true)}>
             {t.deleteList}
@@ -274,6 +279,8 @@ function ListBody({ listId }: { listId: ListId }) {
       {sharing && (
         <SharePanel link={shareLink(listId, publicBase ?? appBaseUrl())} onClose={() => setSharing(false)} />
       )}
+
+      {showHistory && <HistoryPanel listId={listId} entries={client.history(listId)} />}
 
       {view.deleted && (
         <div className="notice" role="status">
