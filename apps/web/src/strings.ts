@@ -31,6 +31,11 @@ export interface Strings {
   nameSaved: (name: string) => string;
   // one list
   backToLists: string;
+  aisleOf: (name: string) => string;
+  aisleShort: string;
+  moveAisleUp: (aisle: string) => string;
+  moveAisleDown: (aisle: string) => string;
+  aisleOrderHint: string;
   history: string;
   historyTitle: string;
   noHistory: string;
@@ -162,6 +167,11 @@ const en: Strings = {
   yourName: 'Your name',
   yourNameHint: 'Shown to the people you share lists with, in each list’s history.',
   nameSaved: (name) => (name === '' ? 'Name removed.' : `Saved: your changes now show as ${name}.`),
+  aisleOf: (name) => `Aisle of ${name}`,
+  aisleShort: 'Aisle',
+  moveAisleUp: (aisle) => `Move ${aisle} up`,
+  moveAisleDown: (aisle) => `Move ${aisle} down`,
+  aisleOrderHint: 'Drag an aisle, or use its arrows, to match your shop.',
   history: 'History',
   historyTitle: 'Who did what',
   noHistory: 'No changes recorded yet.',
@@ -345,6 +355,11 @@ const pt: Strings = {
   yourNameHint: 'Mostrado a quem partilha listas consigo, no histórico de cada lista.',
   nameSaved: (name) =>
     name === '' ? 'Nome removido.' : `Guardado: as suas alterações aparecem como ${name}.`,
+  aisleOf: (name) => `Corredor de ${name}`,
+  aisleShort: 'Corredor',
+  moveAisleUp: (aisle) => `Subir ${aisle}`,
+  moveAisleDown: (aisle) => `Descer ${aisle}`,
+  aisleOrderHint: 'Arraste um corredor, ou use as setas, para seguir a sua loja.',
   history: 'Histórico',
   historyTitle: 'Quem fez o quê',
   noHistory: 'Ainda não há alterações registadas.',
