@@ -679,6 +679,35 @@ describe('shopping with the web app', () => {
     await b.context.close();
   });
 
+  it('an item’s aisle can be changed, and the aisles reordered by dragging and from the keyboard, kept on this device', async () => {
+    const { context, page } = await device(false, true);
+    await newList(page, 'Aisles');
+    await addItem(page, 'Milk', 1);
+    await addItem(page, 'Bread', 1);
+    await addItem(page, 'Apples', 1);
+    await page.getByRole('button', { name: 'By aisle' }).click();
+    const heads = (): Promise<string[]> => page.locator('h2.aisle').allTextContents();
+    await expect.poll(heads).toEqual(['Fruit & vegetables', 'Bakery', 'Dairy & eggs']);
+    // This shop keeps milk with the drinks.
+    await expand(page, 'Milk');
+    await page.getByLabel('Aisle of Milk').selectOption('drinks');
+    await expect.poll(heads).toEqual(['Fruit & vegetables', 'Bakery', 'Drinks']);
+    // From the keyboard: Drinks one up.
+    await page.getByRole('button', { name: 'Move Drinks up' }).focus();
+    await page.keyboard.press('Enter');
+    await expect.poll(heads).toEqual(['Fruit & vegetables', 'Drinks', 'Bakery']);
+    // Dragging: Bakery dropped on Fruit & vegetables goes before it.
+    await page.locator('[data-aisle="bakery"]').dragTo(page.locator('[data-aisle="produce"]'));
+    await expect.poll(heads).toEqual(['Bakery', 'Fruit & vegetables', 'Drinks']);
+    const violations = await audit(page);
+    console.log(`web a11y (aisles reordered): axe-core found ${violations.length} violation(s)`);
+    expect(violations).toEqual([]);
+    // Kept on this device: after a reload, the same aisle for milk and the same order.
+    await page.reload();
+    await expect.poll(heads, eventually).toEqual(['Bakery', 'Fruit & vegetables', 'Drinks']);
+    await context.close();
+  });
+
   it('reads "2 bananas" as two, says when an item is already there, suggests from history, and errors clear once fixed', async () => {
     const { context, page } = await device();
     await newList(page, 'Quick');

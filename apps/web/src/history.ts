@@ -140,7 +140,11 @@ export function aisleOverrides(): Map<string, Aisle> {
   const saved = read(
     aisleOverridesKey,
     (x): x is [string, Aisle] =>
-      Array.isArray(x) && x.length === 2 && typeof x[0] === 'string' && typeof x[1] === 'string' && isAisle(x[1]),
+      Array.isArray(x) &&
+      x.length === 2 &&
+      typeof x[0] === 'string' &&
+      typeof x[1] === 'string' &&
+      isAisle(x[1]),
   );
   return new Map(saved);
 }

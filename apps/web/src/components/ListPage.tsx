@@ -27,8 +27,6 @@ import { ItemRow, type ItemActions } from './ItemRow.tsx';
 import { SharePanel } from './SharePanel.tsx';
 import { SyncBadge } from './SyncBadge.tsx';
 
-const isAisleName = (x: string): x is Aisle => isAisle(x);
-
 function listIdOf(ref: string): ListId | undefined {
   try {
     return parseListId(ref);
@@ -284,9 +282,7 @@ function ListBody({ listId }: { listId: ListId }) {
         <button type="button" onClick={() => setRenaming(view.title)}>
           {t.rename}
         </button>
-        <button type="button" onClick={() => setShowHistory(!showHistory)} aria-expanded={showHistory}>
-          {t.history}
-        </button>
+
         {!view.deleted && !joining && (
           <button type="button" className="danger" onClick={() => setConfirmDelete(true)}>
             {t.deleteList}
@@ -309,8 +305,6 @@ function ListBody({ listId }: { listId: ListId }) {
       {sharing && (
         <SharePanel link={shareLink(listId, publicBase ?? appBaseUrl())} onClose={() => setSharing(false)} />
       )}
-
-      {showHistory && <HistoryPanel listId={listId} entries={client.history(listId)} />}
 
       {view.deleted && (
         <div className="notice" role="status">
@@ -385,7 +379,7 @@ function ListBody({ listId }: { listId: ListId }) {
                   onDrop={(e) => {
                     e.preventDefault();
                     const moved = e.dataTransfer.getData('text/plain');
-                    if (g.aisle === undefined || !isAisleName(moved) || moved === g.aisle) return;
+                    if (g.aisle === undefined || !isAisle(moved) || moved === g.aisle) return;
                     reorder(moved, order.filter((x) => x !== moved).indexOf(g.aisle));
                     setDragged(undefined);
                   }}
@@ -443,6 +437,13 @@ function ListBody({ listId }: { listId: ListId }) {
           </div>
         </section>
       )}
+
+      <p className="history-toggle">
+        <button type="button" onClick={() => setShowHistory(!showHistory)} aria-expanded={showHistory}>
+          {t.history}
+        </button>
+      </p>
+      {showHistory && <HistoryPanel listId={listId} entries={client.history(listId)} />}
 
       <div className="add-dock">
         {(action.error !== undefined || told !== undefined) && (
