@@ -385,24 +385,26 @@ function ListBody({ listId }: { listId: ListId }) {
                   }}
                 >
                   <h2 className="aisle">{g.label}</h2>
-                  <span className="aisle-move">
-                    <button
-                      type="button"
-                      aria-label={t.moveAisleUp(g.label)}
-                      disabled={shownAisles[0] === g.aisle}
-                      onClick={() => g.aisle !== undefined && step(g.aisle, -1)}
-                    >
-                      ↑
-                    </button>
-                    <button
-                      type="button"
-                      aria-label={t.moveAisleDown(g.label)}
-                      disabled={shownAisles.at(-1) === g.aisle}
-                      onClick={() => g.aisle !== undefined && step(g.aisle, 1)}
-                    >
-                      ↓
-                    </button>
-                  </span>
+                  {shownAisles.length > 1 && (
+                    <span className="aisle-move">
+                      <button
+                        type="button"
+                        aria-label={t.moveAisleUp(g.label)}
+                        disabled={shownAisles[0] === g.aisle}
+                        onClick={() => g.aisle !== undefined && step(g.aisle, -1)}
+                      >
+                        ↑
+                      </button>
+                      <button
+                        type="button"
+                        aria-label={t.moveAisleDown(g.label)}
+                        disabled={shownAisles.at(-1) === g.aisle}
+                        onClick={() => g.aisle !== undefined && step(g.aisle, 1)}
+                      >
+                        ↓
+                      </button>
+                    </span>
+                  )}
                 </div>
               )}
               <ul className="items" aria-label={g.label}>
