@@ -12,6 +12,8 @@
 //      success survives, and the outbox drains on the next sync
 //   3. three homes × 100 seeded random operations while a storage node is killed and restarted:
 //      all three, and a fourth that joins afterwards, converge to the same list
+//   4. two named homes change one list at once: `history` names each, `undo` takes back only the
+//      undoing device's change and keeps the other's
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -492,4 +494,46 @@ describe('the trolley command, real processes against a local cloud', () => {
       );
     },
   );
+
+  it('history names who did what on each device; undo takes back this device’s change, keeping the other’s', async () => {
+    const tc = await TestCluster.start({ nodes: 3 });
+    const cloud = tc.cluster.clientEndpoint;
+    const [ana, bruno] = devices('ana', 'bruno') as [Device, Device];
+    await ana.ok(noCloud, 'config', 'set', 'name', 'Ana');
+    await bruno.ok(noCloud, 'config', 'set', 'name', 'Bruno');
+    expect((await bruno.run(noCloud, 'config', 'set', 'name', 'a\tb')).code).toBe(2);
+    const id = (await ana.ok(cloud, 'list', 'create', 'Saturday')).trim();
+    await ana.ok(cloud, 'item', 'add', id, '2 milk');
+    await bruno.ok(cloud, 'list', 'join', id);
+    // At once, offline: Ana removes the milk, Bruno buys one.
+    await Promise.all([
+      ana.ok(noCloud, 'item', 'remove', id, 'milk'),
+      bruno.ok(noCloud, 'item', 'buy', id, 'milk'),
+    ]);
+    for (const device of [ana, bruno, ana]) await device.ok(cloud, 'sync', '--timeout', '300');
+    const told = (await bruno.ok(noCloud, 'history', id)).split('\n');
+    expect(told[0]).toBe('History of "Saturday", newest first:');
+    expect(told.slice(1, 3).sort()).toEqual([
+      expect.stringMatching(/^ {2}Ana removed milk · \d\d:\d\d$/),
+      expect.stringMatching(/^ {2}Bruno \(this device\) bought 1 × milk · \d\d:\d\d$/),
+    ]);
+    expect(told[3]).toMatch(/^ {2}Ana added 2 × milk · /);
+    // Ana's undo brings her milk back; Bruno's purchase, made meanwhile, stays.
+    expect(await ana.ok(cloud, 'undo')).toMatch(/^Undid: removed milk in "Saturday"/);
+    await bruno.ok(cloud, 'sync', '--timeout', '300');
+    const after = await bruno.show(id);
+    expect(after.items.map((i) => [i.key, i.wanted, i.bought])).toEqual([['milk', 2, 1]]);
+    const json = JSON.parse(await bruno.ok(noCloud, 'history', id, '--json')) as {
+      history: { who: string; kind: string; mine: boolean }[];
+    };
+    expect(json.history[0]).toMatchObject({ who: 'Ana', kind: 'undo', mine: false });
+    // Bruno has nothing of Ana's to undo: his own purchase goes, and then nothing is left.
+    expect(await bruno.ok(noCloud, 'undo', id)).toMatch(/^Undid: bought 1 × milk/);
+    const none = await bruno.run(noCloud, 'undo', id);
+    expect([none.code, none.stderr.trim()]).toEqual([
+      3,
+      'trolley: nothing this device did to this list is left to undo',
+    ]);
+    expect((await bruno.show(id)).items.map((i) => [i.key, i.wanted, i.bought])).toEqual([['milk', 2, 0]]);
+  });
 });

@@ -76,7 +76,9 @@ describe('trolley config: the cloud address, saved in the home', () => {
         source: '--cloud',
       },
     );
-    expect((await trolley([...h, 'config', 'list'])).stdout).toBe(`cloud = ${saved}  (config)\n`);
+    expect((await trolley([...h, 'config', 'list'])).stdout).toBe(
+      `cloud = ${saved}  (config)\nname =   (not set: changes show as made by someone unnamed)\n`,
+    );
 
     // A command that syncs uses the saved address: `status` says which one and where it came from.
     const status = await trolley([...h, 'status']);
@@ -120,7 +122,7 @@ describe('trolley config: the cloud address, saved in the home', () => {
       expect(r.stderr).toMatch(/^trolley: cloud: .*nothing saved\n$/);
     }
     const unknown = await trolley([...h, 'config', 'set', 'colud', 'x']);
-    expect(unknown).toMatchObject({ code: 2, stderr: 'trolley: no setting "colud" (known: cloud)\n' });
+    expect(unknown).toMatchObject({ code: 2, stderr: 'trolley: no setting "colud" (known: cloud, name)\n' });
     expect(readFileSync(join(home, 'config.json'), 'utf8')).toBe(before);
 
     // A bad TROLLEY_CLOUD, or a settings file edited by hand into nonsense, stops a command with the fix.
@@ -206,6 +208,8 @@ describe('a command loads only what it uses', () => {
       'status',
       'watch',
       'config',
+      'history',
+      'undo',
       'cluster',
       'node',
       'proxy',

@@ -146,6 +146,11 @@ export const settings = {
     description: "cloud proxies, tried in turn, each with the proxy's key (tcp://host:port#KEY[,…])",
     parse: (value: string): string => endpoints(value).join(','),
   },
+  name: {
+    description: 'your name in the history of every list you change (others see "Ana bought 2 × Milk")',
+    // Checked against core's rule (deviceName, limits.deviceNameLengthMax) by `config set`.
+    parse: (value: string): string => value.trim(),
+  },
 } as const;
 
 export type SettingName = keyof typeof settings;

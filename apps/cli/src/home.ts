@@ -20,6 +20,7 @@ import {
   databaseFile,
   globalsOf,
   homeDirOf,
+  readSettings,
   type CloudAddress,
   type GlobalOptions,
 } from './globals.ts';
@@ -80,6 +81,7 @@ export class Home {
     let client: TrolleyClient;
     try {
       client = await TrolleyClient.open(store, { clock: systemClock, random: cryptoRandom });
+      client.deviceName = readSettings(dir).name ?? '';
     } catch (error) {
       await store.close();
       throw error;

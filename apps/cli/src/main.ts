@@ -30,6 +30,7 @@ const cluster = async (): Promise<Register> => (await import('./commands/cluster
 const servers = async (): Promise<Register> => (await import('./commands/servers.ts')).registerServers;
 const cloud = async (): Promise<Register> => (await import('./commands/cloud.ts')).registerCloud;
 const start = async (): Promise<Register> => (await import('./commands/start.ts')).registerStart;
+const history = async (): Promise<Register> => (await import('./commands/history.ts')).registerHistory;
 const keys = async (): Promise<Register> => (await import('./commands/keys.ts')).registerKeys;
 
 /** Every top-level command, in the order --help lists them. */
@@ -40,6 +41,8 @@ export const commands: Readonly<Record<CommandName, Entry>> = {
   status: { usage: 'status', load: sync },
   watch: { usage: 'watch [options] <list>', load: sync },
   config: { usage: 'config', load: config },
+  history: { usage: 'history [options] <list>', load: history },
+  undo: { usage: 'undo [list]', load: history },
   cluster: { usage: 'cluster [options]', load: cluster },
   node: { usage: 'node [options]', load: servers },
   proxy: { usage: 'proxy [options]', load: servers },

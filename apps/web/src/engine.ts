@@ -12,6 +12,7 @@ import { TrolleyError, type ListId } from '@trolley/core';
 import { LiveSync, TrolleyClient, parseListRef, type ChangeFeed, type ListSummary } from '@trolley/client';
 import { IdbClientStore } from './idb-client-store.ts';
 import { WsCloud, type Connection } from './ws-cloud.ts';
+import { savedDeviceName } from './history.ts';
 import { t } from './strings.ts';
 import { browserClock, browserLiveSyncEnv, browserRandom, gatewaySocketUrl } from './platform.ts';
 
@@ -64,6 +65,7 @@ export class AppEngine {
   static async open(): Promise<AppEngine> {
     const store = await IdbClientStore.open();
     const client = await TrolleyClient.open(store, { clock: browserClock, random: browserRandom });
+    client.deviceName = savedDeviceName();
     const cloud = new WsCloud({ url: gatewaySocketUrl() });
     const watching = (): ListId[] => client.lists().map((l) => l.listId);
     const ref: { engine?: AppEngine } = {};

@@ -3,7 +3,7 @@
 // items cleared as bought, for "Buy again". Both are bounded (clientLimits); a damaged or missing
 // entry reads as empty, and a full storage is ignored: these are conveniences, never data.
 
-import { clientLimits } from '@trolley/client';
+import { aisleOf, aisles, clientLimits, isAisle, type Aisle } from '@trolley/client';
 import { normaliseName, type ListId } from '@trolley/core';
 
 export interface Again {
@@ -96,4 +96,63 @@ export function groupedByAisle(): boolean {
 
 export function setGroupedByAisle(on: boolean): void {
   write(byAisleKey, on ? 1 : 0);
+}
+
+const deviceNameKey = 'trolley.deviceName';
+
+/** The name this device's changes carry in each list's history ('' for none). */
+export function savedDeviceName(): string {
+  try {
+    return localStorage.getItem(deviceNameKey) ?? '';
+  } catch {
+    return '';
+  }
+}
+
+export function saveDeviceName(name: string): void {
+  try {
+    if (name === '') localStorage.removeItem(deviceNameKey);
+    else localStorage.setItem(deviceNameKey, name);
+  } catch {
+    // Storage refused: the name holds for this visit only.
+  }
+}
+
+// Aisles, per device: the shop a person walks is theirs, not the list's (two people sharing a list
+// shop in different stores), so the aisle chosen for an item and the order aisles are walked in
+// are kept here, never synced. Bounded: one entry per aisle, at most aisleOverridesMax items.
+
+const aisleOrderKey = 'trolley.aisleOrder';
+const aisleOverridesKey = 'trolley.aisleOverrides';
+
+/** This device's store order: every aisle once, the saved order first, new aisles after. */
+export function aisleOrder(): Aisle[] {
+  const saved = read(aisleOrderKey, (x): x is Aisle => typeof x === 'string' && isAisle(x));
+  return [...new Set([...saved, ...aisles])];
+}
+
+export function saveAisleOrder(order: readonly Aisle[]): void {
+  write(aisleOrderKey, order);
+}
+
+/** The aisle this device's person chose for an item (by normalised name), over the guess. */
+export function aisleOverrides(): Map<string, Aisle> {
+  const saved = read(
+    aisleOverridesKey,
+    (x): x is [string, Aisle] =>
+      Array.isArray(x) &&
+      x.length === 2 &&
+      typeof x[0] === 'string' &&
+      typeof x[1] === 'string' &&
+      isAisle(x[1]),
+  );
+  return new Map(saved);
+}
+
+export function saveAisleOverride(name: string, aisle: Aisle): void {
+  const key = normaliseName(name);
+  const all = [...aisleOverrides()].filter(([k]) => k !== key);
+  // The choice that is only the guess again is forgotten; newest first, bounded.
+  const kept = aisleOf(name) === aisle ? all : [[key, aisle] as [string, Aisle], ...all];
+  write(aisleOverridesKey, kept.slice(0, clientLimits.aisleOverridesMax));
 }

@@ -2,6 +2,7 @@
 // Portuguese ship; the browser's preferred language picks one (English when neither fits). Words a
 // shopper uses: "saved online", never "replicas".
 
+import type { HistoryEntry } from '@trolley/core';
 import type { Aisle, ListStatus } from '@trolley/client';
 
 export interface Strings {
@@ -25,8 +26,26 @@ export interface Strings {
   listsOnDevice: string;
   itemsCount: (items: number, toBuy: number) => string;
   waitingForList: string;
+  yourName: string;
+  yourNameHint: string;
+  nameSaved: (name: string) => string;
   // one list
   backToLists: string;
+  aisleOf: (name: string) => string;
+  aisleShort: string;
+  moveAisleUp: (aisle: string) => string;
+  moveAisleDown: (aisle: string) => string;
+  aisleOrderHint: string;
+  history: string;
+  historyTitle: string;
+  noHistory: string;
+  bringBack: string;
+  bringBackWhat: (what: string) => string;
+  broughtBack: string;
+  someone: string;
+  you: string;
+  /** "bought 2 × Milk": what a history entry did (its author is said before it). */
+  historyAction: (e: HistoryEntry) => string;
   share: string;
   rename: string;
   listName: string;
@@ -145,6 +164,55 @@ const en: Strings = {
   listsOnDevice: 'Lists on this device',
   itemsCount: (items, toBuy) => `${items} ${items === 1 ? 'item' : 'items'}, ${toBuy} to buy`,
   waitingForList: 'waiting for the list',
+  yourName: 'Your name',
+  yourNameHint: 'Shown to the people you share lists with, in each list’s history.',
+  nameSaved: (name) => (name === '' ? 'Name removed.' : `Saved: your changes now show as ${name}.`),
+  aisleOf: (name) => `Aisle of ${name}`,
+  aisleShort: 'Aisle',
+  moveAisleUp: (aisle) => `Move ${aisle} up`,
+  moveAisleDown: (aisle) => `Move ${aisle} down`,
+  aisleOrderHint: 'Drag an aisle, or use its arrows, to match your shop.',
+  history: 'History',
+  historyTitle: 'Who did what',
+  noHistory: 'No changes recorded yet.',
+  bringBack: 'Bring back',
+  bringBackWhat: (what) => `Bring back: ${what}`,
+  broughtBack: 'Brought back.',
+  someone: 'Someone',
+  you: 'You',
+  historyAction: (e) => {
+    const items = (n: number): string => `${n} ${n === 1 ? 'item' : 'items'}`;
+    switch (e.kind) {
+      case 'add':
+        return e.n === 1 ? `added ${e.name}` : `added ${e.n} × ${e.name}`;
+      case 'set':
+        return `set ${e.name} to ${e.n}`;
+      case 'increase':
+        return `wanted ${e.n} more ${e.name}`;
+      case 'decrease':
+        return `wanted ${e.n} fewer ${e.name}`;
+      case 'buy':
+        return `bought ${e.n} × ${e.name}`;
+      case 'check':
+        return `checked off ${e.name}`;
+      case 'uncheck':
+        return `unchecked ${e.name}`;
+      case 'note':
+        return `changed the note of ${e.name}`;
+      case 'remove':
+        return `removed ${e.name}`;
+      case 'clear':
+        return `cleared ${items(e.n)} bought`;
+      case 'delete':
+        return `deleted the list`;
+      case 'rename':
+        return `renamed the list ${e.name}`;
+      case 'restore':
+        return e.n === 0 ? 'brought the list back' : `brought back ${items(e.n)}`;
+      case 'undo':
+        return `undid a change to ${e.name || 'the list'}`;
+    }
+  },
   backToLists: '← All lists',
   share: 'Share',
   rename: 'Rename',
@@ -283,6 +351,56 @@ const pt: Strings = {
   listsOnDevice: 'Listas neste dispositivo',
   itemsCount: (items, toBuy) => `${items} ${items === 1 ? 'artigo' : 'artigos'}, ${toBuy} por comprar`,
   waitingForList: 'à espera da lista',
+  yourName: 'O seu nome',
+  yourNameHint: 'Mostrado a quem partilha listas consigo, no histórico de cada lista.',
+  nameSaved: (name) =>
+    name === '' ? 'Nome removido.' : `Guardado: as suas alterações aparecem como ${name}.`,
+  aisleOf: (name) => `Corredor de ${name}`,
+  aisleShort: 'Corredor',
+  moveAisleUp: (aisle) => `Subir ${aisle}`,
+  moveAisleDown: (aisle) => `Descer ${aisle}`,
+  aisleOrderHint: 'Arraste um corredor, ou use as setas, para seguir a sua loja.',
+  history: 'Histórico',
+  historyTitle: 'Quem fez o quê',
+  noHistory: 'Ainda não há alterações registadas.',
+  bringBack: 'Repor',
+  bringBackWhat: (what) => `Repor: ${what}`,
+  broughtBack: 'Reposto.',
+  someone: 'Alguém',
+  you: 'Você',
+  historyAction: (e) => {
+    const items = (n: number): string => `${n} ${n === 1 ? 'artigo' : 'artigos'}`;
+    switch (e.kind) {
+      case 'add':
+        return e.n === 1 ? `adicionou ${e.name}` : `adicionou ${e.n} × ${e.name}`;
+      case 'set':
+        return `pôs ${e.name} em ${e.n}`;
+      case 'increase':
+        return `pediu mais ${e.n} ${e.name}`;
+      case 'decrease':
+        return `pediu menos ${e.n} ${e.name}`;
+      case 'buy':
+        return `comprou ${e.n} × ${e.name}`;
+      case 'check':
+        return `marcou ${e.name} como comprado`;
+      case 'uncheck':
+        return `desmarcou ${e.name}`;
+      case 'note':
+        return `mudou a nota de ${e.name}`;
+      case 'remove':
+        return `removeu ${e.name}`;
+      case 'clear':
+        return `limpou ${items(e.n)} comprados`;
+      case 'delete':
+        return `apagou a lista`;
+      case 'rename':
+        return `mudou o nome da lista para ${e.name}`;
+      case 'restore':
+        return e.n === 0 ? 'repôs a lista' : `repôs ${items(e.n)}`;
+      case 'undo':
+        return `desfez uma alteração a ${e.name || 'a lista'}`;
+    }
+  },
   backToLists: '← Todas as listas',
   share: 'Partilhar',
   rename: 'Mudar o nome',

@@ -20,6 +20,10 @@ export const aisles = [
 
 export type Aisle = (typeof aisles)[number];
 
+export function isAisle(x: string): x is Aisle {
+  return (aisles as readonly string[]).includes(x);
+}
+
 const words: Readonly<Record<Exclude<Aisle, 'other'>, string>> = {
   produce:
     'apple apples banana bananas orange oranges lemon lemons lime limes grape grapes pear pears peach peaches ' +

@@ -28,6 +28,8 @@ export const clientLimits = {
   recentItemNamesMax: 200,
   /** Cleared items a device offers to "Buy again", per list. */
   buyAgainPerListMax: 30,
+  /** Items whose aisle this device's person chose (over the guess), most recent first. */
+  aisleOverridesMax: 500,
   /** Largest per-request timeout the engine passes to the cloud: the nodes' deadline limit. */
   requestTimeoutMsMax: limits.deadlineMsMax,
 } as const;

@@ -815,3 +815,35 @@ describe('TrolleyClient: undo by inverse operations', () => {
     }
   });
 });
+
+describe('TrolleyClient: history with names, and undo', () => {
+  it('each device’s name travels with the list; undo takes back this device’s last change only', async () => {
+    const { alice, bob, id, syncAll } = await sharedPair(31, 32);
+    alice.deviceName = 'Ana';
+    bob.deviceName = 'Bruno';
+    await alice.addItem(id, 'Milk', 2);
+    await syncAll();
+    await bob.buy(id, 'milk', 2);
+    await alice.removeItem(id, 'milk'); // concurrently: Ana removes what Bruno bought
+    await syncAll();
+    const told = (c: TrolleyClient): string[] =>
+      c.history(id).map((h) => `${h.who}${h.mine ? '*' : ''} ${h.kind} ${h.n} ${h.name}`);
+    // The add first; the removal and the purchase were concurrent (equal seq: by replica ID).
+    expect(told(alice).at(-1)).toBe('Ana* add 2 Milk');
+    expect([...told(alice)].sort()).toEqual(['Ana* add 2 Milk', 'Ana* remove 1 Milk', 'Bruno buy 2 Milk']);
+    expect([...told(bob)].sort()).toEqual(['Ana add 2 Milk', 'Ana remove 1 Milk', 'Bruno* buy 2 Milk']);
+    // Bruno's units bought concurrently survive the removal (he had not seen it).
+    expect(alice.item(id, 'milk')).toMatchObject({ wanted: 0, bought: 2 });
+    // Ana undoes her removal: the 2 she wanted come back, and Bruno's purchase stays.
+    const { undone } = await alice.undo(id);
+    expect(undone).toMatchObject({ kind: 'remove', name: 'Milk' });
+    await syncAll();
+    for (const c of [alice, bob]) expect(c.item(id, 'milk')).toMatchObject({ wanted: 2, bought: 2 });
+    expect(told(bob)[0]).toBe('Ana undo ' + String(undone.seq) + ' Milk');
+    // Bruno's undo takes back his purchase, not Ana's changes.
+    expect((await bob.undo(id)).undone).toMatchObject({ kind: 'buy', n: 2 });
+    await syncAll();
+    expect(alice.item(id, 'milk')).toMatchObject({ wanted: 2, bought: 0 });
+    await expect(bob.undo(id)).rejects.toThrow(/nothing this device did/);
+  });
+});

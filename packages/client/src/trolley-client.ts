@@ -45,7 +45,6 @@ import {
   ListReplica,
   TrolleyError,
   assert,
-  checkQuantity,
   decodeList,
   encodeContext,
   encodeList,
@@ -59,6 +58,7 @@ import {
   writerIdOf,
   opIdFrom,
   type Clock,
+  type HistoryEntry,
   type ItemView,
   type ListId,
   type ListView,
@@ -93,6 +93,14 @@ export interface ListSummary {
   outbox: number;
   /** Wall-clock time of the last successful pull; 0: never. */
   lastSyncMs: number;
+}
+
+/** One history entry of a list, newest first (core journal.ts), and whether this device made it. */
+export interface HistoryItem extends HistoryEntry {
+  /** The writer's replica ID. */
+  replica: string;
+  /** Made by this device. */
+  mine: boolean;
 }
 
 /** What an operation returns once it is local-ok. */
@@ -219,6 +227,11 @@ export class TrolleyClient {
   /** The running sync of each list: a second sync of the list waits for the first. */
   private readonly listSyncs = new Map<ListId, Promise<void>>();
   private closing = false;
+  /**
+   * The name this device's changes carry in each list's history ('' for none). Kept by the app
+   * (a setting in the browser, `trolley config set name` in a terminal), never in the store.
+   */
+  deviceName = '';
   private listenerErrorCount = 0;
   private pushesIgnoredCount = 0;
 
@@ -432,14 +445,7 @@ export class TrolleyClient {
    * sees drops by `units`, never below zero; units bought elsewhere that it has not seen stay.
    */
   unbuy(listId: ListId, name: string, units: number): Promise<LocalOk> {
-    return this.operate(listId, (r) => {
-      checkQuantity('units to take back', units, 1);
-      const now = r.item(name);
-      if (now === undefined)
-        throw new TrolleyError('not_found', `no item ${JSON.stringify(name)} in this list`);
-      const keep = Math.max(0, now.bought - units);
-      return joined(r.uncheck(name), keep > 0 ? r.buy(name, keep) : undefined);
-    });
+    return this.operate(listId, (r) => r.unbuy(name, units));
   }
 
   /**
@@ -449,16 +455,40 @@ export class TrolleyClient {
    * brings a deleted list back when it held no items.
    */
   restoreItems(listId: ListId, items: readonly RestoredItem[], title?: string): Promise<LocalOk> {
-    return this.operate(listId, (r) => {
-      const parts: ListDoc[] = [];
-      if (title !== undefined && title !== '') parts.push(r.rename(title));
-      for (const item of items) {
-        parts.push(r.addItem(item.name, Math.max(1, item.wanted), item.note === '' ? undefined : item.note));
-        if (item.wanted === 0) parts.push(r.decreaseWanted(item.name, 1));
-        if (item.bought > 0) parts.push(r.buy(item.name, item.bought));
-      }
-      return joined(...parts);
+    return this.operate(listId, (r) =>
+      r.restore(
+        items.map((i) => ({ ...i, note: i.note ?? '' })),
+        title,
+      ),
+    );
+  }
+
+  /**
+   * Takes back the newest change this device made to the list that it has not taken back yet
+   * (ListReplica.undo), recorded in the history as one undo. Rejects with not_found when there is
+   * none. What others did meanwhile stays.
+   */
+  async undo(listId: ListId): Promise<LocalOk & { undone: HistoryEntry }> {
+    let undone: HistoryEntry | undefined;
+    const ok = await this.operate(listId, (r) => {
+      const out = r.undo();
+      undone = out.undone;
+      return out.delta;
     });
+    assert(undone !== undefined, 'an undo that resolved names what it undid');
+    return { ...ok, undone };
+  }
+
+  /** The change undo(listId) would take back, if any. */
+  undoable(listId: ListId): HistoryEntry | undefined {
+    return this.entry(listId).replica.lastUndoable(this.replicaId);
+  }
+
+  /** The list's history, newest first. */
+  history(listId: ListId): HistoryItem[] {
+    return this.entry(listId)
+      .replica.state.journal.newestFirst()
+      .map(({ replica, entry }) => ({ ...entry, replica, mine: replica === this.replicaId }));
   }
 
   // ---- syncing ---------------------------------------------------------------------------------
@@ -532,6 +562,7 @@ export class TrolleyClient {
     return this.guarded(async () => {
       const opId = await this.commitPlanned(listId, (entry): Plan<OpId> | undefined => {
         entry.changing = true;
+        entry.replica.author = { name: this.deviceName, nowMs: () => this.clock.wallMs() };
         const delta = op(entry.replica);
         const state = encodeList(entry.replica.state);
         if (bytesEqual(state, entry.committed)) return undefined; // an empty delta: nothing to commit
@@ -1032,12 +1063,6 @@ function sameSyncMeta(a: SyncMeta, b: SyncMeta): boolean {
 }
 
 /** One delta holding several (an operation made of several). */
-function joined(...parts: (ListDoc | undefined)[]): ListDoc {
-  const out = new ListDoc(false);
-  for (const part of parts) if (part !== undefined) merge(out, part);
-  return out;
-}
-
 function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;

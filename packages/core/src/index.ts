@@ -11,6 +11,7 @@ export * from './crdt/read-model.ts';
 export * from './crdt/list-replica.ts';
 export * from './crdt/write-check.ts';
 export { RemovalLog, WHOLE_LIST } from './crdt/removal-log.ts';
+export * from './crdt/journal.ts';
 export * from './codec/list-codec.ts';
 
 export { PROTOCOL_VERSION } from './version.ts';

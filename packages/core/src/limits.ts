@@ -47,6 +47,21 @@ export const limits = {
    * record costs 2–13 bytes at rest (bench:crdt's ~50-item list, long history: 4.6 → 11 KB).
    */
   removalRecordsMax: 1_024,
+  /**
+   * History entries a list keeps ("Ana bought 2 × Milk · 14:02", crdt/journal.ts): the greatest by
+   * (sequence, replica name, counter), a total order, so every replica that has seen the same
+   * entries keeps the same ones. A family's week of shopping is 50–100 changes.
+   */
+  historyEntriesMax: 100,
+  /**
+   * Items one history entry remembers of what a removal took away (to bring them back): clearing
+   * or deleting more keeps the first ones, by name, and says how many there were.
+   */
+  historyItemsPerEntryMax: 200,
+  /** Characters of a device's display name, the "who" of a history entry. */
+  deviceNameLengthMax: 40,
+  /** A history entry's sequence number (a Lamport clock): past it, entries share the top value. */
+  historySeqMax: 2 ** 40,
   /** Counter per replica: dots are packed into a float64 as replicaIndex·2^32 + counter. */
   dotCounterMax: 2 ** 32 - 1,
   /** Bytes of one encoded list state or delta that the decoder will read. */

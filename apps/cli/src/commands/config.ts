@@ -5,6 +5,7 @@
 
 import { join } from 'node:path';
 import type { Command } from 'commander';
+import { deviceName, limits } from '@trolley/core';
 import { TrolleyError } from '@trolley/core/errors';
 import {
   cloudOf,
@@ -30,6 +31,11 @@ function settingName(name: string): SettingName {
 }
 
 function parsed(name: SettingName, value: string): string {
+  if (name === 'name' && (deviceName(value) !== value.trim() || value.trim() === ''))
+    throw new TrolleyError(
+      'invalid_argument',
+      `name: 1 to ${limits.deviceNameLengthMax} characters, no control characters; nothing saved`,
+    );
   try {
     // The cloud's parser (globals.ts endpoints) checks each address and the key after its #.
     return settings[name].parse(value);
@@ -47,6 +53,12 @@ function effective(
     case 'cloud': {
       const cloud = cloudOf(o);
       return { name, value: cloud.endpoints.join(','), source: cloud.source };
+    }
+    case 'name': {
+      const saved = readSettings(homeDirOf(o)).name;
+      return saved === undefined
+        ? { name, value: '', source: 'not set: changes show as made by someone unnamed' }
+        : { name, value: saved, source: `saved in ${join(homeDirOf(o), configFile)}` };
     }
   }
 }

@@ -3,6 +3,7 @@
 // the note, remove. Every control names its item for screen readers.
 import { useId, useState, type FormEvent } from 'react';
 import { limits, type ItemView } from '@trolley/core';
+import { aisles, isAisle, type Aisle } from '@trolley/client';
 import { t } from '../strings.ts';
 
 export interface ItemActions {
@@ -13,6 +14,9 @@ export interface ItemActions {
   remove: (item: ItemView) => void;
   /** Sets the item's note ('' clears it); resolves whether it was saved. */
   note: (item: ItemView, text: string) => Promise<boolean>;
+  /** The aisle the item is in (this device's choice, else the guess), and choosing another. */
+  aisleOf: (item: ItemView) => Aisle;
+  setAisle: (item: ItemView, aisle: Aisle) => void;
 }
 
 /** What is left, in a shopper's words: "2 to buy", "bought", "1 of 3 bought", "3 bought, 2 wanted". */
@@ -101,6 +105,23 @@ export function ItemRow({ item, actions }: { item: ItemView; actions: ItemAction
               {t.removeShort}
             </button>
           </div>
+          <p className="item-aisle-line">
+            <label htmlFor={`${id}-aisle`}>{t.aisleShort}</label>{' '}
+            <select
+              id={`${id}-aisle`}
+              aria-label={t.aisleOf(item.name)}
+              value={actions.aisleOf(item)}
+              onChange={(e) => {
+                if (isAisle(e.target.value)) actions.setAisle(item, e.target.value);
+              }}
+            >
+              {aisles.map((a) => (
+                <option key={a} value={a}>
+                  {t.aisle[a]}
+                </option>
+              ))}
+            </select>
+          </p>
           {note === undefined ? (
             <p className="item-note-line">
               {hasNote && <span className="item-note">{item.note}</span>}

@@ -5,19 +5,24 @@
 // link means) and fills in when the cloud answers.
 import { useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
 import { limits, normaliseName, parseListId, type ItemView, type ListId } from '@trolley/core';
-import { aisleOf, aisles, parseItemEntry, shareLink } from '@trolley/client';
+import { aisleOf, isAisle, parseItemEntry, shareLink, type Aisle } from '@trolley/client';
 import { navigate, useAction, useEngine, usePublicBase, useSnapshot, useUndo } from '../hooks.ts';
 import {
+  aisleOrder,
+  aisleOverrides,
   buyAgain,
   forgetAgain,
   groupedByAisle,
   recentNames,
   rememberCleared,
   rememberName,
+  saveAisleOrder,
+  saveAisleOverride,
   setGroupedByAisle,
 } from '../history.ts';
 import { appBaseUrl } from '../platform.ts';
 import { t } from '../strings.ts';
+import { HistoryPanel } from './HistoryPanel.tsx';
 import { ItemRow, type ItemActions } from './ItemRow.tsx';
 import { SharePanel } from './SharePanel.tsx';
 import { SyncBadge } from './SyncBadge.tsx';
@@ -78,7 +83,11 @@ function ListBody({ listId }: { listId: ListId }) {
   const [told, setTold] = useState<string | undefined>(); // what the last add did
   const [query, setQuery] = useState('');
   const [byAisle, setByAisle] = useState(groupedByAisle);
+  const [order, setOrder] = useState(aisleOrder);
+  const [overrides, setOverrides] = useState(aisleOverrides);
+  const [dragged, setDragged] = useState<Aisle | undefined>();
   const [sharing, setSharing] = useState(false);
+  const [showHistory, setShowHistory] = useState(false);
   const [renaming, setRenaming] = useState<string | undefined>();
   const [confirmDelete, setConfirmDelete] = useState(false);
   const action = useAction();
@@ -172,6 +181,18 @@ function ListBody({ listId }: { listId: ListId }) {
       offerUndo({ message: t.removed(i.name), undo: () => client.restoreItems(listId, [i]) });
     }),
     note: (i, text) => action.run(() => client.setNote(listId, i.key, text)),
+    aisleOf: (i) => overrides.get(i.key) ?? aisleOf(i.name),
+    setAisle: (i, a) => {
+      saveAisleOverride(i.name, a);
+      setOverrides(aisleOverrides());
+    },
+  };
+  /** Puts `moved` where `before` is in the store order (this device's; kept here). */
+  const reorder = (moved: Aisle, to: number): void => {
+    const rest = order.filter((a) => a !== moved);
+    const next = [...rest.slice(0, to), moved, ...rest.slice(to)];
+    saveAisleOrder(next);
+    setOrder(next);
   };
   const clearBought = (): void =>
     void action.run(async () => {
@@ -204,15 +225,24 @@ function ListBody({ listId }: { listId: ListId }) {
   // What is still to buy first, what is done below it; each part in the list's own (name) order.
   const shown = [...matching.filter((i) => !i.done), ...matching.filter((i) => i.done)];
   // By aisle: what is to buy under each aisle in store order, then what is in the trolley.
-  const groups: { label: string; items: ItemView[] }[] = byAisle
+  const groups: { aisle?: Aisle; label: string; items: ItemView[] }[] = byAisle
     ? [
-        ...aisles.map((a) => ({
+        ...order.map((a) => ({
+          aisle: a,
           label: t.aisle[a],
-          items: matching.filter((i) => !i.done && aisleOf(i.name) === a),
+          items: matching.filter((i) => !i.done && actions.aisleOf(i) === a),
         })),
         { label: t.inTrolley, items: matching.filter((i) => i.done) },
       ].filter((g) => g.items.length > 0)
     : [{ label: t.items, items: shown }];
+  const shownAisles = groups.flatMap((g) => (g.aisle === undefined ? [] : [g.aisle]));
+  /** Moves an aisle one place among those shown (up: -1), in the whole store order. */
+  const step = (a: Aisle, by: -1 | 1): void => {
+    const next = shownAisles[shownAisles.indexOf(a) + by];
+    if (next === undefined) return;
+    const at = order.filter((x) => x !== a).indexOf(next);
+    reorder(a, by < 0 ? at : at + 1);
+  };
 
   return (
     <main className="page list-page" aria-labelledby="list-title">
@@ -252,6 +282,7 @@ function ListBody({ listId }: { listId: ListId }) {
         <button type="button" onClick={() => setRenaming(view.title)}>
           {t.rename}
         </button>
+
         {!view.deleted && !joining && (
           <button type="button" className="danger" onClick={() => setConfirmDelete(true)}>
             {t.deleteList}
@@ -329,9 +360,53 @@ function ListBody({ listId }: { listId: ListId }) {
             </p>
           </div>
           {shown.length === 0 && <p className="empty">{t.noMatch(query.trim())}</p>}
+          {byAisle && shownAisles.length > 1 && <p className="quiet">{t.aisleOrderHint}</p>}
           {groups.map((g) => (
             <section key={g.label} className="group" aria-label={byAisle ? g.label : undefined}>
-              {byAisle && <h2 className="aisle">{g.label}</h2>}
+              {byAisle && g.aisle === undefined && <h2 className="aisle">{g.label}</h2>}
+              {byAisle && g.aisle !== undefined && (
+                <div
+                  className={`aisle-head${dragged === g.aisle ? ' dragging' : ''}`}
+                  draggable
+                  data-aisle={g.aisle}
+                  onDragStart={(e) => {
+                    e.dataTransfer.effectAllowed = 'move';
+                    e.dataTransfer.setData('text/plain', g.aisle ?? '');
+                    setDragged(g.aisle);
+                  }}
+                  onDragEnd={() => setDragged(undefined)}
+                  onDragOver={(e) => e.preventDefault()}
+                  onDrop={(e) => {
+                    e.preventDefault();
+                    const moved = e.dataTransfer.getData('text/plain');
+                    if (g.aisle === undefined || !isAisle(moved) || moved === g.aisle) return;
+                    reorder(moved, order.filter((x) => x !== moved).indexOf(g.aisle));
+                    setDragged(undefined);
+                  }}
+                >
+                  <h2 className="aisle">{g.label}</h2>
+                  {shownAisles.length > 1 && (
+                    <span className="aisle-move">
+                      <button
+                        type="button"
+                        aria-label={t.moveAisleUp(g.label)}
+                        disabled={shownAisles[0] === g.aisle}
+                        onClick={() => g.aisle !== undefined && step(g.aisle, -1)}
+                      >
+                        ↑
+                      </button>
+                      <button
+                        type="button"
+                        aria-label={t.moveAisleDown(g.label)}
+                        disabled={shownAisles.at(-1) === g.aisle}
+                        onClick={() => g.aisle !== undefined && step(g.aisle, 1)}
+                      >
+                        ↓
+                      </button>
+                    </span>
+                  )}
+                </div>
+              )}
               <ul className="items" aria-label={g.label}>
                 {g.items.map((i) => (
                   <ItemRow key={i.key} item={i} actions={actions} />
@@ -364,6 +439,13 @@ function ListBody({ listId }: { listId: ListId }) {
           </div>
         </section>
       )}
+
+      <p className="history-toggle">
+        <button type="button" onClick={() => setShowHistory(!showHistory)} aria-expanded={showHistory}>
+          {t.history}
+        </button>
+      </p>
+      {showHistory && <HistoryPanel listId={listId} entries={client.history(listId)} />}
 
       <div className="add-dock">
         {(action.error !== undefined || told !== undefined) && (

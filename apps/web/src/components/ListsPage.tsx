@@ -1,7 +1,8 @@
 // The lists on this device: create one, open a shared one by its link, and each list with its
-// progress and sync badge.
+// progress and sync badge; and this device's name, which its changes carry in each list's history.
 import { useState, type FormEvent } from 'react';
-import { limits } from '@trolley/core';
+import { deviceName, limits } from '@trolley/core';
+import { saveDeviceName, savedDeviceName } from '../history.ts';
 import { navigate, useAction, useEngine, useSnapshot } from '../hooks.ts';
 import { t } from '../strings.ts';
 import { SyncBadge } from './SyncBadge.tsx';
@@ -13,6 +14,17 @@ export function ListsPage() {
   const [link, setLink] = useState('');
   const create = useAction();
   const join = useAction();
+  const [name, setName] = useState(savedDeviceName);
+  const [nameTold, setNameTold] = useState<string | undefined>();
+
+  const onName = (e: FormEvent): void => {
+    e.preventDefault();
+    const clean = deviceName(name);
+    saveDeviceName(clean);
+    engine.client.deviceName = clean;
+    setName(clean);
+    setNameTold(t.nameSaved(clean));
+  };
 
   const onCreate = async (e: FormEvent): Promise<void> => {
     e.preventDefault();
@@ -122,6 +134,28 @@ export function ListsPage() {
           </ul>
         </>
       )}
+
+      <h2 id="name-heading">{t.yourName}</h2>
+      <form className="row-form" onSubmit={onName} aria-labelledby="name-heading">
+        <label className="visually-hidden" htmlFor="device-name">
+          {t.yourName}
+        </label>
+        <input
+          id="device-name"
+          value={name}
+          maxLength={limits.deviceNameLengthMax}
+          autoComplete="nickname"
+          aria-describedby="name-hint"
+          onChange={(e) => {
+            setName(e.target.value);
+            setNameTold(undefined);
+          }}
+        />
+        <button type="submit">{t.save}</button>
+      </form>
+      <p id="name-hint" className="quiet">
+        {nameTold ?? t.yourNameHint}
+      </p>
     </main>
   );
 }

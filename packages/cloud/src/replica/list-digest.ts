@@ -8,7 +8,8 @@
 //   digest = H( header ‖ Σ H(item) ‖ Σ H(removal record) )
 //
 // where header is the canonical encoding of everything else in the state (title, deleted flag,
-// causal context, removal horizon: its size grows with the list's writers, not its items), each
+// causal context, removal horizon, history: its size grows with the list's writers and its
+// bounded history, not its items), each
 // item is hashed alone as canonical text (itemText: replicas by name, values in (name, counter)
 // order, so equal items hash equally on every node), and the sums are additions modulo 2^128. A merge changes only the items its delta mentions, so updating the
 // digest costs those items, the records it added or pruned, and the header — never the list.
@@ -92,6 +93,8 @@ export class ListDigest {
     header.deleted = state.deleted;
     for (let r = 0; r < state.removals.horizon.length; r++)
       header.removals.horizon[r] = state.removals.horizon[r] ?? 0;
+    // The history (at most historyEntriesMax entries) is hashed whole, as part of the header.
+    header.journal.join(state.journal, undefined);
     const head = encodeList(header);
     const all = new Uint8Array(head.length + 2 * SUM_BYTES);
     all.set(head, 0);

@@ -1,9 +1,12 @@
 // Binary encoding of list documents (full states and deltas) and of causal contexts.
 // The grammar is written down in docs/PROTOCOL.md ("List encoding"); the numbers are part of
 // the protocol. Decoding returns a Result: bytes from a peer are validated, never asserted on.
-// This build writes version 2 and reads versions 1 (list-codec-v1.ts) and 2.
+// This build writes version 2, or 3 when the list has history, and reads versions 1
+// (list-codec-v1.ts), 2 and 3.
 //
 //   doc      = version:u8 (2) flags:u8 table [vector] [cloud] [title] [deleted] [items] [removals] [horizon]
+//            | version:u8 (3) flags:u8 table [vector] [cloud] [title] [deleted] [items] [removals] [horizon]
+//              journal                                   version 3: version 2 and the history
 //   flags    = bit0 full · bit1 title · bit2 deleted · bit3 vector · bit4 cloud · bit5 items
 //              bit6 removals · bit7 horizon: a section is present iff its bit is set (then non-empty,
 //              except title and deleted, which a full state always carries)
@@ -22,6 +25,9 @@
 //   removals = n:varint (dot key)^n   key: varint 0 whole list | 1 coded string | 2 + 2·item index
 //              | 3 + 2·j, the key of the j-th record before
 //   horizon  = n:varint (replica counter)^n
+//   journal  = n:varint (n ≥ 1) (dot seq:varint at:varint who:string kind:u8 name:string n:varint
+//              before:string m:varint (name:string wanted:varint bought:varint note:string)^m)^n
+//              kind: the index in historyKinds (journal.ts); a run of its own in a full doc
 //   dot      = varint(x · T + replica), T the table size: x is the counter minus one for the first
 //              dot of its replica in a run, else 2·(counter − previous − 1) above the previous counter
 //              and 2·(previous − counter) + 1 at or below it — dots of one event sit close together. A run is
@@ -33,6 +39,7 @@
 import { assert, err, ok, TrolleyError, type Result } from '../errors.ts';
 import { limits } from '../limits.ts';
 import { CausalContext, ReplicaTable, dot, dotCounter, dotReplica, type Dot } from '../crdt/dots.ts';
+import { historyKinds, type HistoryEntry, type RemovedItem } from '../crdt/journal.ts';
 import { ListDoc, forEachItemDot, itemFields, type DotFun, type ItemStore } from '../crdt/list-doc.ts';
 import { isItemKey } from '../crdt/names.ts';
 import { compareKeys } from '../crdt/read-model.ts';
@@ -57,6 +64,8 @@ import {
 } from './list-fields.ts';
 
 export const LIST_ENCODING_VERSION = 2;
+/** The version written for a list that holds history entries (version 2 and a journal section). */
+export const LIST_ENCODING_VERSION_JOURNAL = 3;
 const CONTEXT_ENCODING_VERSION = 1;
 /** UTF-8 bytes of one item key at most. */
 const KEY_BYTES_MAX = limits.itemNameLengthMax * 4;
@@ -114,13 +123,15 @@ export function encodeList(doc: ListDoc): Uint8Array {
   for (const d of doc.removals.records.keys()) used[dotReplica(d)] = 1;
   const horizon = doc.removals.horizon;
   for (let r = 0; r < horizon.length; r++) if ((horizon[r] ?? 0) > 0) used[r] = 1;
+  for (const d of doc.journal.entries.keys()) used[dotReplica(d)] = 1;
   const renumber = new Renumbering(doc.replicas, used);
 
   const cloud = cloudToWrite(doc);
   const hasVector = nonZero(vv);
   const hasHorizon = nonZero(horizon);
   const w = Writer.reusing();
-  w.u8(LIST_ENCODING_VERSION);
+  const journal = doc.journal.entries;
+  w.u8(journal.size > 0 ? LIST_ENCODING_VERSION_JOURNAL : LIST_ENCODING_VERSION);
   w.u8(
     (doc.full ? FLAG_FULL : 0) |
       (doc.title !== undefined ? FLAG_TITLE : 0) |
@@ -174,7 +185,33 @@ export function encodeList(doc: ListDoc): Uint8Array {
     }
   }
   if (hasHorizon) writeVector(w, horizon, renumber);
+  if (journal.size > 0) {
+    if (doc.full) run.reset();
+    const dots = renumber.sorted([...journal.keys()]);
+    w.varint(dots.length);
+    for (const d of dots) {
+      writeDot(w, d, renumber, run);
+      writeEntry(w, journal.get(d) as HistoryEntry);
+    }
+  }
   return w.finish();
+}
+
+function writeEntry(w: Writer, e: HistoryEntry): void {
+  w.varint(e.seq);
+  w.varint(e.atMs);
+  w.string(e.who);
+  w.u8(historyKinds.indexOf(e.kind));
+  w.string(e.name);
+  w.varint(e.n);
+  w.string(e.before);
+  w.varint(e.items.length);
+  for (const i of e.items) {
+    w.string(i.name);
+    w.varint(i.wanted);
+    w.varint(i.bought);
+    w.string(i.note);
+  }
 }
 
 function nonZero(vv: readonly number[]): boolean {
@@ -193,6 +230,7 @@ function cloudToWrite(doc: ListDoc): Dot[] {
     return out;
   }
   const held = new Set<Dot>(doc.removals.records.keys());
+  for (const d of doc.journal.entries.keys()) held.add(d);
   if (doc.title !== undefined) for (const d of doc.title.keys()) held.add(d);
   if (doc.deleted !== undefined) for (const d of doc.deleted.keys()) held.add(d);
   for (const item of doc.items.values()) forEachItemDot(item, (d) => held.add(d));
@@ -201,7 +239,13 @@ function cloudToWrite(doc: ListDoc): Dot[] {
 }
 
 function holds(doc: ListDoc, d: Dot): boolean {
-  if (doc.removals.records.has(d) || doc.title?.has(d) === true || doc.deleted?.has(d) === true) return true;
+  if (
+    doc.removals.records.has(d) ||
+    doc.journal.entries.has(d) ||
+    doc.title?.has(d) === true ||
+    doc.deleted?.has(d) === true
+  )
+    return true;
   for (const item of doc.items.values())
     for (let i = 0; i < itemFields.length; i++) if (item.peek(i)?.has(d) === true) return true;
   return false;
@@ -436,11 +480,12 @@ export function decodeList(bytes: Uint8Array): Result<ListDoc> {
   try {
     const r = new Reader(bytes);
     const version = r.u8();
-    if (version === LIST_ENCODING_VERSION) return ok(readList(r));
+    if (version === LIST_ENCODING_VERSION) return ok(readList(r, false));
+    if (version === LIST_ENCODING_VERSION_JOURNAL) return ok(readList(r, true));
     if (version === 1) return ok(readListV1(r));
     throw new DecodeFailure(
       'decode_version',
-      `list encoding version ${version}; this build reads 1 and ${LIST_ENCODING_VERSION}`,
+      `list encoding version ${version}; this build reads 1 to ${LIST_ENCODING_VERSION_JOURNAL}`,
     );
   } catch (e) {
     if (e instanceof DecodeFailure) return err(new TrolleyError(e.code, `cannot decode list: ${e.message}`));
@@ -528,7 +573,7 @@ const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
 /** The bytes of the key being read (decoding is synchronous: one buffer serves every decode). */
 const keyBuffer = new Uint8Array(KEY_BYTES_MAX);
 
-function readList(r: Reader): ListDoc {
+function readList(r: Reader, withJournal: boolean): ListDoc {
   const flags = r.u8();
   const full = (flags & FLAG_FULL) !== 0;
   if (full && (flags & (FLAG_TITLE | FLAG_DELETED)) !== (FLAG_TITLE | FLAG_DELETED))
@@ -589,9 +634,42 @@ function readList(r: Reader): ListDoc {
     doc.removals.add(d, key);
   }
   if ((flags & FLAG_HORIZON) !== 0) readVectorInto(r, table, doc.removals.horizon, true);
+  if (withJournal) {
+    const n = r.count(limits.historyEntriesMax, 'history entries', 12);
+    if (n === 0) r.fail('an empty history in version 3');
+    lr.resetRun();
+    for (let i = 0; i < n; i++) {
+      const d = lr.storeDot();
+      doc.journal.add(d, readEntry(r));
+    }
+  }
   if (r.left !== 0) r.fail(`${r.left} bytes after the end`);
   for (const d of lr.seenDots()) doc.ctx.add(d);
   return doc;
+}
+
+function readEntry(r: Reader): HistoryEntry {
+  const seq = r.varint();
+  if (seq < 1 || seq > limits.historySeqMax) r.fail('a history seq out of range');
+  const atMs = r.varint();
+  const who = readText(r, limits.deviceNameLengthMax * 2, true);
+  if (Array.from(who).length > limits.deviceNameLengthMax) r.fail('a device name over its limit');
+  const kind = historyKinds[r.u8()];
+  if (kind === undefined) r.fail('an unknown history kind');
+  const name = readText(r, Math.max(limits.titleLengthMax, limits.itemNameLengthMax), true);
+  const n = r.varint();
+  if (n > Math.max(limits.counterValueMax, limits.historySeqMax)) r.fail('a history amount out of range');
+  const before = readText(r, limits.noteLengthMax, true);
+  const m = r.count(limits.historyItemsPerEntryMax, 'items in a history entry', 4);
+  const items: RemovedItem[] = [];
+  for (let i = 0; i < m; i++) {
+    const itemName = readText(r, limits.itemNameLengthMax, false);
+    const wanted = readAmount(r, 0);
+    const bought = readAmount(r, 0);
+    const note = readText(r, limits.noteLengthMax, true);
+    items.push({ name: itemName, wanted, bought, note });
+  }
+  return { seq, atMs, who, kind, name, n, before, items };
 }
 
 function readValue(r: Reader, kind: number, key: string): unknown {

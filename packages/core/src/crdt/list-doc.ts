@@ -2,6 +2,7 @@
 // causal context and dot stores, after the "causal CRDTs" of §6 of that paper.
 //
 //   list   = title: MV register · deleted: enable-wins flag · items: add-wins OR-map
+//            journal: bounded grow-only set of history entries (journal.ts)
 //   item   = display name, note: MV registers · base: MV register (a "set wanted")
 //            wanted, bought: counters made of one dot per contribution
 //
@@ -17,6 +18,7 @@
 
 import { assert } from '../errors.ts';
 import { CausalContext, ReplicaTable, dot, dotCounter, dotReplica, translate, type Dot } from './dots.ts';
+import { Journal } from './journal.ts';
 import { RemovalLog } from './removal-log.ts';
 
 export type DotFun<V> = Map<Dot, V>;
@@ -97,6 +99,8 @@ export class ListDoc {
   readonly ctx = new CausalContext();
   readonly items = new Map<string, ItemStore>();
   readonly removals: RemovalLog;
+  /** Who did what and when: the last historyEntriesMax entries. */
+  readonly journal: Journal;
   /** Undefined in a partial doc that does not mention the title. */
   title: DotFun<string> | undefined;
   /** Undefined in a partial doc that does not mention the flag. */
@@ -107,6 +111,7 @@ export class ListDoc {
     readonly replicas: ReplicaTable = new ReplicaTable(),
   ) {
     this.removals = new RemovalLog(replicas);
+    this.journal = new Journal(replicas);
     if (full) {
       this.title = new Map();
       this.deleted = new Map();
@@ -181,6 +186,7 @@ export function merge(a: ListDoc, b: ListDoc): void {
   }
 
   a.removals.join(b.removals, fwd);
+  a.journal.join(b.journal, fwd);
   a.ctx.join(b.ctx, fwd);
 }
 
@@ -271,6 +277,8 @@ export function missingFor(state: ListDoc, peer: CausalContext, peerTable: Repli
       }
   }
   for (const [d, key] of records) out.removals.add(d, key);
+  for (const [d, entry] of state.journal.entries)
+    if (covered(peer, d, toPeer) === undefined) out.journal.add(d, entry);
   return out;
 }
 

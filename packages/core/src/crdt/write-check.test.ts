@@ -33,6 +33,20 @@ describe('the write check', () => {
     expect(check(b.deleteList(), bob, state)).toBeUndefined();
   });
 
+  it('takes history entries under the writer\u2019s own dots, and refuses one forged under another\u2019s', () => {
+    const { state, a } = cloud();
+    a.author = { name: 'Alice', nowMs: () => 1 };
+    const honest = a.buy('milk', 1);
+    expect(honest.journal.size).toBe(1);
+    expect(check(honest, alice, state)).toBeUndefined();
+    // The same entry, said to be bob's: a new dot of another writer.
+    const forged = new ListDoc(false);
+    const [entry] = honest.journal.entries.values();
+    if (entry === undefined) throw new Error('no entry');
+    forged.journal.add(dot(forged.replicas.intern(bob), 99), { ...entry, who: 'Bob' });
+    expect(check(forged, alice, state)?.code).toBe('refused');
+  });
+
   it('refuses a context claiming changes nobody made, however small', () => {
     const { state } = cloud();
     const claim = new ListDoc(false);

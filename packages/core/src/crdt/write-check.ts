@@ -6,7 +6,7 @@
 // context claiming another device's future dots would make every replica drop that device's later
 // changes as already seen-and-removed; one crafted dot under another device's name would collide
 // with its next change. So a client write may
-//   1. carry new dots (in items, title, flag or removal records) only of its own writer ID — the
+//   1. carry new dots (in items, title, flag, removal records or history entries) only of its own writer ID — the
 //      hash of a secret the put carries (ids.ts) — or of a legacy replica ID (no secret exists);
 //   2. claim in its context, beyond its own dots, only dots the cloud already knows — events that
 //      happened — so a removal removes only what exists;
@@ -53,6 +53,7 @@ export function forEachDotRole(doc: ListDoc, f: (d: Dot, role: string) => void):
   for (const d of doc.title?.keys() ?? []) f(d, 'title');
   for (const d of doc.deleted?.keys() ?? []) f(d, 'deleted');
   for (const [d, key] of doc.removals.records) f(d, `removal:${key}`);
+  for (const d of doc.journal.entries.keys()) f(d, 'history');
 }
 
 /** The dots a delta carries as content (not only in its context), by replica index. */
@@ -71,6 +72,7 @@ export function payloadDots(delta: ListDoc): Map<number, Set<number>> {
   if (delta.title !== undefined) for (const d of delta.title.keys()) add(d);
   if (delta.deleted !== undefined) for (const d of delta.deleted.keys()) add(d);
   for (const d of delta.removals.records.keys()) add(d);
+  for (const d of delta.journal.entries.keys()) add(d);
   return out;
 }
 

@@ -29,5 +29,6 @@ export function canonical(doc: ListDoc): string {
     items,
     removals: dotFun(doc.removals.records),
     horizon: vector(doc.removals.horizon),
+    journal: dotFun(doc.journal.entries),
   });
 }

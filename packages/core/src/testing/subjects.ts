@@ -52,10 +52,15 @@ export function plainView(view: ListView): PlainView {
 
 export const replicaName = (i: number): ReplicaId => `replica-${i}` as ReplicaId;
 
-class TrolleySubject implements Subject<Uint8Array> {
+export class TrolleySubject implements Subject<Uint8Array> {
   readonly replica: ListReplica;
-  constructor(i: number) {
+  /** With `named`, the replica records history under the name `device i` (journal.ts). */
+  constructor(i: number, named = false) {
     this.replica = new ListReplica(replicaName(i));
+    if (named) {
+      let clock = 0;
+      this.replica.author = { name: `device ${i}`, nowMs: () => ++clock };
+    }
   }
   perform(op: Op): Uint8Array {
     return encodeList(performOp(this.replica, op));
