@@ -48,6 +48,9 @@ describe('ListDigest', () => {
     fc.assert(
       fc.property(stepsArb, fc.nat(), (steps, shuffle) => {
         const writers = [0, 1, 2].map((i) => new ListReplica(`writer-${i}` as ReplicaId));
+        // Two of the writers record history (each change an entry), so the entries' sum is covered.
+        let clock = 1_700_000_000_000;
+        for (const i of [0, 1]) (writers[i] as ListReplica).author = { name: `W${i}`, nowMs: () => clock++ };
         const inOrder = new Copy();
         const deltas: ListDoc[] = [];
         let last = inOrder.value;

@@ -5,11 +5,10 @@
 // and handover compare them, and anti-entropy builds its Merkle trees from them. Hashing the whole
 // encoded list on every write made a write cost the size of the list. This digest is instead
 //
-//   digest = H( header ‖ Σ H(item) ‖ Σ H(removal record) )
+//   digest = H( header ‖ Σ H(item) ‖ Σ H(removal record) ‖ Σ H(history entry) )
 //
 // where header is the canonical encoding of everything else in the state (title, deleted flag,
-// causal context, removal horizon, history: its size grows with the list's writers and its
-// bounded history, not its items), each
+// causal context, removal horizon: its size grows with the list's writers, not its items), each
 // item is hashed alone as canonical text (itemText: replicas by name, values in (name, counter)
 // order, so equal items hash equally on every node), and the sums are additions modulo 2^128. A merge changes only the items its delta mentions, so updating the
 // digest costs those items, the records it added or pruned, and the header — never the list.
@@ -50,6 +49,9 @@ export class ListDigest {
   /** Removal record (a dot of the list's own replica table) → its hash. */
   private readonly records = new Map<Dot, Uint8Array>();
   private readonly recordSum = new Uint8Array(SUM_BYTES);
+  /** History entry (a dot of the list's own replica table) → its hash. */
+  private readonly entries = new Map<Dot, Uint8Array>();
+  private readonly entrySum = new Uint8Array(SUM_BYTES);
   private cached: Uint8Array | undefined;
 
   private constructor(private readonly hash: Digest) {}
@@ -59,6 +61,7 @@ export class ListDigest {
     const d = new ListDigest(hash);
     for (const [key, item] of state.items) d.setItem(key, item, state);
     d.syncRecords(state);
+    d.syncEntries(state);
     return d;
   }
 
@@ -82,6 +85,8 @@ export class ListDigest {
       }
     }
     if (delta.full || delta.removals.size > 0) this.syncRecords(state);
+    // A journal changes (gains entries, prunes its least) only when a delta brings entries.
+    if (delta.full || delta.journal.size > 0) this.syncEntries(state);
   }
 
   /** The 16-byte digest of the state last described. */
@@ -93,13 +98,12 @@ export class ListDigest {
     header.deleted = state.deleted;
     for (let r = 0; r < state.removals.horizon.length; r++)
       header.removals.horizon[r] = state.removals.horizon[r] ?? 0;
-    // The history (at most historyEntriesMax entries) is hashed whole, as part of the header.
-    header.journal.join(state.journal, undefined);
     const head = encodeList(header);
-    const all = new Uint8Array(head.length + 2 * SUM_BYTES);
+    const all = new Uint8Array(head.length + 3 * SUM_BYTES);
     all.set(head, 0);
     all.set(this.itemSum, head.length);
     all.set(this.recordSum, head.length + SUM_BYTES);
+    all.set(this.entrySum, head.length + 2 * SUM_BYTES);
     this.cached = this.hash(all);
     return this.cached;
   }
@@ -134,6 +138,35 @@ export class ListDigest {
       const h = this.hash(`${state.replicas.name(dotReplica(d))}\n${dotCounter(d)}\n${key}`);
       this.records.set(d, h);
       add(this.recordSum, h);
+    }
+  }
+
+  /** As syncRecords, for history entries: O(entries kept) ≤ historyEntriesMax, each immutable. */
+  private syncEntries(state: ListDoc): void {
+    const kept = state.journal.entries;
+    for (const [d, h] of this.entries) {
+      if (kept.has(d)) continue;
+      subtract(this.entrySum, h);
+      this.entries.delete(d);
+    }
+    for (const [d, e] of kept) {
+      if (this.entries.has(d)) continue;
+      const h = this.hash(
+        JSON.stringify([
+          state.replicas.name(dotReplica(d)),
+          dotCounter(d),
+          e.seq,
+          e.atMs,
+          e.who,
+          e.kind,
+          e.name,
+          e.n,
+          e.before,
+          e.items.map((i) => [i.name, i.wanted, i.bought, i.note]),
+        ]),
+      );
+      this.entries.set(d, h);
+      add(this.entrySum, h);
     }
   }
 }
