@@ -192,6 +192,18 @@ export class ClientSession {
     return this.helloRunning;
   }
 
+  /**
+   * Learns the peer's clock unless an offset younger than `ttlMs` is known, waiting at most
+   * `waitMs` for it. No answer leaves the offset as it was (0 at first): requests go ahead.
+   */
+  async ensureClock(ttlMs: number, waitMs: number): Promise<void> {
+    if (this.clockKnown(ttlMs) || waitMs <= 0) return;
+    let cancel: (() => void) | undefined;
+    const waited = new Promise<void>((resolve) => (cancel = this.ports.after(waitMs, resolve)));
+    await Promise.race([this.hello(waitMs), waited]);
+    cancel?.();
+  }
+
   /** Called after every gateway-hello (the connection is ready). Returns a function that stops it. */
   onHello(listener: () => void): () => void {
     this.helloListeners.add(listener);

@@ -23,6 +23,7 @@
 import {
   createRing,
   decodeHeader,
+  decodeList,
   decodeMessage,
   encodeMessage,
   encodeRing,
@@ -34,7 +35,6 @@ import {
   type Clock,
   type ListDoc,
   type ListId,
-  type ListReplica,
   type NodeId,
   type RingState,
 } from '@trolley/core';
@@ -160,6 +160,8 @@ export interface Coverage {
   hintsDelivered: number;
   antiEntropyRepairs: number;
   lateApplied: number;
+  /** `changed` notices a watching client was shown (and joined). */
+  changesShown: number;
 }
 
 export const coverageNames: readonly (keyof Coverage)[] = [
@@ -167,6 +169,7 @@ export const coverageNames: readonly (keyof Coverage)[] = [
   'hintsDelivered',
   'antiEntropyRepairs',
   'lateApplied',
+  'changesShown',
 ];
 
 /** A configuration with the seed's draws made. */
@@ -243,6 +246,7 @@ export class Simulation {
     this.safetyEndMs = c.safetyMs;
     this.network.weather = this.randomWeather();
     for (const slot of this.slots.values()) this.start(slot);
+    for (const client of this.clients) await client.open();
     for (const client of this.clients) client.start();
     this.scheduleFault(this.faultRng.range(500, 2_500));
     if (this.faultRng.chance(c.ringChangeChance))
@@ -322,7 +326,7 @@ export class Simulation {
       if (doc === undefined) continue;
       const want = JSON.stringify(plainView(listView(doc)));
       for (const c of this.clients) {
-        const got = JSON.stringify(plainView((c.replicas.get(listId) as ListReplica).view()));
+        const got = JSON.stringify(c.view(listId));
         if (got !== want) return `client ${c.name} has not caught up on ${listId}`;
       }
     }
@@ -409,6 +413,7 @@ export class Simulation {
       hintsDelivered: sum('hintsDelivered'),
       antiEntropyRepairs: sum('antiEntropyRepairs'),
       lateApplied: this.history.lateApplied,
+      changesShown: this.history.shownCount,
     };
   }
 
@@ -501,6 +506,13 @@ export class Simulation {
       config: this.config.nodeConfig,
       onRingChange: (ring) => {
         if (up()) slot.ring = ring;
+      },
+      // Live updates: the one place the simulator hooks a node's notice of a write to its proxy,
+      // as node-server.ts does in production; the proxy pushes it to the list's watchers.
+      onWriteAcknowledged: (listId, delta) => {
+        if (!up()) return;
+        const frame = encodeMessage({ type: 'changed', requestId: 0, listId, delta });
+        this.toProxy(id, frame, (proxy, f) => proxy.onNodeFrame(id, new Uint8Array(0), f));
       },
     });
     const node = slot.node;
@@ -684,6 +696,23 @@ export class Simulation {
   }
 
   // ---- clients ---------------------------------------------------------------------------------
+
+  /** Per list, the deltas still in the clients' outboxes (for the live-update check). */
+  async pendingDeltas(): Promise<Map<string, ListDoc[]>> {
+    const out = new Map<string, ListDoc[]>();
+    for (const c of this.clients)
+      for (const { listId, delta } of await c.outboxDeltas()) {
+        const doc = decodeList(delta);
+        if (!doc.ok) {
+          this.history.fail(`client ${c.name}: an outbox entry of ${listId} does not decode`);
+          continue;
+        }
+        const list = out.get(listId) ?? [];
+        list.push(doc.value);
+        out.set(listId, list);
+      }
+    return out;
+  }
 
   private addClient(name: string): void {
     const skewMs = this.rng.range(-this.config.skewMsMax, this.config.skewMsMax);
