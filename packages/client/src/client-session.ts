@@ -422,6 +422,18 @@ export class ClientSession {
     this.scheduleRenewal();
   }
 
+  /**
+   * Forgets the watched set without telling the peer (its leases lapse there): the watch moves to
+   * another peer's session (a failover).
+   */
+  forgetWatch(): void {
+    this.lanes = [];
+    this.laneOf.clear();
+    this.watchedList = [];
+    this.cancelRenewal?.();
+    this.cancelRenewal = undefined;
+  }
+
   /** Sends every lane's set again: a lease renewal, a reconnect, a failover to another peer. */
   renewWatch(): void {
     this.sendLanes(undefined);
