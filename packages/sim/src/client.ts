@@ -61,6 +61,8 @@ export interface ClientPorts {
   send(frame: Uint8Array): void;
   /** The nodes whose stores hold the operation now (for late-apply detection). */
   holders(record: OperationRecord): Set<string>;
+  /** A side effect happened (the scheduler measures how deep in its drain, scheduler.ts). */
+  activity(): void;
 }
 
 export interface ClientConfig {
@@ -115,11 +117,13 @@ class TracedStore implements ClientStore {
   constructor(
     private readonly inner: ClientStore,
     private readonly onCommitted: (change: ClientChange) => void,
+    private readonly activity: () => void,
   ) {}
   load(): Promise<ClientSnapshot> {
     return this.inner.load();
   }
   async commit(change: ClientChange): Promise<CommitOutcome> {
+    this.activity();
     const outcome = await this.inner.commit(change);
     if (outcome !== 'committed') return outcome;
     for (const l of change.lists ?? []) {
@@ -174,7 +178,11 @@ export class SimClient {
     private readonly ports: ClientPorts,
     private readonly config: ClientConfig = defaultClientConfig,
   ) {
-    this.store = new TracedStore(new MemoryClientStore(), (change) => this.followOutbox(change));
+    this.store = new TracedStore(
+      new MemoryClientStore(),
+      (change) => this.followOutbox(change),
+      () => ports.activity(),
+    );
     this.session = new ClientSession(
       {
         clock: { monotonicMs: () => ports.nowMs(), wallMs: () => ports.wallMs() },

@@ -728,6 +728,7 @@ export class Simulation {
         after: (ms, action) => this.scheduler.after(ms, action),
         send: (frame) => this.toProxy(name, frame, (proxy, f) => proxy.onClientFrame(route, f)),
         holders: (record) => this.holders(record),
+        activity: () => this.scheduler.noteActivity(),
       },
       this.config.client,
     );
