@@ -309,8 +309,7 @@ export class CloudClient {
     const to = this.endpoint.session;
     if (to === from) return to.renewWatch();
     from.forgetWatch();
-    to.setWatched(watched, limits.gatewayWatchedListsMax);
-    to.renewWatch();
+    to.setWatched(watched, limits.gatewayWatchedListsMax); // sends every lane: all are new there
   }
 }
 
