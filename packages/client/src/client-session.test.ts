@@ -318,4 +318,43 @@ describe('ClientSession', () => {
       outcome: 'no-answer',
     });
   });
+
+  it('ensureClock asks only when the offset is unknown or stale, and waits at most its bound', async () => {
+    const h = harness();
+    let done = false;
+    const first = h.session.ensureClock(60_000, 500).then(() => (done = true));
+    expect(h.sent.map((x) => x.m.type)).toEqual(['hello']);
+    await h.advance(499);
+    expect(done).toBe(false);
+    await h.advance(1);
+    await first;
+    expect(h.session.clockOffsetMs).toBe(0); // no answer: requests go ahead with what is known
+    const again = h.session.ensureClock(60_000, 500);
+    const hello = h.sent.at(-1)?.m;
+    h.reply({
+      type: 'hello-reply',
+      requestId: hello?.requestId ?? -1,
+      version: 1,
+      server: 'p',
+      messageBytesMax: 0,
+      wallMs: 1_700_000_000_000 + 1_500 + 250, // our clock reads 1 500 now
+    });
+    await again;
+    expect(h.session.clockOffsetMs).toBe(250);
+    h.sent.length = 0;
+    await h.session.ensureClock(60_000, 500);
+    expect(h.sent).toEqual([]); // known and fresh: nothing asked
+  });
+
+  it('forgetWatch drops the set without a word to the peer and stops renewing it', async () => {
+    const h = harness({ watchRenewMs: 1_000 });
+    h.session.setWatched([list()]);
+    h.sent.length = 0;
+    h.session.forgetWatch();
+    expect(h.session.watched).toEqual([]);
+    await h.advance(5_000);
+    expect(h.sent).toEqual([]);
+    h.session.renewWatch();
+    expect(h.sent).toEqual([]);
+  });
 });
