@@ -7,18 +7,19 @@
 // gateway's clock, and every deadline is written in it (a phone's clock may be minutes off).
 // Requests never wait for a connection: offline, a put is 'unknown' and a get fails at once, and
 // a close settles everything in flight the same way — the engine retries, nothing is lost.
+// The protocol itself (request IDs, deadlines in the gateway's clock, reading replies, the watch,
+// `changed` notices) is @trolley/client's ClientSession, shared with the CLI and the simulator;
+// this file owns only the socket.
 // Browser APIs only: no Node modules (lint-enforced for apps/web/src).
 
-import type { CloudGetResult, CloudPort, CloudPutResult } from '@trolley/client';
 import {
-  TrolleyError,
-  decodeMessage,
-  encodeMessage,
-  limits,
-  type ListId,
-  type Message,
-  type OpId,
-} from '@trolley/core';
+  ClientSession,
+  isTransientError,
+  type CloudGetResult,
+  type CloudPort,
+  type CloudPutResult,
+} from '@trolley/client';
+import { TrolleyError, limits, type ListId, type OpId } from '@trolley/core';
 
 /** 'online' only after the gateway's hello; 'offline' between a close and the next attempt. */
 export type Connection = 'connecting' | 'online' | 'offline';
@@ -34,11 +35,6 @@ export interface WsCloudOptions {
   reconnectMaxMs?: number;
   /** A socket that has not brought the gateway's hello by then is closed and tried again (10 s). */
   helloTimeoutMs?: number;
-}
-
-interface Waiter {
-  settle(reply: Message | undefined): void;
-  timer: ReturnType<typeof setTimeout>;
 }
 
 const unknownPut: CloudPutResult = { outcome: 'unknown', acks: 0, replicas: 0 };
@@ -59,13 +55,8 @@ export class WsCloud implements CloudPort {
   private networkDown = false;
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private helloTimer: ReturnType<typeof setTimeout> | undefined;
-  /** Gateway clock − local clock, from the last gateway-hello. */
-  private offsetMs = 0;
-  private nextRequestId = 1;
-  private readonly waiting = new Map<number, Waiter>();
-  private watched: ListId[] = [];
+  private readonly session: ClientSession;
   private readonly connectionListeners = new Set<(c: Connection) => void>();
-  private readonly changeListeners = new Set<(listId: ListId, delta: Uint8Array) => void>();
 
   constructor(options: WsCloudOptions) {
     this.url = options.url;
@@ -75,6 +66,15 @@ export class WsCloud implements CloudPort {
     this.baseMs = options.reconnectBaseMs ?? 500;
     this.maxMs = options.reconnectMaxMs ?? 10_000;
     this.helloTimeoutMs = options.helloTimeoutMs ?? 10_000;
+    this.session = new ClientSession({
+      clock: { monotonicMs: () => performance.now(), wallMs: () => Date.now() },
+      send: (frame) => this.send(frame),
+      after: (ms, action) => {
+        const timer = setTimeout(action, ms);
+        return () => clearTimeout(timer);
+      },
+    });
+    this.session.onHello(() => this.onHello());
   }
 
   /** Opens the connection and keeps it open (reconnecting) until close(). */
@@ -90,7 +90,7 @@ export class WsCloud implements CloudPort {
 
   /** Gateway clock − this device's clock, as learnt from the last gateway-hello (ms). */
   get clockOffsetMs(): number {
-    return this.offsetMs;
+    return this.session.clockOffsetMs;
   }
 
   /** Called on every change of `connection`. Returns a function that stops it. */
@@ -101,14 +101,12 @@ export class WsCloud implements CloudPort {
 
   /** Called with every `changed` the gateway pushes (a delta that is always safe to join). */
   onChanged(listener: (listId: ListId, delta: Uint8Array) => void): () => void {
-    this.changeListeners.add(listener);
-    return () => this.changeListeners.delete(listener);
+    return this.session.onChanged(listener);
   }
 
   /** Replaces the watched lists (at most limits.watchedListsMax); sent now and after every reconnect. */
   watch(listIds: readonly ListId[]): void {
-    this.watched = [...new Set(listIds)].slice(0, limits.watchedListsMax);
-    if (this.state === 'online') this.sendWatch();
+    this.session.setWatched(listIds, limits.watchedListsMax);
   }
 
   /**
@@ -135,56 +133,40 @@ export class WsCloud implements CloudPort {
     this.connect();
   }
 
-  put(
+  async put(
     listId: ListId,
     delta: Uint8Array,
     options: { timeoutMs: number; opId: OpId; writer?: Uint8Array },
   ): Promise<CloudPutResult> {
-    return this.request(options.timeoutMs, (requestId, deadlineMs) => ({
-      type: 'put',
-      requestId,
-      listId,
-      opId: options.opId,
-      deadlineMs,
-      delta,
-      writer: options.writer ?? new Uint8Array(0),
-    })).then((reply) => {
-      if (reply === undefined) return unknownPut;
-      if (reply.type === 'put-reply')
-        return { outcome: reply.outcome, acks: reply.acks, replicas: reply.replicas };
-      if (reply.type === 'error' && isRefusal(reply.code))
-        throw new TrolleyError(
-          reply.code === 'limit_exceeded' ? 'limit_exceeded' : 'invalid_argument',
-          `the cloud refused the change: ${reply.code}: ${reply.message}`,
-        );
-      return unknownPut; // deadline_exceeded, unavailable, overloaded, …: it may or may not apply
-    });
+    if (!this.canRequest(options.timeoutMs)) return unknownPut;
+    const answer = await this.session.put(listId, delta, options);
+    if (answer.outcome === 'ok') return answer;
+    if (answer.outcome === 'unknown')
+      return { outcome: 'unknown', acks: answer.acks, replicas: answer.replicas }; // it may or may not apply
+    throw new TrolleyError(
+      answer.code === 'limit_exceeded' ? 'limit_exceeded' : 'invalid_argument',
+      `the cloud refused the change: ${answer.code}: ${answer.message}`,
+    );
   }
 
-  get(listId: ListId, context: Uint8Array, options: { timeoutMs: number }): Promise<CloudGetResult> {
-    return this.request(options.timeoutMs, (requestId, deadlineMs) => ({
-      type: 'get',
-      requestId,
-      listId,
-      deadlineMs,
-      context,
-    })).then((reply) => {
-      if (reply === undefined)
-        throw new TrolleyError('not_found', 'the cloud is not reachable now (offline or no answer in time)');
-      if (reply.type === 'get-reply')
-        return {
-          delta: reply.delta,
-          answered: reply.answered,
-          inSync: reply.inSync,
-          replicas: reply.replicas,
-        };
-      if (reply.type === 'error')
-        throw new TrolleyError(
-          isRefusal(reply.code) ? 'invalid_argument' : 'not_found',
-          `the cloud could not answer: ${reply.code}: ${reply.message}`,
-        );
-      throw new TrolleyError('invalid_argument', `unexpected reply ${reply.type}`);
-    });
+  async get(listId: ListId, context: Uint8Array, options: { timeoutMs: number }): Promise<CloudGetResult> {
+    const answer = this.canRequest(options.timeoutMs)
+      ? await this.session.get(listId, context, options)
+      : ({ outcome: 'no-answer' } as const);
+    if (answer.outcome === 'ok')
+      return {
+        delta: answer.delta,
+        answered: answer.answered,
+        inSync: answer.inSync,
+        replicas: answer.replicas,
+      };
+    if (answer.outcome === 'no-answer')
+      throw new TrolleyError('not_found', 'the cloud is not reachable now (offline or no answer in time)');
+    const refusal = answer.code !== 'unexpected' && !isTransientError(answer.code);
+    throw new TrolleyError(
+      refusal ? 'invalid_argument' : 'not_found',
+      `the cloud could not answer: ${answer.code}: ${answer.message}`,
+    );
   }
 
   /** Closes the connection for good; everything in flight settles at once. Idempotent. */
@@ -196,7 +178,7 @@ export class WsCloud implements CloudPort {
     this.dropSocket();
     this.setState('offline');
     this.connectionListeners.clear();
-    this.changeListeners.clear();
+    this.session.close();
   }
 
   // ---- the connection ----
@@ -211,46 +193,24 @@ export class WsCloud implements CloudPort {
     }
     this.socket = s;
     s.binaryType = 'arraybuffer';
-    this.nextRequestId = 1;
     this.setState('connecting');
     this.helloTimer = setTimeout(() => this.onSocketClosed(s), this.helloTimeoutMs); // no hello: retry
     s.onmessage = (event: MessageEvent) => {
       if (this.socket !== s) return;
       if (!(event.data instanceof ArrayBuffer)) return; // the gateway sends binary frames only
-      this.onFrame(new Uint8Array(event.data));
+      this.session.receive(new Uint8Array(event.data));
     };
     s.onclose = () => this.onSocketClosed(s);
     s.onerror = () => undefined; // a close follows every error
   }
 
-  private onFrame(frame: Uint8Array): void {
-    const decoded = decodeMessage(frame);
-    if (!decoded.ok) return;
-    const m = decoded.value;
-    if (m.type === 'gateway-hello') {
-      this.offsetMs = m.wallMs - Date.now();
-      if (this.helloTimer !== undefined) clearTimeout(this.helloTimer);
-      this.helloTimer = undefined;
-      this.attempts = 0;
-      this.setState('online');
-      if (this.watched.length > 0) this.sendWatch();
-      return;
-    }
-    if (m.type === 'changed') {
-      for (const f of [...this.changeListeners]) {
-        try {
-          f(m.listId, m.delta);
-        } catch {
-          // a listener's failure is its own
-        }
-      }
-      return;
-    }
-    const w = this.waiting.get(m.requestId);
-    if (w === undefined || m.requestId === 0) return; // late, or not ours
-    this.waiting.delete(m.requestId);
-    clearTimeout(w.timer);
-    w.settle(m);
+  /** The gateway's hello (its clock is learnt by the session): online, and the watch sent again. */
+  private onHello(): void {
+    if (this.helloTimer !== undefined) clearTimeout(this.helloTimer);
+    this.helloTimer = undefined;
+    this.attempts = 0;
+    this.setState('online');
+    this.session.renewWatch();
   }
 
   private onSocketClosed(s: WebSocket): void {
@@ -279,12 +239,7 @@ export class WsCloud implements CloudPort {
         }
       }
     }
-    const waiting = [...this.waiting.values()];
-    this.waiting.clear();
-    for (const w of waiting) {
-      clearTimeout(w.timer);
-      w.settle(undefined);
-    }
+    this.session.abandonAll();
   }
 
   private scheduleReconnect(): void {
@@ -310,52 +265,19 @@ export class WsCloud implements CloudPort {
     }
   }
 
-  private sendWatch(): void {
-    this.send({ type: 'watch', requestId: this.nextRequestId++, listIds: this.watched });
+  /** Requests go only over an open connection whose hello has come. */
+  private canRequest(timeoutMs: number): boolean {
+    return this.state === 'online' && timeoutMs > 0;
   }
 
-  private send(m: Message): boolean {
+  private send(frame: Uint8Array): boolean {
     const s = this.socket;
     if (s === undefined || this.state !== 'online' || s.readyState !== s.OPEN) return false;
     try {
-      s.send(encodeMessage(m));
+      s.send(frame);
       return true;
     } catch {
       return false;
     }
   }
-
-  /** Sends a request and waits for its reply; undefined: offline, closed, or no reply in time. */
-  private request(
-    timeoutMs: number,
-    make: (requestId: number, deadlineMs: number) => Message,
-  ): Promise<Message | undefined> {
-    if (this.state !== 'online' || timeoutMs <= 0) return Promise.resolve(undefined);
-    const requestId = this.nextRequestId++;
-    const deadlineMs = Math.round(Date.now() + this.offsetMs + timeoutMs);
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.waiting.delete(requestId);
-        resolve(undefined);
-      }, timeoutMs);
-      this.waiting.set(requestId, { settle: resolve, timer });
-      if (!this.send(make(requestId, deadlineMs))) {
-        this.waiting.delete(requestId);
-        clearTimeout(timer);
-        resolve(undefined);
-      }
-    });
-  }
-}
-
-/** Errors that say the request itself is wrong (retrying it unchanged cannot help). */
-function isRefusal(code: string): boolean {
-  return (
-    code === 'malformed' ||
-    code === 'too_large' ||
-    code === 'unknown_type' ||
-    code === 'unsupported_version' ||
-    code === 'refused' ||
-    code === 'limit_exceeded'
-  );
 }

@@ -12,3 +12,4 @@ export * from './live-sync.ts';
 export * from './sync-loop.ts';
 export * from './trolley-client.ts';
 export * from './wording.ts';
+export * from './client-session.ts';

@@ -13,6 +13,10 @@
 // extra connection to the proxy per watchedListsMax lists — watch lanes — and each list stays in
 // its lane while it is watched, so a change to the set touches only the lanes it changes.
 //
+// The protocol itself — request IDs, deadlines in the proxy's clock, reading replies, the watch and
+// its renewal, `changed` notices — is @trolley/client's ClientSession, one per proxy, shared with the
+// browser's WsCloud and the simulator; this file owns the sockets, the failover and the lanes' sockets.
+//
 // Encryption: an address with the proxy's public key after # (tcp://host:5555#KEY) is reached over
 // CURVE, with a key pair this client makes for itself (clients are anonymous): nobody on the path
 // reads a list ID or a list, and nobody can pose as the proxy. A secure proxy refuses a client
@@ -22,16 +26,14 @@ import type * as zmq from 'zeromq';
 import {
   TrolleyError,
   limits,
-  decodeMessage,
-  encodeMessage,
   opIdFrom,
   type Clock,
   type ListId,
-  type Message,
   type OpId,
   type Random,
   type WireErrorName,
 } from '@trolley/core';
+import { ClientSession, type GetOutcome, type PutOutcome } from '@trolley/client';
 import { silentLogger, type Logger } from '@trolley/cloud';
 import { cryptoRandom, systemClock } from './clock.ts';
 import { newKeyPair, splitAddress, type KeyPair } from './keys.ts';
@@ -58,11 +60,6 @@ export interface CloudClientOptions {
   logger?: Logger;
 }
 
-interface Waiter {
-  resolve: (m: Message | undefined) => void;
-  timer: NodeJS.Timeout;
-}
-
 interface Endpoint {
   /** As given (with the proxy's key after #, if any). */
   address: string;
@@ -72,12 +69,8 @@ interface Endpoint {
   serverKey: string | undefined;
   socket: zmq.Dealer;
   sender: Sender;
-  /** The proxy's clock minus ours (ms), from its last hello-reply; 0 until one arrived. */
-  offsetMs: number;
-  /** Our monotonic time of that reply; undefined: never (ask before the next request). */
-  offsetAtMs: number | undefined;
-  /** A hello under way, shared by the requests that wait for it. */
-  hello: Promise<void> | undefined;
+  /** The protocol with this proxy: its requests, its clock offset, the watch held there. */
+  session: ClientSession;
   /** Watch lanes 1, 2, … to this proxy (lane 0 is `sender`), opened when first needed. */
   lanes: { socket: zmq.Dealer; sender: Sender }[];
 }
@@ -89,17 +82,9 @@ const helloWaitMsMax = 1_000;
 
 export class CloudClient {
   private readonly endpoints: Endpoint[];
-  private readonly waiting = new Map<number, Waiter>();
   private current = 0;
-  private nextRequestId = 1;
   private readonly changeListeners = new Set<(listId: ListId, delta: Uint8Array) => void>();
-  private watched: ListId[] = [];
-  /** The lists of each watch lane (lane i: a connection of its own; see the file's comment). */
-  private watchLanes: Set<ListId>[] = [];
-  private readonly laneOf = new Map<ListId, number>();
   private readonly log: Logger;
-  private watchTimer: NodeJS.Timeout | undefined;
-  private watchedVia = -1;
   private readonly clock: Clock;
   private readonly random: Random;
   private readonly attemptMs: number;
@@ -123,12 +108,29 @@ export class CloudClient {
         serverKey,
         socket,
         sender: new Sender(socket, log),
-        offsetMs: 0,
-        offsetAtMs: undefined,
-        hello: undefined,
+        session: undefined as unknown as ClientSession,
         lanes: [],
       };
-      void receiveLoop(socket, (frames) => this.onFrames(frames), log);
+      endpoint.session = new ClientSession(
+        {
+          clock: this.clock,
+          send: (frame, lane) => {
+            this.laneSender(endpoint, lane).send([frame]);
+            return true; // ZeroMQ queues it until the proxy is there
+          },
+          after: (ms, action) => {
+            // The sockets keep the process alive while it is open; a timer alone must not.
+            const timer = setTimeout(action, ms);
+            timer.unref();
+            return () => clearTimeout(timer);
+          },
+        },
+        { watchRenewMs: limits.watchLeaseMs / 2, clientName: 'trolley cloud client' },
+      );
+      endpoint.session.onChanged((listId, delta) => {
+        for (const f of this.changeListeners) f(listId, delta);
+      });
+      void receiveLoop(socket, (frames) => this.onFrames(endpoint, frames), log);
       return endpoint;
     });
   }
@@ -139,19 +141,13 @@ export class CloudClient {
     return socket;
   }
 
-  private onFrames(frames: Buffer[]): void {
+  private onFrames(endpoint: Endpoint, frames: Buffer[]): void {
     if (frames.length !== 1) return;
-    const m = decodeMessage(frames[0] as Buffer);
-    if (!m.ok) return;
-    if (m.value.type === 'changed') {
-      for (const f of this.changeListeners) f(m.value.listId, m.value.delta);
-      return;
-    }
-    const w = this.waiting.get(m.value.requestId);
-    if (w === undefined) return; // a late reply to a request given up on (or a refused watch)
-    this.waiting.delete(m.value.requestId);
-    clearTimeout(w.timer);
-    w.resolve(m.value);
+    endpoint.session.receive(frames[0] as Buffer);
+  }
+
+  private get endpoint(): Endpoint {
+    return this.endpoints[this.current % this.endpoints.length] as Endpoint;
   }
 
   newOpId(): OpId {
@@ -164,64 +160,63 @@ export class CloudClient {
     options: { timeoutMs?: number; opId?: OpId; writer?: Uint8Array } = {},
   ): Promise<PutResult> {
     const opId = options.opId ?? this.newOpId();
-    const reply = await this.request(options.timeoutMs ?? 5_000, (requestId, deadlineMs) => ({
-      type: 'put',
-      requestId,
-      listId,
-      opId,
-      deadlineMs,
-      delta,
-      writer: options.writer ?? noWriter,
-    }));
-    if (reply === undefined) return { outcome: 'unknown', acks: 0, replicas: 0 };
-    if (reply.type === 'put-reply')
-      return { outcome: reply.outcome, acks: reply.acks, replicas: reply.replicas };
-    if (reply.type === 'error' && (reply.code === 'deadline_exceeded' || reply.code === 'unavailable'))
-      return { outcome: 'unknown', acks: 0, replicas: 0 };
-    throw unexpected(reply);
+    const answer = await this.request<PutOutcome>(
+      options.timeoutMs ?? 5_000,
+      (session, timeoutMs, waitMs) =>
+        session.put(listId, delta, {
+          opId,
+          timeoutMs,
+          waitMs,
+          ...(options.writer === undefined ? {} : { writer: options.writer }),
+        }),
+      (a) => a.outcome !== 'unknown' || a.why !== 'no-answer',
+    );
+    if (answer === undefined) return { outcome: 'unknown', acks: 0, replicas: 0 };
+    if (answer.outcome === 'ok') return answer;
+    if (answer.outcome === 'refused') throw new CloudRefusedError(answer.code, answer.message);
+    if (answer.why === 'overloaded' || answer.why === 'storage_failed')
+      throw new CloudRefusedError(answer.why, `the cloud answered ${answer.why}; try again later`);
+    if (answer.why === 'unexpected') throw new TrolleyError('invalid_argument', 'unexpected reply to a put');
+    return { outcome: 'unknown', acks: answer.acks, replicas: answer.replicas };
   }
 
   async get(listId: ListId, context: Uint8Array, options: { timeoutMs?: number } = {}): Promise<GetResult> {
-    const reply = await this.request(options.timeoutMs ?? 5_000, (requestId, deadlineMs) => ({
-      type: 'get',
-      requestId,
-      listId,
-      deadlineMs,
-      context,
-    }));
-    if (reply === undefined)
+    const answer = await this.request<GetOutcome>(
+      options.timeoutMs ?? 5_000,
+      (session, timeoutMs, waitMs) => session.get(listId, context, { timeoutMs, waitMs }),
+      (a) => a.outcome !== 'no-answer',
+    );
+    if (answer === undefined || answer.outcome === 'no-answer')
       throw new TrolleyError('not_found', 'no proxy answered in time; is the cloud running?');
-    if (reply.type === 'get-reply') return reply;
-    throw unexpected(reply);
+    if (answer.outcome === 'ok')
+      return {
+        delta: answer.delta,
+        answered: answer.answered,
+        inSync: answer.inSync,
+        replicas: answer.replicas,
+      };
+    if (answer.code === 'unexpected') throw new TrolleyError('invalid_argument', answer.message);
+    throw new CloudRefusedError(answer.code, answer.message);
   }
 
   /**
    * Asks to be told when these lists change (pushed by the cloud, not polled). The watch is a
-   * lease that this client renews every half lease, and again on the proxy it fails over to.
+   * lease that the session renews every half lease, and again on the proxy it fails over to.
    * Returns a function that stops listening.
    */
   watch(listIds: readonly ListId[], onChanged: (listId: ListId, delta: Uint8Array) => void): () => void {
     this.changeListeners.add(onChanged);
-    this.renewWatch(
-      this.assignLanes([...new Set([...this.watched, ...listIds])].slice(0, limits.watchedListsMax)),
-    );
-    this.watchTimer ??= setInterval(() => this.renewWatch(), limits.watchLeaseMs / 2);
+    this.endpoint.session.setWatched([...this.watchedLists, ...listIds], limits.watchedListsMax);
     return () => {
       this.changeListeners.delete(onChanged);
-      if (this.changeListeners.size === 0 && this.watchTimer !== undefined) {
-        clearInterval(this.watchTimer);
-        this.watchTimer = undefined;
-      }
     };
   }
 
   /** Adds lists to those watched (for listeners already registered with watch()). */
   addWatched(listIds: readonly ListId[]): void {
-    const before = this.watched.length;
-    const changed = this.assignLanes(
-      [...new Set([...this.watched, ...listIds])].slice(0, limits.watchedListsMax),
-    );
-    if (this.watched.length !== before) this.renewWatch(changed);
+    const before = this.watchedLists.length;
+    const next = [...new Set([...this.watchedLists, ...listIds])].slice(0, limits.watchedListsMax);
+    if (next.length !== before) this.endpoint.session.setWatched(next, limits.watchedListsMax);
   }
 
   /**
@@ -230,41 +225,12 @@ export class CloudClient {
    * leases lapse at the proxy. Listeners are those registered with watch() (possibly for no list).
    */
   setWatched(listIds: readonly ListId[]): void {
-    this.renewWatch(this.assignLanes([...new Set(listIds)].slice(0, limits.gatewayWatchedListsMax)));
-    if (this.watched.length > 0)
-      this.watchTimer ??= setInterval(() => this.renewWatch(), limits.watchLeaseMs / 2);
+    this.endpoint.session.setWatched(listIds, limits.gatewayWatchedListsMax);
   }
 
   /** The lists this client currently keeps a watch on. */
   get watchedLists(): readonly ListId[] {
-    return this.watched;
-  }
-
-  /**
-   * Makes `listIds` the watched set: a list already in a lane stays there, a new one goes to the
-   * first lane with room, a lane left with nothing is sent an empty watch (once) and dropped.
-   * Returns the lanes whose sets changed: only they need a new `watch`.
-   */
-  private assignLanes(listIds: readonly ListId[]): Set<number> {
-    const changed = new Set<number>();
-    const next = new Set(listIds);
-    for (const [id, lane] of this.laneOf)
-      if (!next.has(id)) {
-        this.watchLanes[lane]?.delete(id);
-        this.laneOf.delete(id);
-        changed.add(lane);
-      }
-    let lane = 0;
-    for (const id of listIds) {
-      if (this.laneOf.has(id)) continue;
-      while ((this.watchLanes[lane]?.size ?? 0) >= limits.watchedListsMax) lane++;
-      const set = (this.watchLanes[lane] ??= new Set());
-      set.add(id);
-      this.laneOf.set(id, lane);
-      changed.add(lane);
-    }
-    this.watched = [...next];
-    return changed;
+    return this.endpoint.session.watched;
   }
 
   /** A watch lane's connection to `endpoint` (lane 0 is the endpoint's own). */
@@ -272,132 +238,78 @@ export class CloudClient {
     if (lane === 0) return endpoint.sender;
     for (let i = endpoint.lanes.length; i < lane; i++) {
       const socket = this.socketTo(endpoint.zmqEndpoint, endpoint.serverKey);
-      void receiveLoop(socket, (frames) => this.onFrames(frames), this.log);
+      void receiveLoop(socket, (frames) => this.onFrames(endpoint, frames), this.log);
       endpoint.lanes.push({ socket, sender: new Sender(socket, this.log) });
     }
     return (endpoint.lanes[lane - 1] as { sender: Sender }).sender;
   }
 
-  /**
-   * Sends each lane's set through its own connection: every lane for a lease renewal or after a
-   * failover to another proxy, only the `changed` lanes for a change of the set.
-   */
-  private renewWatch(changed?: ReadonlySet<number>): void {
-    if (this.watchLanes.length === 0) return;
-    const all = changed === undefined || this.watchedVia !== this.current;
-    this.watchedVia = this.current;
-    const endpoint = this.endpoints[this.current % this.endpoints.length] as Endpoint;
-    for (const [lane, set] of this.watchLanes.entries())
-      if (all || changed.has(lane))
-        this.laneSender(endpoint, lane).send([
-          encodeMessage({ type: 'watch', requestId: 0, listIds: [...set] }),
-        ]);
-    // Lanes emptied at the end have been told so (their sets replaced by nothing): forget them.
-    while (this.watchLanes.length > 0 && this.watchLanes[this.watchLanes.length - 1]?.size === 0)
-      this.watchLanes.pop();
-  }
-
   /** The proxy's own view of the cluster (nodes, ring), as JSON. */
   async proxyStats(timeoutMs = 2_000): Promise<Record<string, unknown>> {
-    const reply = await this.request(timeoutMs, (requestId) => ({ type: 'stats', requestId }));
-    if (reply?.type !== 'stats-reply')
+    const json = await this.request<string | undefined>(
+      timeoutMs,
+      (session, _left, waitMs) => session.stats(waitMs),
+      (a) => a !== undefined,
+    );
+    if (json === undefined)
       throw new TrolleyError('not_found', 'the proxy did not answer; is the cloud running?');
-    return JSON.parse(reply.json) as Record<string, unknown>;
+    return JSON.parse(json) as Record<string, unknown>;
   }
 
   close(): void {
-    if (this.watchTimer !== undefined) clearInterval(this.watchTimer);
     this.changeListeners.clear();
-    for (const w of this.waiting.values()) {
-      clearTimeout(w.timer);
-      w.resolve(undefined);
-    }
-    this.waiting.clear();
     for (const e of this.endpoints) {
+      e.session.close();
       e.socket.close();
       for (const l of e.lanes) l.socket.close();
     }
-  }
-
-  /** Sends one request to one proxy; its reply, or undefined after `waitMs`. */
-  private exchange(
-    endpoint: Endpoint,
-    waitMs: number,
-    make: (requestId: number) => Message,
-  ): Promise<Message | undefined> {
-    const requestId = this.nextRequestId++;
-    return new Promise<Message | undefined>((resolve) => {
-      const timer = setTimeout(() => {
-        this.waiting.delete(requestId);
-        resolve(undefined);
-      }, waitMs);
-      this.waiting.set(requestId, { resolve, timer });
-      endpoint.sender.send([encodeMessage(make(requestId))]);
-    });
-  }
-
-  /**
-   * Asks a proxy for its clock (hello) unless a recent answer is known; waits at most `waitMs`.
-   * No answer leaves the offset as it was (0 at first): the request goes ahead regardless.
-   */
-  private learnClock(endpoint: Endpoint, waitMs: number): Promise<void> {
-    const at = endpoint.offsetAtMs;
-    if (at !== undefined && this.clock.monotonicMs() - at < clockOffsetTtlMs) return Promise.resolve();
-    endpoint.hello ??= (async () => {
-      const sentWall = this.clock.wallMs();
-      const sentMono = this.clock.monotonicMs();
-      const reply = await this.exchange(endpoint, helloWaitMsMax, (requestId) => ({
-        type: 'hello',
-        requestId,
-        client: 'trolley cloud client',
-      }));
-      if (reply?.type === 'hello-reply') {
-        const roundTrip = this.clock.monotonicMs() - sentMono;
-        endpoint.offsetMs = reply.wallMs - (sentWall + roundTrip / 2);
-        endpoint.offsetAtMs = this.clock.monotonicMs();
-      }
-    })().finally(() => {
-      endpoint.hello = undefined;
-    });
-    let timer: NodeJS.Timeout | undefined;
-    const waited = new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs)));
-    return Promise.race([endpoint.hello, waited]).finally(() => clearTimeout(timer));
   }
 
   /** The last learnt offset of each proxy's clock from ours (ms), for status and tests. */
   clockOffsets(): { address: string; offsetMs: number | undefined }[] {
     return this.endpoints.map((e) => ({
       address: e.address,
-      offsetMs: e.offsetAtMs === undefined ? undefined : e.offsetMs,
+      offsetMs: e.session.clockKnown(Infinity) ? e.session.clockOffsetMs : undefined,
     }));
   }
 
   /**
-   * Tries proxies in turn until one answers or the deadline passes. A proxy that lets a whole
-   * attempt pass in silence is passed over for the next one — once, however many requests timed
-   * out on it together; an attempt cut short by the deadline says nothing about its proxy.
+   * Tries proxies in turn until one answers (`answered`) or the deadline passes; the last answer,
+   * or undefined if the time ran out before any attempt. A proxy that lets a whole attempt pass in
+   * silence is passed over for the next one — once, however many requests timed out on it
+   * together; an attempt cut short by the deadline says nothing about its proxy. The watch moves
+   * with it.
    */
-  private async request(
+  private async request<T>(
     timeoutMs: number,
-    make: (requestId: number, deadlineMs: number) => Message,
-  ): Promise<Message | undefined> {
+    attempt: (session: ClientSession, timeoutMs: number, waitMs: number) => Promise<T>,
+    answered: (answer: T) => boolean,
+  ): Promise<T | undefined> {
     const deadlineMs = this.clock.wallMs() + timeoutMs;
+    let last: T | undefined;
     for (;;) {
       const left = deadlineMs - this.clock.wallMs();
-      if (left <= 0) return undefined;
+      if (left <= 0) return last;
       const index = this.current;
-      const endpoint = this.endpoints[index % this.endpoints.length] as Endpoint;
-      await this.learnClock(endpoint, Math.min(left, helloWaitMsMax));
-      const share = Math.min(Math.max(1, deadlineMs - this.clock.wallMs()), this.attemptMs);
-      // The deadline as the proxy's clock reads it.
-      const wireDeadlineMs = Math.round(deadlineMs + endpoint.offsetMs);
-      const reply = await this.exchange(endpoint, share, (requestId) => make(requestId, wireDeadlineMs));
-      if (reply !== undefined) return reply;
-      if (share >= this.attemptMs && this.current === index) {
-        this.current++;
-        if (this.watchedVia !== this.current) this.renewWatch(); // watch again through the next proxy
-      }
+      const { session } = this.endpoint;
+      await session.ensureClock(clockOffsetTtlMs, Math.min(left, helloWaitMsMax));
+      const rest = Math.max(1, deadlineMs - this.clock.wallMs());
+      const share = Math.min(rest, this.attemptMs);
+      last = await attempt(session, rest, share);
+      if (answered(last)) return last;
+      if (share >= this.attemptMs && this.current === index) this.failOver();
     }
+  }
+
+  /** Moves to the next proxy, and the watch with it (the old proxy's leases lapse). */
+  private failOver(): void {
+    const from = this.endpoint.session;
+    const watched = [...from.watched];
+    this.current++;
+    const to = this.endpoint.session;
+    if (to === from) return to.renewWatch();
+    from.forgetWatch();
+    to.setWatched(watched, limits.gatewayWatchedListsMax); // sends every lane: all are new there
   }
 }
 
@@ -414,11 +326,4 @@ export class CloudRefusedError extends TrolleyError {
         : `the cloud refused: ${wireCode}: ${detail}`,
     );
   }
-}
-
-const noWriter = new Uint8Array(0);
-
-function unexpected(m: Message): TrolleyError {
-  if (m.type === 'error') return new CloudRefusedError(m.code, m.message);
-  return new TrolleyError('invalid_argument', `unexpected reply ${m.type}`);
 }

@@ -13,6 +13,9 @@
 //                   (specView); intentViolations names what broke (lost add, resurrection, …)
 //   (d) handoff     no node holds a hint
 //   (e) ring        every node has the same ring (version and owners)
+//   (f) live        every change a watcher was shown (a `changed` notice, pushed before the write
+//                   is known to be durable) is in every owner's final state, or still in its
+//                   writer's outbox: showing a change early can neither lose nor invent one
 
 import {
   ListDoc,
@@ -49,7 +52,15 @@ export interface Verdict {
   lost: number;
 }
 
-export function checkFinalState(nodes: readonly FinalNode[], history: History, n: number): Verdict {
+/**
+ * `pending`: per list, the deltas still in the clients' outboxes at the end (not yet cloud-ok).
+ */
+export function checkFinalState(
+  nodes: readonly FinalNode[],
+  history: History,
+  n: number,
+  pending: ReadonlyMap<string, readonly ListDoc[]> = new Map(),
+): Verdict {
   const failures: string[] = [];
   const fail = (m: string): void => {
     if (failures.length < 20) failures.push(m);
@@ -165,6 +176,27 @@ export function checkFinalState(nodes: readonly FinalNode[], history: History, n
       );
     }
 
+    // (f) live: what a watcher was shown is in every owner, or still in its writer's outbox
+    for (const bytes of history.shownOf(listId)) {
+      const shown = decodeList(bytes);
+      if (!shown.ok) {
+        fail(`live: a change shown to a watcher of ${listId} does not decode`);
+        continue;
+      }
+      for (const owner of owners) {
+        const state = states.get(owner);
+        if (state === undefined) continue; // reported under (b)
+        if (holds(state, shown.value)) continue;
+        const withOutboxes = state.clone();
+        for (const p of pending.get(listId) ?? []) merge(withOutboxes, p);
+        if (holds(withOutboxes, shown.value)) continue;
+        fail(
+          `live: a change shown to a watcher of ${listId} is neither in owner ${owner}'s state nor in an outbox`,
+        );
+        break;
+      }
+    }
+
     // (c) intent: the final view is what the operations mean
     const final = states.get(owners[0] as string);
     if (final === undefined) continue;
@@ -179,6 +211,13 @@ export function checkFinalState(nodes: readonly FinalNode[], history: History, n
     }
   }
   return { failures, acknowledged: acknowledged.length, lost };
+}
+
+/** True if `state` holds `delta`: joining it changes nothing. */
+function holds(state: ListDoc, delta: ListDoc): boolean {
+  const joined = state.clone();
+  merge(joined, delta);
+  return hashEquals(md5(encodeList(joined)), md5(encodeList(state)));
 }
 
 /** Every value a doc holds, named by place and dot (replica name, counter): comparable across docs. */

@@ -93,6 +93,10 @@ export class History {
   private readonly watches = new Map<string, Watch[]>();
   lateApplied = 0;
   unknownOutcomes = 0;
+  /** `changed` notices shown to watchers. */
+  shownCount = 0;
+  /** The distinct deltas shown to watchers, by list (the live-update check, checkers.ts). */
+  private readonly shownDeltas = new Map<ListId, Map<string, Uint8Array>>();
   failures: string[] = [];
 
   constructor(private readonly now: () => number) {}
@@ -192,6 +196,23 @@ export class History {
         list.splice(i, 1);
       }
     }
+  }
+
+  /** A watcher was shown `delta` (a `changed` notice), before or without its cloud-ok. */
+  shown(listId: ListId, delta: Uint8Array): void {
+    this.shownCount++;
+    let deltas = this.shownDeltas.get(listId);
+    if (deltas === undefined) {
+      deltas = new Map();
+      this.shownDeltas.set(listId, deltas);
+    }
+    const key = Array.from(delta, (b) => b.toString(16).padStart(2, '0')).join('');
+    if (!deltas.has(key)) deltas.set(key, delta);
+  }
+
+  /** The distinct deltas watchers of `listId` were shown. */
+  shownOf(listId: ListId): Uint8Array[] {
+    return [...(this.shownDeltas.get(listId)?.values() ?? [])];
   }
 
   fail(message: string): void {

@@ -49,7 +49,8 @@ export async function runSeed(seed: number, overrides: SimOverrides = {}): Promi
       store: s.store.reopen(),
       ring: s.node?.ring,
     }));
-    const verdict = checkFinalState(nodes, sim.history, sim.config.quorum.n);
+    const pending = await sim.pendingDeltas();
+    const verdict = checkFinalState(nodes, sim.history, sim.config.quorum.n, pending);
     failures.push(...verdict.failures);
     acknowledged = verdict.acknowledged;
     lost = verdict.lost;
@@ -88,7 +89,13 @@ export interface RunSetSummary {
 }
 
 export function summarize(reports: readonly RunReport[]): RunSetSummary {
-  const coverage: Coverage = { hintedWrites: 0, hintsDelivered: 0, antiEntropyRepairs: 0, lateApplied: 0 };
+  const coverage: Coverage = {
+    hintedWrites: 0,
+    hintsDelivered: 0,
+    antiEntropyRepairs: 0,
+    lateApplied: 0,
+    changesShown: 0,
+  };
   for (const r of reports) for (const k of coverageNames) coverage[k] += r.coverage[k];
   const times = reports
     .map((r) => r.convergeMs)
@@ -108,7 +115,8 @@ export function summarize(reports: readonly RunReport[]): RunSetSummary {
     `sim: cloud-ok writes lost ${lost} of ${acknowledged} over ${reports.length} seeds (${faultCycles} fault cycles); ` +
     `converge after heal p50 ${p50 ?? '-'} ms p99 ${p99 ?? '-'} ms (virtual); ` +
     `coverage: hinted ${coverage.hintedWrites}, delivered ${coverage.hintsDelivered}, ` +
-    `AE repairs ${coverage.antiEntropyRepairs}, late-applied ${coverage.lateApplied}`;
+    `AE repairs ${coverage.antiEntropyRepairs}, late-applied ${coverage.lateApplied}, ` +
+    `changes shown to watchers ${coverage.changesShown}`;
   return {
     seeds: reports.length,
     failed: reports.filter((r) => r.failures.length > 0),

@@ -24,7 +24,7 @@ export class Scheduler {
   private readonly heap: Event[] = [];
   private seq = 0;
 
-  constructor(readonly drainSteps = 20) {}
+  constructor(readonly drainSteps = 40) {}
 
   /** Runs `action` at virtual time `atMs` (not before now). */
   at(atMs: number, action: () => void): void {

@@ -9,6 +9,9 @@ import { Prng } from './prng.ts';
 import { fixedSeeds, regressionSeeds } from './regression-seeds.ts';
 import { describeFailure, runSeed, summarize, type RunReport } from './run.ts';
 import { Scheduler } from './scheduler.ts';
+import { Simulation, defaultSimConfig } from './simulation.ts';
+import { checkFinalState } from './checkers.ts';
+import { ListReplica, encodeList, type ListId, type ReplicaId } from '@trolley/core';
 
 const randomSeedCount = Number(process.env['SIM_RANDOM_SEEDS'] ?? 12);
 
@@ -91,4 +94,26 @@ describe('deterministic simulation of the cloud', () => {
     const depth = Math.max(...reports.map((r) => r.activityDepthMax));
     expect(depth).toBeLessThan(new Scheduler().drainSteps / 2);
   }, 900_000); // against a hang only: the seeds take what the machine gives them
+});
+
+describe('the live-update check', () => {
+  it('fails for a change shown to a watcher that no owner holds, unless it is still in an outbox', async () => {
+    const sim = new Simulation({ ...defaultSimConfig, seed: 7 });
+    await sim.safety();
+    expect(await sim.liveness()).toBeDefined();
+    const finalNodes = () =>
+      [...sim.slots.values()].map((s) => ({ id: s.id, store: s.store.reopen(), ring: s.node?.ring }));
+    const listId = sim.lists[0] as ListId;
+    expect(sim.history.shownOf(listId).length).toBeGreaterThan(0); // the clients did watch
+    expect(checkFinalState(finalNodes(), sim.history, sim.config.quorum.n).failures).toEqual([]);
+
+    // A change a watcher was shown, which reached no replica: the check must say so …
+    const stray = new ListReplica('stray-writer' as ReplicaId).addItem('Stray', 1);
+    sim.history.shown(listId, encodeList(stray));
+    const lost = checkFinalState(finalNodes(), sim.history, sim.config.quorum.n);
+    expect(lost.failures.filter((f) => f.startsWith('live:'))).toHaveLength(1);
+    // … unless its writer still holds it in its outbox (it is not lost, only not yet sent).
+    const pending = new Map([[listId, [stray]]]);
+    expect(checkFinalState(finalNodes(), sim.history, sim.config.quorum.n, pending).failures).toEqual([]);
+  }, 900_000);
 });

@@ -23,8 +23,13 @@
 import {
   createRing,
   decodeHeader,
+  decodeList,
+  decodeAdminMessage,
+  decodeClientMessage,
   decodeMessage,
-  encodeMessage,
+  encodeAdminMessage,
+  encodeClientMessage,
+  encodeGossipMessage,
   encodeRing,
   listView,
   newListId,
@@ -34,7 +39,6 @@ import {
   type Clock,
   type ListDoc,
   type ListId,
-  type ListReplica,
   type NodeId,
   type RingState,
 } from '@trolley/core';
@@ -160,6 +164,8 @@ export interface Coverage {
   hintsDelivered: number;
   antiEntropyRepairs: number;
   lateApplied: number;
+  /** `changed` notices a watching client was shown (and joined). */
+  changesShown: number;
 }
 
 export const coverageNames: readonly (keyof Coverage)[] = [
@@ -167,6 +173,7 @@ export const coverageNames: readonly (keyof Coverage)[] = [
   'hintsDelivered',
   'antiEntropyRepairs',
   'lateApplied',
+  'changesShown',
 ];
 
 /** A configuration with the seed's draws made. */
@@ -243,6 +250,7 @@ export class Simulation {
     this.safetyEndMs = c.safetyMs;
     this.network.weather = this.randomWeather();
     for (const slot of this.slots.values()) this.start(slot);
+    for (const client of this.clients) await client.open();
     for (const client of this.clients) client.start();
     this.scheduleFault(this.faultRng.range(500, 2_500));
     if (this.faultRng.chance(c.ringChangeChance))
@@ -322,7 +330,7 @@ export class Simulation {
       if (doc === undefined) continue;
       const want = JSON.stringify(plainView(listView(doc)));
       for (const c of this.clients) {
-        const got = JSON.stringify(plainView((c.replicas.get(listId) as ListReplica).view()));
+        const got = JSON.stringify(c.view(listId));
         if (got !== want) return `client ${c.name} has not caught up on ${listId}`;
       }
     }
@@ -409,6 +417,7 @@ export class Simulation {
       hintsDelivered: sum('hintsDelivered'),
       antiEntropyRepairs: sum('antiEntropyRepairs'),
       lateApplied: this.history.lateApplied,
+      changesShown: this.history.shownCount,
     };
   }
 
@@ -502,6 +511,13 @@ export class Simulation {
       onRingChange: (ring) => {
         if (up()) slot.ring = ring;
       },
+      // Live updates: the one place the simulator hooks a node's notice of a write to its proxy,
+      // as node-server.ts does in production; the proxy pushes it to the list's watchers.
+      onWriteAccepted: (listId, delta) => {
+        if (!up()) return;
+        const frame = encodeClientMessage({ type: 'changed', requestId: 0, listId, delta });
+        this.toProxy(id, frame, (proxy, f) => proxy.onNodeFrame(id, new Uint8Array(0), f));
+      },
     });
     const node = slot.node;
     const tick = (): void => {
@@ -514,7 +530,13 @@ export class Simulation {
       if (!up()) return;
       const ring = node.encodedRing();
       if (ring !== undefined && !slot.paused) {
-        const frame = encodeMessage({ type: 'node-hello', requestId: 0, nodeId: id, address: id, ring });
+        const frame = encodeGossipMessage({
+          type: 'node-hello',
+          requestId: 0,
+          nodeId: id,
+          address: id,
+          ring,
+        });
         this.toProxy(id, frame, (proxy, f) => proxy.onNodeFrame(id, new Uint8Array(0), f));
       }
       this.scheduler.after(HELLO_MS, hello);
@@ -596,7 +618,7 @@ export class Simulation {
    * the node's clock (plus two ticks).
    */
   private expectAnswer(slot: NodeSlot, frame: Uint8Array, client: Uint8Array): void {
-    const m = decodeMessage(frame);
+    const m = decodeClientMessage(frame);
     if (!m.ok || (m.value.type !== 'put' && m.value.type !== 'get')) return;
     const { type, requestId, deadlineMs } = m.value;
     const incarnation = slot.incarnation;
@@ -685,6 +707,23 @@ export class Simulation {
 
   // ---- clients ---------------------------------------------------------------------------------
 
+  /** Per list, the deltas still in the clients' outboxes (for the live-update check). */
+  async pendingDeltas(): Promise<Map<string, ListDoc[]>> {
+    const out = new Map<string, ListDoc[]>();
+    for (const c of this.clients)
+      for (const { listId, delta } of await c.outboxDeltas()) {
+        const doc = decodeList(delta);
+        if (!doc.ok) {
+          this.history.fail(`client ${c.name}: an outbox entry of ${listId} does not decode`);
+          continue;
+        }
+        const list = out.get(listId) ?? [];
+        list.push(doc.value);
+        out.set(listId, list);
+      }
+    return out;
+  }
+
   private addClient(name: string): void {
     const skewMs = this.rng.range(-this.config.skewMsMax, this.config.skewMsMax);
     const route = new TextEncoder().encode(name);
@@ -699,6 +738,7 @@ export class Simulation {
         after: (ms, action) => this.scheduler.after(ms, action),
         send: (frame) => this.toProxy(name, frame, (proxy, f) => proxy.onClientFrame(route, f)),
         holders: (record) => this.holders(record),
+        activity: () => this.scheduler.noteActivity(),
       },
       this.config.client,
     );
@@ -863,7 +903,7 @@ export class Simulation {
     this.faultCycles++;
     this.trace(`ring change: ${this.ringChange}`);
     const requestId = 1;
-    const frame = encodeMessage({ type: 'ring-change', requestId, ...body });
+    const frame = encodeAdminMessage({ type: 'ring-change', requestId, ...body });
     this.operatorRequest = { requestId, frame, done: false };
     this.sendRingChange();
   }
@@ -881,7 +921,7 @@ export class Simulation {
   }
 
   private onOperatorFrame(frame: Uint8Array): void {
-    const m = decodeMessage(frame);
+    const m = decodeAdminMessage(frame);
     if (!m.ok) return this.history.fail('the operator got a frame that does not decode');
     if (m.value.type === 'ring-change-reply') {
       if (this.operatorRequest !== undefined) this.operatorRequest.done = true;
