@@ -312,6 +312,8 @@ export class SimClient {
     }
     // The shadow: the same operation on a ListReplica of the same state.
     const shadow = new ListReplica(this.trolley.replicaId, doc.value);
+    // TrolleyClient records each change in the list's history, under its device name.
+    shadow.author = { name: this.trolley.deviceName, nowMs: () => this.ports.wallMs() };
     const self = shadow.state.replicas.intern(shadow.replicaId);
     const before = shadow.state.ctx.maxCounter(self);
     let delta: ListDoc | undefined;
