@@ -10,7 +10,7 @@
 //      member: the operator's keys, past the CURVE handshake): no crash, rejects counted; a
 //      stranger's key and a plain socket are refused at the node's handshake
 
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import {
   ListReplica,
   encodeList,
@@ -44,17 +44,11 @@ import {
   sum,
   waitForPlacement,
 } from './testing/cloud-checks.ts';
+import { logErrorsOnly } from './testing/log-lines.ts';
 
 // The processes log warnings for every rejected frame; the fuzz test sends thousands. Keep the
 // test output to errors unless the caller asked for more.
-const logLevelBefore = process.env['TROLLEY_LOG'];
-beforeAll(() => {
-  process.env['TROLLEY_LOG'] ??= 'error';
-});
-afterAll(() => {
-  if (logLevelBefore === undefined) delete process.env['TROLLEY_LOG'];
-  else process.env['TROLLEY_LOG'] = logLevelBefore;
-});
+logErrorsOnly();
 
 const clients: CloudClient[] = [];
 const raws: RawDealer[] = [];

@@ -8,20 +8,14 @@
 // it was stopped; every acknowledged write reads back at the end (0 lost), every list is readable.
 // The cluster is stopped and its folder removed, pass or fail.
 
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { Elastic } from '../../../bench/elastic/elastic.ts';
 import { Load } from '../../../bench/elastic/load.ts';
 import { TestCluster, disposeAll } from './testing/test-cluster.ts';
 import { hangMs } from './testing/cloud-checks.ts';
+import { logErrorsOnly } from './testing/log-lines.ts';
 
-const logLevelBefore = process.env['TROLLEY_LOG'];
-beforeAll(() => {
-  process.env['TROLLEY_LOG'] ??= 'error';
-});
-afterAll(() => {
-  if (logLevelBefore === undefined) delete process.env['TROLLEY_LOG'];
-  else process.env['TROLLEY_LOG'] = logLevelBefore;
-});
+logErrorsOnly();
 
 let load: Load | undefined;
 afterEach(async () => {

@@ -16,7 +16,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import {
   ListReplica,
   createRing,
@@ -55,17 +55,11 @@ import {
 } from './testing/env-ops.ts';
 import { TrolleyProcess } from './testing/env-procs.ts';
 import { isRoot, registerUndo } from './testing/env-safety.ts';
+import { logErrorsOnly } from './testing/log-lines.ts';
 
 // The processes log a warning for every dropped or refused message; faults make many. Keep the
 // test output to errors unless the caller asked for more.
-const logLevelBefore = process.env['TROLLEY_LOG'];
-beforeAll(() => {
-  process.env['TROLLEY_LOG'] ??= 'error';
-});
-afterAll(() => {
-  if (logLevelBefore === undefined) delete process.env['TROLLEY_LOG'];
-  else process.env['TROLLEY_LOG'] = logLevelBefore;
-});
+logErrorsOnly();
 
 /** Disposers of what the running test created, newest first; afterEach runs what is left. */
 const disposers: (() => Promise<void> | void)[] = [];

@@ -23,23 +23,17 @@ import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { trolleyBin } from './local-cluster.ts';
 import { NetLab, netLabUnavailable, type LabHost } from './testing/env-netns.ts';
 import { TrolleyProcess } from './testing/env-procs.ts';
 import { registerUndo } from './testing/env-safety.ts';
 import { hangMs, sleep } from './testing/cloud-checks.ts';
+import { logErrorsOnly } from './testing/log-lines.ts';
 
 const exec = promisify(execFile);
 
-const logLevelBefore = process.env['TROLLEY_LOG'];
-beforeAll(() => {
-  process.env['TROLLEY_LOG'] ??= 'error';
-});
-afterAll(() => {
-  if (logLevelBefore === undefined) delete process.env['TROLLEY_LOG'];
-  else process.env['TROLLEY_LOG'] = logLevelBefore;
-});
+logErrorsOnly();
 
 /** Disposers of what the running test created, newest first; afterEach runs what is left. */
 const disposers: (() => Promise<void> | void)[] = [];

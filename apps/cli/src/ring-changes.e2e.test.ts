@@ -10,20 +10,14 @@
 // and its folder removed, pass or fail.
 
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { ListReplica, encodeList, newListId, newReplicaId, type ListId } from '@trolley/core';
 import { CloudClient, cryptoRandom, nodeStats, splitAddress } from '@trolley/node';
 import { TestCluster, disposeAll } from './testing/test-cluster.ts';
 import { hangMs, pool, putAcked, readList, replyMs, sleep } from './testing/cloud-checks.ts';
+import { logErrorsOnly } from './testing/log-lines.ts';
 
-const logLevelBefore = process.env['TROLLEY_LOG'];
-beforeAll(() => {
-  process.env['TROLLEY_LOG'] ??= 'error';
-});
-afterAll(() => {
-  if (logLevelBefore === undefined) delete process.env['TROLLEY_LOG'];
-  else process.env['TROLLEY_LOG'] = logLevelBefore;
-});
+logErrorsOnly();
 
 const clients: CloudClient[] = [];
 afterEach(async () => {

@@ -1,6 +1,7 @@
 // The processes' stderr in a test (LocalCluster's `stderr` option): pino JSON lines by process
 // name, in arrival order, with a wait for a line and a filter for warnings.
 
+import { afterAll, beforeAll } from 'vitest';
 import { hangMs } from './cloud-checks.ts';
 
 export interface LogLine {
@@ -59,4 +60,20 @@ export class LogLines {
       this.waiters.add(check);
     });
   }
+}
+
+/**
+ * Keeps the processes a test file starts to error logs (TROLLEY_LOG=error) unless the caller
+ * asked for more, and puts TROLLEY_LOG back afterwards: they log a warning for every dropped or
+ * refused frame, and faults make many.
+ */
+export function logErrorsOnly(): void {
+  const before = process.env['TROLLEY_LOG'];
+  beforeAll(() => {
+    process.env['TROLLEY_LOG'] ??= 'error';
+  });
+  afterAll(() => {
+    if (before === undefined) delete process.env['TROLLEY_LOG'];
+    else process.env['TROLLEY_LOG'] = before;
+  });
 }
