@@ -635,7 +635,8 @@ function readList(r: Reader, withJournal: boolean): ListDoc {
   }
   if ((flags & FLAG_HORIZON) !== 0) readVectorInto(r, table, doc.removals.horizon, true);
   if (withJournal) {
-    const n = r.count(limits.historyEntriesMax, 'history entries', 12);
+    // At least 9 bytes an entry: dot, seq, atMs, who, kind, name, n, before, item count.
+    const n = r.count(limits.historyEntriesMax, 'history entries', 9);
     if (n === 0) r.fail('an empty history in version 3');
     lr.resetRun();
     for (let i = 0; i < n; i++) {

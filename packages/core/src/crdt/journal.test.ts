@@ -271,4 +271,18 @@ describe('history: encoding', () => {
     empty[0] = 3;
     expect(decodeList(Uint8Array.from([...empty, 0])).ok).toBe(false);
   });
+
+  it('reads back the smallest entries: no name, no device name, a clock at 0 (9 bytes each)', () => {
+    // The decoder once took an entry to need 12 bytes and refused such a list as truncated.
+    const bare = new ListReplica('b' as ReplicaId);
+    bare.author = { name: '', nowMs: () => 0 };
+    bare.addItem('Milk');
+    bare.deleteList();
+    const bytes = encodeList(bare.state);
+    expect(bytes[0]).toBe(3);
+    const back = decodeList(bytes);
+    if (!back.ok) throw back.error;
+    expect(canonical(back.value)).toBe(canonical(bare.state));
+    expect(back.value.journal.size).toBe(2);
+  });
 });
