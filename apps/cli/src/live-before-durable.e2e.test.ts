@@ -4,28 +4,14 @@
 // only once a second replica has committed it (after SIGCONT).
 
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  ListReplica,
-  decodeList,
-  encodeList,
-  listView,
-  newListId,
-  type ListId,
-  type ReplicaId,
-} from '@trolley/core';
+import { ListReplica, encodeList, newListId, type ListId, type ReplicaId } from '@trolley/core';
 import { CloudClient, cryptoRandom } from '@trolley/node';
 import { TestCluster, disposeAll } from './testing/test-cluster.ts';
-import { requestMs, sleep } from './testing/cloud-checks.ts';
+import { itemNames, requestMs, sleep } from './testing/cloud-checks.ts';
 
 afterEach(async () => {
   await disposeAll();
 });
-
-/** The names of the items a pushed delta carries. */
-function itemNames(delta: Uint8Array): string[] {
-  const doc = decodeList(delta);
-  return doc.ok ? listView(doc.value).items.map((i) => i.name) : [];
-}
 
 describe('live before durable', () => {
   it('a watcher sees a write while W is out of reach; the writer hears cloud-ok only after W commits', async () => {

@@ -9,14 +9,13 @@ import {
   decodeList,
   encodeContext,
   encodeList,
-  listView,
   newListId,
   type ListId,
   type ReplicaId,
 } from '@trolley/core';
 import { CloudClient, cryptoRandom } from '@trolley/node';
 import { TestCluster, disposeAll } from './testing/test-cluster.ts';
-import { requestMs, sleep } from './testing/cloud-checks.ts';
+import { itemNames, requestMs, sleep } from './testing/cloud-checks.ts';
 
 afterEach(async () => {
   await disposeAll();
@@ -24,12 +23,6 @@ afterEach(async () => {
 
 const percentile = (sorted: number[], p: number): number =>
   sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN;
-
-/** The names of the items a pushed delta carries (a `changed` push holds the write that caused it). */
-function itemNames(delta: Uint8Array): string[] {
-  const doc = decodeList(delta);
-  return doc.ok ? listView(doc.value).items.map((i) => i.name) : [];
-}
 
 describe('live updates', () => {
   it("a watching client learns of another client's write within milliseconds", async () => {

@@ -11,6 +11,7 @@ import {
   ListReplica,
   decodeList,
   encodeContext,
+  listView,
   newReplicaId,
   type ListId,
   type ListView,
@@ -34,6 +35,12 @@ export async function pool<T, R>(
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
   return results;
+}
+
+/** The names of the items a pushed delta carries (a `changed` push holds the write that caused it). */
+export function itemNames(delta: Uint8Array): string[] {
+  const doc = decodeList(delta);
+  return doc.ok ? listView(doc.value).items.map((i) => i.name) : [];
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
