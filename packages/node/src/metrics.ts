@@ -58,15 +58,7 @@ export class Metrics {
 
   /** A counter whose value is read at scrape time from what the process already counts. */
   counter(name: string, help: string, read: () => number): void {
-    new Counter({
-      name,
-      help,
-      registers: [this.registry],
-      collect() {
-        this.reset();
-        this.inc(read());
-      },
-    });
+    this.counters(name, help, [], () => [[{}, read()]]);
   }
 
   /** A labelled counter read at scrape time (every series it reads; none it does not). */
@@ -90,14 +82,7 @@ export class Metrics {
 
   /** A gauge read at scrape time. */
   gauge(name: string, help: string, read: () => number): void {
-    new Gauge({
-      name,
-      help,
-      registers: [this.registry],
-      collect() {
-        this.set(read());
-      },
-    });
+    this.gauges(name, help, [], () => [[{}, read()]]);
   }
 
   /** A labelled gauge read at scrape time. */
