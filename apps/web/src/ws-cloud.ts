@@ -153,13 +153,7 @@ export class WsCloud implements CloudPort {
     const answer = this.canRequest(options.timeoutMs)
       ? await this.session.get(listId, context, options)
       : ({ outcome: 'no-answer' } as const);
-    if (answer.outcome === 'ok')
-      return {
-        delta: answer.delta,
-        answered: answer.answered,
-        inSync: answer.inSync,
-        replicas: answer.replicas,
-      };
+    if (answer.outcome === 'ok') return answer; // a CloudGetResult (and its outcome)
     if (answer.outcome === 'no-answer')
       throw new TrolleyError('not_found', 'the cloud is not reachable now (offline or no answer in time)');
     const refusal = answer.code !== 'unexpected' && !isTransientError(answer.code);

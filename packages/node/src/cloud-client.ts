@@ -188,13 +188,7 @@ export class CloudClient {
     );
     if (answer === undefined || answer.outcome === 'no-answer')
       throw new TrolleyError('not_found', 'no proxy answered in time; is the cloud running?');
-    if (answer.outcome === 'ok')
-      return {
-        delta: answer.delta,
-        answered: answer.answered,
-        inSync: answer.inSync,
-        replicas: answer.replicas,
-      };
+    if (answer.outcome === 'ok') return answer; // a CloudGetResult (and its outcome)
     if (answer.code === 'unexpected') throw new TrolleyError('invalid_argument', answer.message);
     throw new CloudRefusedError(answer.code, answer.message);
   }
