@@ -29,22 +29,15 @@
 // Malformed frames are counted and dropped, never thrown: a peer's bytes are not an order.
 
 import {
-  adminCodec,
-  clientCodec,
-  decoderOf,
+  decodeClientPortMessage,
   encodeMessage,
   limits,
-  type AdminMessage,
+  type ClientPortMessage,
   type Clock,
   type ListId,
-  type ClientMessage,
   type OpId,
   type WireErrorName,
 } from '@trolley/core';
-
-/** What a client hears on a proxy's client port: the client plane, and `stats` answers (admin). */
-const decodeReply = decoderOf(clientCodec, adminCodec);
-type Reply = ClientMessage | AdminMessage;
 
 export interface SessionPorts {
   /** This device's clocks: monotonic for round trips, wall for deadlines (plus the offset). */
@@ -112,7 +105,7 @@ export function isTransientError(code: WireErrorName): boolean {
 }
 
 interface Waiter {
-  settle(reply: Reply | undefined): void;
+  settle(reply: ClientPortMessage | undefined): void;
   cancel: () => void;
 }
 
@@ -327,7 +320,10 @@ export class ClientSession {
   }
 
   /** Sends a request and waits at most `waitMs` for its reply; undefined: none. Never rejects. */
-  private request(make: (requestId: number) => Reply, waitMs: number): Promise<Reply | undefined> {
+  private request(
+    make: (requestId: number) => ClientPortMessage,
+    waitMs: number,
+  ): Promise<ClientPortMessage | undefined> {
     this.counters.requests++;
     if (this.closed || waitMs <= 0) {
       this.counters.noAnswer++;
@@ -363,7 +359,7 @@ export class ClientSession {
 
   /** A frame from the peer (on any lane). Never throws for its content. */
   receive(frame: Uint8Array): void {
-    const decoded = decodeReply(frame);
+    const decoded = decodeClientPortMessage(frame);
     if (!decoded.ok) {
       this.counters.malformed++;
       return;
@@ -505,7 +501,7 @@ export class ClientSession {
 const noWriter = new Uint8Array(0);
 
 /** What may answer a client's request. */
-const replyTypes: ReadonlySet<Reply['type']> = new Set([
+const replyTypes: ReadonlySet<ClientPortMessage['type']> = new Set([
   'hello-reply',
   'put-reply',
   'get-reply',

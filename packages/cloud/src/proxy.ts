@@ -18,8 +18,8 @@
 
 import {
   WIRE_VERSION,
-  adminCodec,
   clientCodec,
+  decodeClientPortMessage,
   decoderOf,
   gossipCodec,
   limits,
@@ -42,8 +42,6 @@ import type { Logger } from './ports.ts';
 import { RefusalLog } from './refusal-log.ts';
 import { WatchTable } from './watch-table.ts';
 
-/** How a proxy reads its client port: the client plane, and `stats` (admin plane). */
-export const decodeProxyClientFrame = decoderOf(clientCodec, adminCodec);
 /** How a proxy reads a node's frame for itself: its hello (gossip plane), `changed` (client plane). */
 const decodeFromNode = decoderOf(clientCodec, gossipCodec);
 
@@ -205,7 +203,7 @@ export class Proxy {
         `wire version ${version}; this proxy speaks ${WIRE_VERSION}`,
       );
     }
-    const decoded = decodeProxyClientFrame(frame);
+    const decoded = decodeClientPortMessage(frame);
     const foreign = decoded.ok ? undefined : foreignMessage(frame, decoded.error);
     if (foreign !== undefined) return this.unknownType(client, requestId, foreign.type);
     if (!decoded.ok) {

@@ -10,20 +10,8 @@
 // (its key pair, and its credential as the first frame of every message), as a member port needs.
 
 import * as zmq from 'zeromq';
-import {
-  adminCodec,
-  clientCodec,
-  decoderOf,
-  encodeMessage,
-  type AdminMessage,
-  type ClientMessage,
-  type Message,
-} from '@trolley/core';
+import { decodeClientPortMessage, encodeMessage, type ClientPortMessage, type Message } from '@trolley/core';
 import { newKeyPair, splitAddress, z85, type KeyPair, type MemberAuth } from '@trolley/node';
-
-/** What a client or an operator hears back. */
-const decodeReply = decoderOf(clientCodec, adminCodec);
-type Reply = ClientMessage | AdminMessage;
 
 export interface RawDealerOptions {
   /** Mirrors the processes' sockets: give up on a send at once rather than block. */
@@ -37,9 +25,9 @@ export interface RawDealerOptions {
 export class RawDealer {
   readonly socket: zmq.Dealer;
   /** Every decoded reply, in arrival order. */
-  readonly replies: Reply[] = [];
+  readonly replies: ClientPortMessage[] = [];
   undecodable = 0;
-  private readonly waiters = new Map<number, (m: Reply) => void>();
+  private readonly waiters = new Map<number, (m: ClientPortMessage) => void>();
   private readonly loop: Promise<void>;
   /** zeromq allows one send in flight per socket: sends queue behind this. */
   private sending: Promise<void> = Promise.resolve();
@@ -93,8 +81,8 @@ export class RawDealer {
    * deadline a request may carry (60 s): a receiver answers by its deadline, so giving up is only a
    * guard against a hang, never a budget on a loaded machine.
    */
-  async request(m: Message, timeoutMs = 90_000): Promise<Reply> {
-    const reply = new Promise<Reply>((resolve, reject) => {
+  async request(m: Message, timeoutMs = 90_000): Promise<ClientPortMessage> {
+    const reply = new Promise<ClientPortMessage>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiters.delete(m.requestId);
         reject(new Error(`no reply to ${m.type} #${m.requestId} from ${this.address} in ${timeoutMs} ms`));
@@ -128,7 +116,7 @@ export class RawDealer {
         continue;
       }
       const last = frames[frames.length - 1];
-      const decoded = frames.length === 1 && last !== undefined ? decodeReply(last) : undefined;
+      const decoded = frames.length === 1 && last !== undefined ? decodeClientPortMessage(last) : undefined;
       if (decoded?.ok !== true) {
         this.undecodable++;
         continue;

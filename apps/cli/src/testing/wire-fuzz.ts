@@ -7,23 +7,23 @@
 // and reads them with the all-planes codec (encodeMessage, decodeMessage).
 
 import {
-  ListReplica,
-  Tag,
-  WIRE_VERSION,
   decodeAdminMessage,
+  decodeClientPortMessage,
   decodeHeader,
   decodeMessage,
   encodeList,
   encodeMessage,
   foreignMessage,
+  ListReplica,
   newListId,
   newReplicaId,
   opIdFrom,
+  Tag,
+  WIRE_VERSION,
   type Message,
   type MessageType,
   type Random,
 } from '@trolley/core';
-import { decodeProxyClientFrame } from '@trolley/cloud';
 
 /** mulberry32: small, fast, good enough to draw fuzz from a seed. */
 export class SeededRandom implements Random {
@@ -74,7 +74,7 @@ const proxyAccepts: readonly string[] = ['hello', 'stats', 'put', 'get'] satisfi
  * may not send it, counted apart: not a rejected frame).
  */
 const nodeRefuses: readonly string[] = ['admin-read-reply', 'stats-reply', 'ring-change-reply'];
-const decodeAs = { proxy: decodeProxyClientFrame, node: decodeAdminMessage } as const;
+const decodeAs = { proxy: decodeClientPortMessage, node: decodeAdminMessage } as const;
 
 /**
  * Messages that would make a node dial the addresses they carry or change the ring. A mutation

@@ -20,9 +20,9 @@
 
 import { err, ok, TrolleyError, type Result } from '../errors.ts';
 import { Reader, DecodeFailure } from '../codec/bytes.ts';
-import { adminCodec, AdminTag, type AdminBody } from './admin-plane.ts';
+import { adminCodec, AdminTag, type AdminBody, type AdminMessage } from './admin-plane.ts';
 import { antiEntropyCodec, AntiEntropyTag, type AntiEntropyBody } from './anti-entropy-plane.ts';
-import { clientCodec, ClientTag, type ClientBody } from './client-plane.ts';
+import { clientCodec, ClientTag, type ClientBody, type ClientMessage } from './client-plane.ts';
 import { decoderOf, encodeWith, errorTag, type ErrorMessage, type PlaneCodec } from './frame.ts';
 import { gossipCodec, GossipTag, type GossipBody } from './gossip-plane.ts';
 import { replicaCodec, ReplicaTag, type ReplicaBody } from './replica-plane.ts';
@@ -74,6 +74,16 @@ export const decodeMessage: (frame: Uint8Array) => Result<Message> = decoderOf(
   replicaCodec,
   gossipCodec,
   antiEntropyCodec,
+  adminCodec,
+);
+
+/**
+ * What a proxy's client port carries, both ways: the client plane, and `stats` (admin plane) —
+ * read by the proxy from clients and by clients (and test tools) from the proxy.
+ */
+export type ClientPortMessage = ClientMessage | AdminMessage;
+export const decodeClientPortMessage: (frame: Uint8Array) => Result<ClientPortMessage> = decoderOf(
+  clientCodec,
   adminCodec,
 );
 
