@@ -6,7 +6,7 @@
 // everyone meant. A screenshot of the list page is kept in artifacts/web/.
 
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
@@ -17,21 +17,11 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { TestCluster, disposeAll } from '../../cli/src/testing/test-cluster.ts';
 import { freePort, trolleyBin } from '../../cli/src/local-cluster.ts';
 import { ensureWebBuild, webDist } from '../server/build.ts';
+import { chromiumArgs, chromiumPath, requireChromium } from './testing/chromium.ts';
 import { startGateway, type RunningGateway } from '../server/gateway.ts';
 
-const chromiumPath = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 /** How long a page may take to show what it must: a guard against a hang, not a budget. */
 const eventually = { timeout: 60_000 };
-/** As root, in a container, on a machine with no internet: no sandbox, no GPU, no calls home. */
-const chromiumArgs = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const artifacts = join(import.meta.dirname, '..', '..', '..', 'artifacts', 'web');
 
 let tc: TestCluster;
@@ -44,11 +34,7 @@ const pageErrors: string[] = [];
 const cliHome = mkdtempSync(join(tmpdir(), 'trolley-web-cli-'));
 
 beforeAll(async () => {
-  if (!existsSync(chromiumPath))
-    throw new Error(
-      `the browser tests need Debian's chromium at ${chromiumPath}: apt-get install -y chromium ` +
-        '(or set CHROMIUM_PATH to another Chromium)',
-    );
+  requireChromium();
   await ensureWebBuild();
   tc = await TestCluster.start({ nodes: 3 });
   gateway = await startGateway({

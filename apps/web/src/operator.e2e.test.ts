@@ -6,7 +6,7 @@
 // and a stopped node's hints show and clear as the cluster heals. The page passes an axe-core
 // audit. A screenshot is kept in artifacts/web/operator-page.png (the README's, docs/images/).
 
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type * as Axe from 'axe-core';
@@ -18,18 +18,9 @@ import { TestCluster, disposeAll } from '../../cli/src/testing/test-cluster.ts';
 import { pool, putAcked, replyMs } from '../../cli/src/testing/cloud-checks.ts';
 import { freePort } from '../../cli/src/local-cluster.ts';
 import { ensureWebBuild, webDist } from '../server/build.ts';
+import { chromiumArgs, chromiumPath, requireChromium } from './testing/chromium.ts';
 import { startGateway, type RunningGateway } from '../server/gateway.ts';
 
-const chromiumPath = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
-const chromiumArgs = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 /** A guard against a hang, not a budget. */
 const eventually = { timeout: 120_000 };
 const artifacts = join(import.meta.dirname, '..', '..', '..', 'artifacts', 'web');
@@ -44,11 +35,7 @@ let client: CloudClient;
 const pageErrors: string[] = [];
 
 beforeAll(async () => {
-  if (!existsSync(chromiumPath))
-    throw new Error(
-      `the browser tests need Debian's chromium at ${chromiumPath}: apt-get install -y chromium ` +
-        '(or set CHROMIUM_PATH to another Chromium)',
-    );
+  requireChromium();
   await ensureWebBuild();
   tc = await TestCluster.start({ nodes: 3 });
   const layout = tc.cluster.layout;
