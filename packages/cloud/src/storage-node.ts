@@ -351,6 +351,7 @@ export class StorageNode {
     const ring = ctx.ring;
     const ringBytes = ctx.ringBytes;
     const now = ctx.clock.monotonicMs();
+    const leaving = this.handover.leaving();
     return {
       nodeId: this.id,
       ringVersion: ring?.version ?? 0,
@@ -364,11 +365,11 @@ export class StorageNode {
       // change: [partition, lists held here] for each partition held here but not replicated here.
       ring: ringBytes === undefined ? '' : hexOf(ringBytes),
       replicas: ctx.quorum.n,
-      leaving: this.handover.leaving(),
+      leaving,
       keys: ctx.store.count(),
       hints: ctx.store.hintCount(),
-      // Lists held here that belong elsewhere (0 on every node: the handover is finished).
-      keysToHandOver: this.handover.keysToHandOver(), // the lists of `leaving`, summed
+      // Lists held here that belong elsewhere: `leaving`, summed (0 on every node: handover done).
+      keysToHandOver: leaving.reduce((sum, [, lists]) => sum + lists, 0),
       pending: this.pending,
       members: this.membership
         .view()

@@ -106,25 +106,15 @@ export class Handover {
     }
   }
 
-  /**
-   * Lists held here in partitions this node does not replicate (a ring change moved them, or they
-   * are fallback copies): what transfers still have to move. 0 on every node, with no hints left,
-   * means every list has reached all its owners (a list leaves here only once all of them
-   * acknowledged it); operators and the elastic benchmark wait for that.
-   */
-  keysToHandOver(): number {
-    let keys = 0;
-    for (const [, lists] of this.leaving()) keys += lists;
-    return keys;
-  }
-
   // ---- transfer: lists held but not replicated here (§4.9 and fallback copies) -----------------
 
   /**
    * What is still to transfer away: each partition held here that this node does not replicate
    * (its preference list under the current ring lacks it), with the lists of it held here, in
-   * partition order. Empty when everything held here belongs here. For stats (the operator page
-   * draws a ring change as it moves).
+   * partition order. Empty when everything held here belongs here. For stats: the operator page
+   * draws a ring change as it moves, and the lists summed are `keysToHandOver` — 0 on every node,
+   * with no hints left, means every list has reached all its owners (a list leaves here only once
+   * all of them acknowledged it); operators and the elastic benchmark wait for that.
    */
   leaving(): [partition: number, lists: number][] {
     const ring = this.ctx.ring;
