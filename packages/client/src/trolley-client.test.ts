@@ -498,6 +498,68 @@ describe('TrolleyClient: sync', () => {
     expect(client.view(id).items.length).toBe(Math.ceil(n / 3));
   });
 
+  it('keeps the outbox bounded on a list another device writes too, and the write check takes it all', async () => {
+    const cloud = new MemoryCloud();
+    const alice = (await device(new MemoryClientStore(), 1)).client;
+    const bob = (await device(new MemoryClientStore(), 2)).client;
+    const id = await alice.createList('Shared trip');
+    await alice.syncOnce(cloud, { timeoutMs });
+    await bob.joinList(id);
+    for (let i = 0; i < 20; i++) await bob.addItem(id, `bob ${i}`, 2);
+    await bob.syncOnce(cloud, { timeoutMs });
+    await alice.syncOnce(cloud, { timeoutMs });
+    // Offline for long: alice's own items, and changes to bob's (each claims bob's changes).
+    const n = clientLimits.outboxEntriesPerListMax + 5;
+    for (let i = 0; i < n; i++) {
+      if (i % 100 === 7) await alice.setWanted(id, `bob ${Math.floor(i / 100)}`, 5);
+      else await alice.addItem(id, `alice ${i % 50}`, 1);
+    }
+    expect(alice.outboxSize(id)).toBeLessThanOrEqual(clientLimits.outboxEntriesPerListMax);
+    const summary = await alice.syncOnce(cloud, { timeoutMs });
+    expect(summary).toMatchObject({ errors: 0, unknown: 0, outboxLeft: 0 });
+    expect(cloud.counters.refused).toBe(0);
+    await bob.syncOnce(cloud, { timeoutMs });
+    expect(bob.view(id)).toEqual(alice.view(id));
+    expect(alice.item(id, 'bob 0')?.wanted).toBe(5);
+  });
+
+  it("never deadlocks two devices that each acted on the other's change before it was durable", async () => {
+    const cloud = new MemoryCloud();
+    const alice = (await device(new MemoryClientStore(), 1)).client;
+    const bob = (await device(new MemoryClientStore(), 2)).client;
+    const id = await alice.createList('Shared');
+    await alice.syncOnce(cloud, { timeoutMs });
+    await bob.joinList(id);
+    await bob.syncOnce(cloud, { timeoutMs });
+    // Live before durable, then a coordinator that lost the write: the watcher is shown a change
+    // that no replica keeps (only its writer's outbox still holds it).
+    const shownTo = (watcher: TrolleyClient): CloudPort => ({
+      put: async (listId, delta, options) => {
+        await watcher.receivePushed(listId, delta);
+        cloud.losePuts(1);
+        return cloud.put(listId, delta, options);
+      },
+      get: (listId, context, options) => cloud.get(listId, context, options),
+    });
+    await alice.addItem(id, 'Milk', 1);
+    await alice.syncOnce(shownTo(bob), { timeoutMs });
+    await bob.addItem(id, 'Eggs', 1);
+    await bob.syncOnce(shownTo(alice), { timeoutMs });
+    await bob.setWanted(id, 'Milk', 3); // claims alice's milk, which the cloud has not got
+    await alice.setWanted(id, 'Eggs', 2); // claims bob's eggs, likewise
+    for (let round = 0; round < 2; round++) {
+      await alice.syncOnce(cloud, { timeoutMs });
+      await bob.syncOnce(cloud, { timeoutMs });
+    }
+    expect(alice.outboxSize(id) + bob.outboxSize(id)).toBe(0);
+    await alice.syncOnce(cloud, { timeoutMs });
+    expect(alice.view(id)).toEqual(bob.view(id));
+    expect(cloud.view(id).items.map((i) => [i.name, i.wanted])).toEqual([
+      ['Eggs', 2],
+      ['Milk', 3],
+    ]);
+  });
+
   it('forgets a list only when nothing is waiting, unless told to discard', async () => {
     const cloud = new MemoryCloud();
     const { client, store } = await device();

@@ -22,9 +22,13 @@
 //     answered 'unknown' but did apply, then "A ⊔ B" sent under A's opId would be acknowledged
 //     without B ever being written, and B would leave the outbox: a lost write. So an opId names
 //     one set of bytes for ever. Joining the old entries' content again is harmless (idempotent).
-//     The same rule bounds the outbox: an operation that would pass `outboxEntriesPerListMax`
-//     replaces the whole outbox with one entry holding the full state (which contains every
-//     delta), again under a fresh opId.
+//     Which entries form a run is outbox-runs.ts's rule: an entry that claims a change of another
+//     device the run does not claim yet starts a new run, so two devices that acted on each other's
+//     not-yet-durable changes (live updates) never wait on each other for ever. The same rule
+//     bounds the outbox: an operation that would pass `outboxEntriesPerListMax` joins its runs,
+//     and if they are still too many, the whole outbox into one entry (a partial doc: a full
+//     state would carry other devices' changes, which the write check refuses), again under fresh
+//     opIds.
 //   - pull: a get with this replica's causal context; the answer (what we lack) is joined and
 //     committed with the sync metadata.
 //
@@ -68,6 +72,7 @@ import {
 } from '@trolley/core';
 import { clientLimits } from './client-limits.ts';
 import { parseListRef } from './list-link.ts';
+import { outboxRuns } from './outbox-runs.ts';
 import type {
   ClientStore,
   CloudGetResult,
@@ -571,16 +576,12 @@ export class TrolleyClient {
         const createdMs = this.clock.wallMs();
         let append: OutboxEntry[];
         let removeOpIds: OpId[] = [];
-        if (entry.outbox.length + 1 > clientLimits.outboxEntriesPerListMax) {
-          // Bound the outbox: the full state holds every delta in it (see the header).
-          const oldest = Math.min(createdMs, ...entry.outbox.map((e) => e.createdMs));
-          append = [this.outboxEntry(state, oldest)];
-          removeOpIds = entry.outbox.map((e) => e.opId);
-        } else {
-          append = [this.outboxEntry(encodeList(delta), createdMs)];
-        }
+        const fresh = this.outboxEntry(encodeList(delta), createdMs);
+        let opId = fresh.opId;
+        if (entry.outbox.length + 1 > clientLimits.outboxEntriesPerListMax)
+          ({ removeOpIds, append, opId } = this.bounded(entry.outbox, fresh, state));
+        else append = [fresh];
         const sync = entry.sync.joinedOnly === true ? withoutJoinedOnly(entry.sync) : undefined;
-        const opId = (append[0] as OutboxEntry).opId;
         return {
           change: { state, append, removeOpIds, ...(sync === undefined ? {} : { sync }) },
           committed: (e) => {
@@ -804,42 +805,75 @@ export class TrolleyClient {
   private async coalesceOutbox(listId: ListId): Promise<void> {
     if (!this.entries.has(listId)) return;
     await this.commitPlanned(listId, (entry): Plan<void> | undefined => {
-      const replaced: OpId[] = [];
-      const added: OutboxEntry[] = [];
-      let run: { entries: OutboxEntry[]; doc: ListDoc; bytes: number } | undefined;
-      const close = (): void => {
-        if (run !== undefined && run.entries.length >= 2) {
-          for (const e of run.entries) replaced.push(e.opId);
-          const oldest = Math.min(...run.entries.map((e) => e.createdMs));
-          added.push(this.outboxEntry(encodeList(run.doc), oldest));
-        }
-        run = undefined;
-      };
-      for (const e of entry.outbox) {
-        const decoded = decodeList(e.delta);
-        if (!decoded.ok || decoded.value.full) {
-          // A damaged entry is sent as it is (the cloud will say what it thinks of it). A full
-          // state (the bounded outbox's) is sent alone: joined into a partial doc it would lose
-          // its "everything absent is removed" meaning, and removals could come back.
-          close();
-          continue;
-        }
-        if (run !== undefined && run.bytes + e.delta.length > clientLimits.outboxBatchBytesMax) close();
-        if (run === undefined) run = { entries: [], doc: new ListDoc(false), bytes: 0 };
-        merge(run.doc, decoded.value);
-        run.entries.push(e);
-        run.bytes += e.delta.length;
-      }
-      close();
-      if (added.length === 0) return undefined;
+      const { removeOpIds, append } = this.coalesced(entry.outbox, clientLimits.outboxBatchBytesMax);
+      if (append.length === 0) return undefined;
       return {
-        change: { removeOpIds: replaced, append: added },
+        change: { removeOpIds, append },
         committed: (e) => {
-          const gone = new Set(replaced);
-          e.outbox = [...e.outbox.filter((x) => !gone.has(x.opId)), ...added];
+          const gone = new Set(removeOpIds);
+          e.outbox = [...e.outbox.filter((x) => !gone.has(x.opId)), ...append];
         },
       };
     });
+  }
+
+  /**
+   * The outbox with each run of two or more entries (outbox-runs.ts says which may be joined)
+   * replaced by one entry holding their join, under a fresh opId and dated by the run's oldest
+   * entry, as a store change. Order is kept: from the first joined run on, every entry is removed
+   * and appended again in order (a single entry with its own opId and bytes). Nothing to join:
+   * nothing to change.
+   */
+  private coalesced(
+    outbox: readonly OutboxEntry[],
+    bytesMax: number,
+  ): { removeOpIds: OpId[]; append: OutboxEntry[] } {
+    const removeOpIds: OpId[] = [];
+    const append: OutboxEntry[] = [];
+    for (const run of outboxRuns(outbox, this.replicaId, bytesMax)) {
+      const joined = run.doc !== undefined && run.entries.length >= 2;
+      if (!joined && append.length === 0) continue; // before the first join: left where it is
+      for (const e of run.entries) removeOpIds.push(e.opId);
+      if (joined) {
+        const oldest = Math.min(...run.entries.map((e) => e.createdMs));
+        append.push(this.outboxEntry(encodeList(run.doc as ListDoc), oldest));
+      } else append.push(...run.entries);
+    }
+    return { removeOpIds, append };
+  }
+
+  /**
+   * An outbox that would pass outboxEntriesPerListMax with `fresh`, the new operation's entry,
+   * bounded: its runs joined; if that is not enough, everything joined into one entry (or, when
+   * an entry does not decode or is a full state, replaced by `state`, the full state that holds
+   * every delta). Returns the store change and the opId of the entry now holding `fresh`.
+   */
+  private bounded(
+    outbox: readonly OutboxEntry[],
+    fresh: OutboxEntry,
+    state: Uint8Array,
+  ): { removeOpIds: OpId[]; append: OutboxEntry[]; opId: OpId } {
+    const all = [...outbox, fresh];
+    const plan = this.coalesced(all, clientLimits.outboxBatchBytesMax);
+    const last = plan.append.at(-1);
+    if (
+      last !== undefined &&
+      all.length - plan.removeOpIds.length + plan.append.length <= clientLimits.outboxEntriesPerListMax
+    )
+      return { ...plan, opId: last.opId };
+    // Runs are too many: join everything (the order argument of outbox-runs.ts no longer
+    // holds for this entry, which only a device with a thousand entries of one list waiting meets).
+    const oldest = Math.min(...all.map((e) => e.createdMs));
+    const joined = new ListDoc(false);
+    let bytes: Uint8Array = state;
+    for (const e of all) {
+      const decoded = decodeList(e.delta);
+      if (!decoded.ok || decoded.value.full) break; // then the full state holds every delta
+      merge(joined, decoded.value);
+      if (e === fresh) bytes = encodeList(joined);
+    }
+    const one = this.outboxEntry(bytes, oldest);
+    return { removeOpIds: outbox.map((e) => e.opId), append: [one], opId: one.opId };
   }
 
   private async dropAcknowledged(listId: ListId, opIds: readonly OpId[]): Promise<void> {

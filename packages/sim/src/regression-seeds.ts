@@ -30,6 +30,15 @@ export const regressionSeeds: readonly RegressionSeed[] = [
     found:
       'storage-node: a hinted-put to a node that had no ring yet (wiped, or newly added) threw inside storeWrite, leaving a rejected promise unhandled: a crash of the node process — unhandled rejection; first exposed by seed 1045',
   },
+  {
+    seed: 200432,
+    found:
+      "trolley-client: live updates show a change before it is durable; two devices each acted on the other's, a coordinator crash lost both originals, and each device's outbox, coalesced into one entry, claimed the other's change: refused for ever, never converged (outbox-runs.ts now cuts runs) — liveness",
+  },
+  {
+    seed: 201205,
+    found: 'the same outbox deadlock as seed 200432, after a remove-node ring change — liveness',
+  },
 ];
 
 /** Seeds run on every test besides the regression seeds: a stable baseline. */

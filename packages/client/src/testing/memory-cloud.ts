@@ -4,6 +4,7 @@
 // real coordinator that the client must live with (PROTOCOL.md §3):
 //   - a put whose opId was acknowledged before is answered 'ok' at once, WITHOUT being applied;
 //   - a timeout is 'unknown', and the write may have applied anyway (`answerUnknownAfterApply`).
+// It makes the coordinator's write check, so a write the real cloud would refuse is refused.
 // Faults on demand: offline (puts answer 'unknown', gets throw, as CloudClient does), lost puts,
 // and `hold()` to keep requests in flight while a test does something else. `settle()` plays
 // anti-entropy: every replica gets the merged state. Pure: no timers.
@@ -11,12 +12,15 @@
 import {
   ListDoc,
   TrolleyError,
+  checkWrite,
   decodeContext,
   decodeList,
   encodeList,
+  knownFrom,
   listView,
   merge,
   missingFor,
+  writerIdOf,
   type ListId,
   type ListView,
   type OpId,
@@ -40,7 +44,15 @@ export class MemoryCloud implements CloudPort {
   private unknownAfterApply = 0;
   private putsToLose = 0;
   private gate: Promise<void> | undefined;
-  readonly counters = { puts: 0, applied: 0, answeredFromMemory: 0, unknown: 0, lost: 0, gets: 0 };
+  readonly counters = {
+    puts: 0,
+    applied: 0,
+    answeredFromMemory: 0,
+    unknown: 0,
+    lost: 0,
+    gets: 0,
+    refused: 0,
+  };
 
   constructor(options: MemoryCloudOptions = {}) {
     this.n = options.replicas ?? 3;
@@ -125,7 +137,7 @@ export class MemoryCloud implements CloudPort {
   async put(
     listId: ListId,
     delta: Uint8Array,
-    options: { timeoutMs: number; opId: OpId },
+    options: { timeoutMs: number; opId: OpId; writer?: Uint8Array },
   ): Promise<CloudPutResult> {
     await this.gate;
     this.counters.puts += 1;
@@ -143,6 +155,20 @@ export class MemoryCloud implements CloudPort {
     const decoded = decodeList(delta);
     if (!decoded.ok)
       throw new TrolleyError('invalid_argument', `the cloud refused: malformed: ${decoded.error.message}`);
+    // The coordinator's write check (crdt/write-check.ts), against everything the cloud holds.
+    const known = this.merged(listId);
+    const writer = options.writer === undefined ? undefined : writerIdOf(options.writer);
+    const refusal = checkWrite(
+      decoded.value,
+      delta.length,
+      writer,
+      knownFrom(known, encodeList(known).length),
+    );
+    if (refusal !== undefined) {
+      this.counters.refused += 1;
+      const code = refusal.code === 'limit_exceeded' ? 'limit_exceeded' : 'invalid_argument';
+      throw new TrolleyError(code, `the cloud refused: ${refusal.code}: ${refusal.message}`);
+    }
     const replicas = this.replicasOf(listId);
     for (const replica of replicas.slice(0, this.w)) merge(replica, decoded.value);
     this.counters.applied += 1;
