@@ -688,10 +688,17 @@ export class LocalCluster {
   }
 
   private spawn(c: Child, timeoutMs: number, onReady?: (line: string) => void): Promise<void> {
-    const child = spawn(process.execPath, [trolleyBin, ...c.args], {
-      ...(c.env === undefined ? {} : { env: { ...process.env, ...c.env } }),
-      stdio: ['ignore', 'pipe', this.stderr === undefined ? 'inherit' : 'pipe'],
-    });
+    // TROLLEY_CPU_PROF_DIR: each server process writes a V8 CPU profile there when it stops
+    // (README, "Profiling the cloud").
+    const prof = process.env.TROLLEY_CPU_PROF_DIR;
+    const child = spawn(
+      process.execPath,
+      [...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []), trolleyBin, ...c.args],
+      {
+        ...(c.env === undefined ? {} : { env: { ...process.env, ...c.env } }),
+        stdio: ['ignore', 'pipe', this.stderr === undefined ? 'inherit' : 'pipe'],
+      },
+    );
     c.process = child;
     const onStderr = this.stderr;
     if (onStderr !== undefined && child.stderr !== null)

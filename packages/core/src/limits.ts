@@ -223,6 +223,11 @@ export const ringLimits = {
   weightMax: 1_000,
   /** Bytes of an encoded ring the decoder will read. */
   encodedRingBytesMax: 8 * 1024 * 1024,
+  /**
+   * Keys whose ring position a process remembers (position.ts): a write's key is hashed by the
+   * coordinator and by each replica, and a watched list's again on every write; ~100 bytes each.
+   */
+  keyPositionsCachedMax: 4_096,
 } as const;
 
 // Relationships between the ring's limits.

@@ -25,6 +25,7 @@
 
 import {
   ListDoc,
+  dot,
   dotCounter,
   dotReplica,
   encodeList,
@@ -49,6 +50,8 @@ export class ListDigest {
   /** Removal record (a dot of the list's own replica table) → its hash. */
   private readonly records = new Map<Dot, Uint8Array>();
   private readonly recordSum = new Uint8Array(SUM_BYTES);
+  /** The records held, as a min-heap in the order the removal log prunes them (least first). */
+  private recordOrder: Dot[] = [];
   /** History entry (a dot of the list's own replica table) → its hash. */
   private readonly entries = new Map<Dot, Uint8Array>();
   private readonly entrySum = new Uint8Array(SUM_BYTES);
@@ -84,7 +87,8 @@ export class ListDigest {
         else this.setItem(key, item, state);
       }
     }
-    if (delta.full || delta.removals.size > 0) this.syncRecords(state);
+    if (delta.full) this.syncRecords(state);
+    else if (delta.removals.size > 0) this.recordsAdded(state, delta);
     // A journal changes (gains entries, prunes its least) only when a delta brings entries.
     if (delta.full || delta.journal.size > 0) this.syncEntries(state);
   }
@@ -133,12 +137,43 @@ export class ListDigest {
       subtract(this.recordSum, h);
       this.records.delete(d);
     }
-    for (const [d, key] of kept) {
-      if (this.records.has(d)) continue;
-      const h = this.hash(`${state.replicas.name(dotReplica(d))}\n${dotCounter(d)}\n${key}`);
-      this.records.set(d, h);
-      add(this.recordSum, h);
+    for (const [d, key] of kept) if (!this.records.has(d)) this.addRecord(d, key, state.replicas);
+    this.recordOrder = [...this.records.keys()];
+    this.recordOrder.sort((a, b) => (prunedFirst(a, b, state.replicas) ? -1 : 1));
+  }
+
+  /**
+   * As syncRecords after merging a partial delta, at the cost of the delta's records: the log
+   * only gains the delta's records and prunes its least (removal-log.ts), and every record it
+   * pruned sorts below every record it kept, so the records that left are the least of those this
+   * digest holds that the state no longer does: taken from the root of a heap in the log's order.
+   */
+  private recordsAdded(state: ListDoc, delta: ListDoc): void {
+    const kept = state.removals.records;
+    for (const [bd, key] of delta.removals.records) {
+      const r = state.replicas.lookup(delta.replicas.name(dotReplica(bd)));
+      if (r === undefined) continue;
+      const d = dot(r, dotCounter(bd));
+      if (kept.has(d) && !this.records.has(d)) {
+        this.addRecord(d, key, state.replicas);
+        heapPush(this.recordOrder, d, state.replicas);
+      }
     }
+    for (;;) {
+      const least = this.recordOrder[0];
+      if (least === undefined || kept.has(least)) break;
+      heapPop(this.recordOrder, state.replicas);
+      const h = this.records.get(least);
+      if (h === undefined) continue;
+      subtract(this.recordSum, h);
+      this.records.delete(least);
+    }
+  }
+
+  private addRecord(d: Dot, key: string, names: ReplicaTable): void {
+    const h = this.hash(`${names.name(dotReplica(d))}\n${dotCounter(d)}\n${key}`);
+    this.records.set(d, h);
+    add(this.recordSum, h);
   }
 
   /** As syncRecords, for history entries: O(entries kept) ≤ historyEntriesMax, each immutable. */
@@ -229,4 +264,41 @@ function subtract(sum: Uint8Array, h: Uint8Array): void {
     sum[i] = v & 0xff;
     borrow = v < 0 ? 1 : 0;
   }
+}
+
+/** Whether record a is pruned before record b: RemovalLog's order (lower counter, then greater name). */
+function prunedFirst(a: Dot, b: Dot, names: ReplicaTable): boolean {
+  const ca = dotCounter(a);
+  const cb = dotCounter(b);
+  if (ca !== cb) return ca < cb;
+  return names.name(dotReplica(a)) > names.name(dotReplica(b));
+}
+
+function heapPush(h: Dot[], d: Dot, names: ReplicaTable): void {
+  h.push(d);
+  let i = h.length - 1;
+  while (i > 0) {
+    const parent = (i - 1) >> 1;
+    const p = h[parent] as Dot;
+    if (!prunedFirst(d, p, names)) break;
+    h[i] = p;
+    i = parent;
+  }
+  h[i] = d;
+}
+
+function heapPop(h: Dot[], names: ReplicaTable): void {
+  const last = h.pop();
+  if (last === undefined || h.length === 0) return;
+  let i = 0;
+  for (;;) {
+    const l = 2 * i + 1;
+    if (l >= h.length) break;
+    const r = l + 1;
+    const c = r < h.length && prunedFirst(h[r] as Dot, h[l] as Dot, names) ? r : l;
+    if (!prunedFirst(h[c] as Dot, last, names)) break;
+    h[i] = h[c] as Dot;
+    i = c;
+  }
+  h[i] = last;
 }
