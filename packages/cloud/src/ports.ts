@@ -115,6 +115,12 @@ export interface NodeTransport {
   reply(to: ReplyTo, frame: Uint8Array): void;
   /** Tells the transport where a node can be reached (learned by gossip). */
   learnAddress?(node: string, address: string): void;
+  /**
+   * Runs `f` once the frames sent so far have left the process (a transport that writes at once
+   * may run it at once, the default). A coordinator joins a write into its own copy there, after
+   * the replica-puts and the live notice are on their way (put-coordinator.ts).
+   */
+  afterSends?(f: () => void): void;
 }
 
 /** Structured, quiet logging: a component namespace and fields, never string concatenation. */

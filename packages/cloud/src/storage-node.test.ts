@@ -191,7 +191,8 @@ describe('storage node: quorum writes and reads', () => {
           told.push({
             listId,
             bytes: delta.length,
-            // The coordinator's copy has joined it (not yet committed) before a watcher hears of it.
+            // The coordinator's own copy joins it only after the notice and the replica-puts left
+            // (NodeTransport.afterSends): no watcher or replica waits for that join.
             coordinatorHasIt: c.stores[0]?.get(listId) !== undefined,
           }),
       },
@@ -202,7 +203,8 @@ describe('storage node: quorum writes and reads', () => {
     const put = c.put(c.ids[0] as never, listId, delta);
     await c.settle();
     // Live: the write is announced although no store has committed it…
-    expect(told).toEqual([{ listId, bytes: encodeList(delta).length, coordinatorHasIt: true }]);
+    expect(told).toEqual([{ listId, bytes: encodeList(delta).length, coordinatorHasIt: false }]);
+    expect(c.stores[0]?.get(listId)).toBeDefined(); // joined right after, not committed
     expect(c.stores.map((s) => s.stats().commits)).toEqual([0, 0, 0]);
     expect(c.stores.map((s) => s.reopen().get(listId))).toEqual([undefined, undefined, undefined]);
     // …durable: the writer has no answer yet.

@@ -129,6 +129,15 @@ export class ZmqNodeTransport implements NodeTransport {
     }
   }
 
+  /**
+   * Each Sender writes what was queued in a turn in one burst on process.nextTick, scheduled at
+   * its first send (zmq.ts); ticks run in the order they were scheduled, so one scheduled now runs
+   * after the bursts of everything sent before it.
+   */
+  afterSends(f: () => void): void {
+    process.nextTick(f);
+  }
+
   /** Sends a frame addressed to each proxy itself (not to a client): a node's hello. */
   toProxies(frame: Uint8Array): void {
     for (const p of this.proxySenders) p.sender.send([p.credential, new Uint8Array(0), frame]);

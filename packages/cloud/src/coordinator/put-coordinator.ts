@@ -188,16 +188,11 @@ export class PutCoordinator {
     this.pending.set(id, p);
     if (to.length < ctx.quorum.w)
       ctx.log.info('too few healthy nodes for W', { list: listIdForLog(m.listId), healthy: to.length });
+    let local: (typeof to)[number] | undefined;
     for (const t of to) {
       if (t.hintFor !== undefined) ctx.counters.hintedWrites++;
       if (t.node === ctx.id) {
-        this.replica.write(m.listId, partition, doc, m.delta, t.hintFor).then(
-          () => {
-            p.trace.localMs = ctx.clock.monotonicMs() - p.trace.sentMs;
-            this.onAck(id);
-          },
-          (e: unknown) => this.onNack(id, e),
-        );
+        local = t;
         continue;
       }
       const requestId = this.requests.open(t.node, { answer: (a) => this.onAnswer(id, a) });
@@ -211,10 +206,23 @@ export class PutCoordinator {
       );
     }
     // Live before durable: the write passed the check, so watchers may join it now; only the
-    // writer's answer waits for the replicas' commits. Announced after the targets were given it
-    // (this node's copy has joined it, the replica-puts are queued and leave in the same burst as
-    // the notice), so a replica learns of a change no later than a watcher does.
+    // writer's answer waits for the replicas' commits. Announced after the replica-puts were
+    // queued, in the same burst, so a replica learns of a change no later than a watcher does.
     this.onAccepted?.(m.listId, m.delta);
+    // This node's own copy joins it once that burst has left: the join (merge, digest) is the
+    // coordinator's largest work, and no replica or watcher need wait for it.
+    if (local !== undefined) {
+      const { hintFor } = local;
+      ctx.afterSends(() => {
+        this.replica.write(m.listId, partition, doc, m.delta, hintFor).then(
+          () => {
+            p.trace.localMs = ctx.clock.monotonicMs() - p.trace.sentMs;
+            this.onAck(id);
+          },
+          (e: unknown) => this.onNack(id, e),
+        );
+      });
+    }
     if (to.length === 0) this.onNack(id, 'no healthy node');
   }
 

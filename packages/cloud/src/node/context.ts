@@ -112,6 +112,12 @@ export class NodeContext {
     this.transport.reply(to, encodeMessage(m));
   }
 
+  /** Runs `f` once what was sent so far has left (NodeTransport.afterSends). */
+  afterSends(f: () => void): void {
+    if (this.transport.afterSends === undefined) f();
+    else this.transport.afterSends(f);
+  }
+
   /**
    * A replica-put that is no client's write (read repair, a hint, a transfer, an anti-entropy
    * push): its purpose says which, its deadline is the background one, its op ID none.
