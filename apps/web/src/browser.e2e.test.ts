@@ -631,7 +631,13 @@ describe('shopping with the web app', () => {
     for (const p of [a.page, b.page])
       await expect
         .poll(() => history(p), eventually)
-        .toEqual(['Bruno removed Eggs', 'Bruno bought 1 × Milk', 'Ana added 6 × Eggs', 'Ana added 2 × Milk']);
+        .toEqual([
+          'Bruno removed Eggs',
+          'Bruno bought 1 × Milk',
+          'Ana added 6 × Eggs',
+          'Ana added 2 × Milk',
+          'Ana created the list',
+        ]);
     expect(await a.page.locator('.history-entry .history-what').first().textContent()).toMatch(
       / · \d\d?:\d\d( [AP]M)?$/,
     );
