@@ -2,7 +2,13 @@
 // Portuguese ship; the browser's preferred language picks one (English when neither fits). Words a
 // shopper uses: "saved online", never "replicas".
 
-import { englishHistory, type Aisle, type HistoryWords, type ListStatus } from '@trolley/client';
+import {
+  englishAisleNames,
+  englishHistory,
+  type Aisle,
+  type HistoryWords,
+  type ListStatus,
+} from '@trolley/client';
 
 export interface Strings {
   lang: string;
@@ -77,7 +83,7 @@ export interface Strings {
   stillToBuy: (toBuy: number, all: number) => string;
   items: string;
   byAisle: string;
-  aisle: Record<Aisle, string>;
+  aisle: Readonly<Record<Aisle, string>>;
   inTrolley: string;
   clearBought: string;
   buyAgain: string;
@@ -213,18 +219,7 @@ const en: Strings = {
   stillToBuy: (toBuy, all) => `${toBuy} of ${all} to buy`,
   items: 'Items',
   byAisle: 'By aisle',
-  aisle: {
-    produce: 'Fruit & vegetables',
-    bakery: 'Bakery',
-    dairy: 'Dairy & eggs',
-    meat: 'Meat & fish',
-    frozen: 'Frozen',
-    pantry: 'Cupboard',
-    drinks: 'Drinks',
-    household: 'Household',
-    care: 'Personal care',
-    other: 'Other',
-  },
+  aisle: englishAisleNames,
   inTrolley: 'In the trolley',
   clearBought: 'Clear bought items',
   buyAgain: 'Buy again',
