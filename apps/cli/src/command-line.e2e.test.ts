@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { aisles } from '@trolley/client';
 import { trolleyBin } from './local-cluster.ts';
 import { commandOf } from './main.ts';
 
@@ -77,7 +78,8 @@ describe('trolley config: the cloud address, saved in the home', () => {
       },
     );
     expect((await trolley([...h, 'config', 'list'])).stdout).toBe(
-      `cloud = ${saved}  (config)\nname =   (not set: changes show as made by someone unnamed)\n`,
+      `cloud = ${saved}  (config)\nname =   (not set: changes show as made by someone unnamed)\n` +
+        `aisles = ${aisles.join(',')}  (not set: the order of a typical shop)\n`,
     );
 
     // A command that syncs uses the saved address: `status` says which one and where it came from.
@@ -122,7 +124,10 @@ describe('trolley config: the cloud address, saved in the home', () => {
       expect(r.stderr).toMatch(/^trolley: cloud: .*nothing saved\n$/);
     }
     const unknown = await trolley([...h, 'config', 'set', 'colud', 'x']);
-    expect(unknown).toMatchObject({ code: 2, stderr: 'trolley: no setting "colud" (known: cloud, name)\n' });
+    expect(unknown).toMatchObject({
+      code: 2,
+      stderr: 'trolley: no setting "colud" (known: cloud, name, aisles)\n',
+    });
     expect(readFileSync(join(home, 'config.json'), 'utf8')).toBe(before);
 
     // A bad TROLLEY_CLOUD, or a settings file edited by hand into nonsense, stops a command with the fix.
@@ -304,5 +309,106 @@ describe('finding your way in the terminal', () => {
       items: { name: string; wanted: number }[];
     };
     expect(shown.items).toEqual([expect.objectContaining({ name: 'bananas', wanted: 5 })]);
+  });
+});
+
+describe('aisles and history in the terminal', () => {
+  it('item aisle moves an item on this device; list show --by-aisle walks the shop in the order config set aisles gives', async () => {
+    const home = newHome();
+    const h = ['--home', home, '--cloud', 'tcp://127.0.0.1:9']; // nothing listens there
+    const id = (await trolley([...h, 'list', 'create', 'Week'])).stdout.trim();
+    for (const name of ['2 bananas', 'Milk', 'Bread', 'Tea', 'Widgets', 'oat milk'])
+      expect((await trolley([...h, 'item', 'add', id, name])).code).toBe(0);
+    expect((await trolley([...h, 'item', 'check', id, 'bread'])).code).toBe(0);
+    const show = async (): Promise<string[]> =>
+      (await trolley([...h, 'list', 'show', id, '--by-aisle', '--no-refresh'])).stdout
+        .split('\n')
+        .filter((l) => /^ {2}\S/.test(l) || /^ {4}\[/.test(l))
+        .slice(3)
+        .map((l) => l.trim().replace(/ {2,}.*$/, ''));
+
+    // Guessed from the names, in the usual order; what is done comes last.
+    expect(await show()).toEqual([
+      'Fruit & vegetables (produce)',
+      '[ ] bananas',
+      'Dairy & eggs (dairy)',
+      '[ ] Milk',
+      '[ ] oat milk',
+      'Cupboard (pantry)',
+      '[ ] Tea',
+      'Other (other)',
+      '[ ] Widgets',
+      'Done',
+      '[x] Bread',
+    ]);
+
+    // A mistyped aisle or item: a clear error, a "did you mean", exit 2 or 3, and nothing saved.
+    const typo = await trolley([...h, 'item', 'aisle', id, 'Widgets', 'houshold']);
+    expect([typo.code, typo.stderr]).toEqual([2, expect.stringContaining('did you mean household?')]);
+    const noItem = await trolley([...h, 'item', 'aisle', id, 'widgetz', 'household']);
+    expect([noItem.code, noItem.stderr]).toEqual([3, expect.stringContaining('did you mean "Widgets"?')]);
+    const badOrder = await trolley([...h, 'config', 'set', 'aisles', 'dairy,dary']);
+    expect([badOrder.code, badOrder.stderr]).toEqual([2, expect.stringContaining('did you mean dairy?')]);
+    expect(existsSync(join(home, 'config.json'))).toBe(false);
+
+    const moved = await trolley([...h, 'item', 'aisle', id, 'widgets', 'Household']);
+    expect(moved.stdout).toBe('Widgets is in Household (household) on this device\n');
+    expect((await trolley([...h, 'item', 'aisle', id, 'MILK', 'drinks'])).code).toBe(0);
+    expect((await trolley([...h, 'config', 'set', 'aisles', 'drinks, household dairy'])).code).toBe(0);
+    // Saving the name later keeps the aisles (one config file holds both).
+    expect((await trolley([...h, 'config', 'set', 'name', 'Ana'])).code).toBe(0);
+    expect(await show()).toEqual([
+      'Drinks (drinks)',
+      '[ ] Milk',
+      'Household (household)',
+      '[ ] Widgets',
+      'Dairy & eggs (dairy)',
+      '[ ] oat milk',
+      'Fruit & vegetables (produce)',
+      '[ ] bananas',
+      'Cupboard (pantry)',
+      '[ ] Tea',
+      'Done',
+      '[x] Bread',
+    ]);
+    const json = JSON.parse(
+      (await trolley([...h, '--json', 'list', 'show', id, '--by-aisle', '--no-refresh'])).stdout,
+    ) as { byAisle: { aisle: string; items: string[] }[]; done: string[] };
+    expect(json.byAisle[0]).toEqual({ aisle: 'drinks', items: ['Milk'] });
+    expect(json.done).toEqual(['Bread']);
+
+    // Per device: another home sharing nothing of this one's config guesses again.
+    const other = ['--home', newHome(), '--cloud', 'tcp://127.0.0.1:9'];
+    const otherId = (await trolley([...other, 'list', 'create', 'Week'])).stdout.trim();
+    await trolley([...other, 'item', 'add', otherId, 'Milk']);
+    expect(
+      (await trolley([...other, 'list', 'show', otherId, '--by-aisle', '--no-refresh'])).stdout,
+    ).toContain('Dairy & eggs (dairy)');
+    // Back to the usual order once forgotten; the chosen aisles stay.
+    expect((await trolley([...h, 'config', 'unset', 'aisles'])).code).toBe(0);
+    expect((await show()).slice(0, 2)).toEqual(['Fruit & vegetables (produce)', '[ ] bananas']);
+    expect(await show()).toContain('Drinks (drinks)');
+  });
+
+  it('a new list’s history says who created it', async () => {
+    const home = newHome();
+    const h = ['--home', home, '--cloud', 'tcp://127.0.0.1:9'];
+    expect((await trolley([...h, 'config', 'set', 'name', 'Ana'])).code).toBe(0);
+    const id = (await trolley([...h, 'list', 'create', 'Saturday'])).stdout.trim();
+    const told = (await trolley([...h, 'history', id])).stdout.split('\n');
+    expect(told[0]).toBe('History of "Saturday", newest first:');
+    expect(told[1]).toMatch(/^ {2}Ana \(this device\) created the list · \d\d:\d\d$/);
+    const json = JSON.parse((await trolley([...h, '--json', 'history', id])).stdout) as {
+      history: { who: string; kind: string; name: string; mine: boolean }[];
+    };
+    expect(json.history).toEqual([
+      expect.objectContaining({ who: 'Ana', kind: 'create', name: 'Saturday', mine: true }),
+    ]);
+    // Creating is not a change undo takes back.
+    const undo = await trolley([...h, 'undo', id]);
+    expect([undo.code, undo.stderr.trim()]).toEqual([
+      3,
+      'trolley: nothing this device did to this list is left to undo',
+    ]);
   });
 });

@@ -151,6 +151,12 @@ export const settings = {
     // Checked against core's rule (deviceName, limits.deviceNameLengthMax) by `config set`.
     parse: (value: string): string => value.trim(),
   },
+  aisles: {
+    description:
+      "the order you walk your shop's aisles in, for list show --by-aisle (e.g. dairy,produce,bakery; the rest follow)",
+    // Checked against the built-in aisles (@trolley/client aisles.ts) by `config set`.
+    parse: (value: string): string => value.trim(),
+  },
 } as const;
 
 export type SettingName = keyof typeof settings;
@@ -159,8 +165,11 @@ export function isSettingName(name: string): name is SettingName {
   return Object.hasOwn(settings, name);
 }
 
-/** The home's saved settings; {} when there is no file yet. A file we cannot read is an error. */
-export function readSettings(homeDir: string): Partial<Record<SettingName, string>> {
+/**
+ * The home's config file as saved: the settings, and what commands keep there beside them (this
+ * device's aisles, aisles.ts); {} when there is no file yet. A file we cannot read is an error.
+ */
+export function readConfig(homeDir: string): Record<string, unknown> {
   const path = join(homeDir, configFile);
   let text: string;
   try {
@@ -180,19 +189,30 @@ export function readSettings(homeDir: string): Partial<Record<SettingName, strin
       'invalid_argument',
       `${path} is not a settings file (a JSON object); fix it, or delete it and run trolley config set again`,
     );
+  return doc as Record<string, unknown>;
+}
+
+/** Saves the whole config file, owner-only, all or nothing (a crash leaves the old file or the new one). */
+export function writeConfig(homeDir: string, doc: Record<string, unknown>): void {
+  mkdirSync(homeDir, { recursive: true, mode: 0o700 });
+  const path = join(homeDir, configFile);
+  const temporary = `${path}.${process.pid}.tmp`;
+  writeFileSync(temporary, `${JSON.stringify(doc, null, 2)}\n`, { mode: 0o600 });
+  renameSync(temporary, path);
+}
+
+/** The home's saved settings; {} when there is no file yet. */
+export function readSettings(homeDir: string): Partial<Record<SettingName, string>> {
   const out: Partial<Record<SettingName, string>> = {};
-  for (const [name, value] of Object.entries(doc))
+  for (const [name, value] of Object.entries(readConfig(homeDir)))
     if (isSettingName(name) && typeof value === 'string') out[name] = value;
   return out;
 }
 
-/** Saves the home's settings (all of them: read, change, write), owner-only. */
+/** Saves the home's settings (all of them: read, change, write), keeping what else the file holds. */
 export function writeSettings(homeDir: string, values: Partial<Record<SettingName, string>>): void {
-  mkdirSync(homeDir, { recursive: true, mode: 0o700 });
-  const path = join(homeDir, configFile);
-  const temporary = `${path}.${process.pid}.tmp`;
-  writeFileSync(temporary, `${JSON.stringify(values, null, 2)}\n`, { mode: 0o600 });
-  renameSync(temporary, path); // all or nothing: a crash leaves the old file or the new one
+  const others = Object.entries(readConfig(homeDir)).filter(([name]) => !isSettingName(name));
+  writeConfig(homeDir, { ...Object.fromEntries(others), ...values });
 }
 
 /**

@@ -4,7 +4,7 @@
 // replicas), all replicas (on every one of the N).
 
 import type { ItemView, ListId, ListView } from '@trolley/core';
-import { itemState, type ListStatus } from '@trolley/client';
+import { englishAisleNames, itemState, type AisleGroups, type ListStatus } from '@trolley/client';
 import { shownAddresses } from './globals.ts';
 import type { SyncOutcome } from './home.ts';
 
@@ -85,7 +85,7 @@ export function titleOf(view: ListView, status: ListStatus): string {
   return status === 'joining' ? '(joined; waiting for the cloud to send it)' : '(untitled)';
 }
 
-/** A list as `list show` prints it. */
+/** A list as `list show` prints it; with `byAisle`, what is left under aisle headings, then what is done. */
 export function renderList(
   id: ListId,
   view: ListView,
@@ -93,6 +93,7 @@ export function renderList(
   outbox: number,
   /** How fresh the view is ("as of 5 min ago …"), when the caller knows. */
   freshness?: string,
+  byAisle?: AisleGroups<ItemView>,
 ): string {
   const lines = [`${titleOf(view, status)}${view.deleted ? '  (deleted)' : ''}`];
   lines.push(`  ${id} · ${statusText(status)} · ${waiting(outbox)}`);
@@ -104,10 +105,25 @@ export function renderList(
   const toBuy = view.items.filter((i) => i.remaining > 0).length;
   lines.push(`  ${view.items.length} item${view.items.length === 1 ? '' : 's'}, ${toBuy} to buy`, '');
   const width = Math.min(30, Math.max(...view.items.map((i) => i.name.length)));
-  for (const item of view.items) {
-    const box = item.done ? '[x]' : item.bought > 0 ? '[~]' : '[ ]';
-    lines.push(`  ${box} ${item.name.padEnd(width)}  ${itemState(item)}`);
-    if (item.note !== undefined && item.note !== '') lines.push(`      note: ${item.note}`);
+  const items = (shown: readonly ItemView[], indent: string): void => {
+    for (const item of shown) {
+      const box = item.done ? '[x]' : item.bought > 0 ? '[~]' : '[ ]';
+      lines.push(`${indent}${box} ${item.name.padEnd(width)}  ${itemState(item)}`);
+      if (item.note !== undefined && item.note !== '') lines.push(`${indent}    note: ${item.note}`);
+    }
+  };
+  if (byAisle === undefined) {
+    items(view.items, '  ');
+    return lines.join('\n');
+  }
+  const groups = [
+    ...byAisle.toBuy.map((g) => ({ heading: `${englishAisleNames[g.aisle]} (${g.aisle})`, items: g.items })),
+    { heading: 'Done', items: byAisle.done },
+  ].filter((g) => g.items.length > 0);
+  for (const [i, g] of groups.entries()) {
+    if (i > 0) lines.push('');
+    lines.push(`  ${g.heading}`);
+    items(g.items, '    ');
   }
   return lines.join('\n');
 }

@@ -631,7 +631,13 @@ describe('shopping with the web app', () => {
     for (const p of [a.page, b.page])
       await expect
         .poll(() => history(p), eventually)
-        .toEqual(['Bruno removed Eggs', 'Bruno bought 1 × Milk', 'Ana added 6 × Eggs', 'Ana added 2 × Milk']);
+        .toEqual([
+          'Bruno removed Eggs',
+          'Bruno bought 1 × Milk',
+          'Ana added 6 × Eggs',
+          'Ana added 2 × Milk',
+          'Ana created the list',
+        ]);
     expect(await a.page.locator('.history-entry .history-what').first().textContent()).toMatch(
       / · \d\d?:\d\d( [AP]M)?$/,
     );
@@ -747,6 +753,11 @@ describe('shopping with the web app', () => {
     await page.screenshot({ path: join(artifacts, 'list-phone-dark-pt.png') });
     console.log(`web a11y (dark, Portuguese): axe-core found ${violations.length} violation(s)`);
     expect(violations).toEqual([]);
+    // The history in Portuguese, put together as everywhere (client wording.ts): oldest last.
+    await page.getByRole('button', { name: 'Histórico', exact: true }).click();
+    await expect
+      .poll(() => page.locator('.history-entry .history-what').last().textContent())
+      .toMatch(/^Você criou a lista · \d\d?:\d\d/);
     await context.close();
   });
 

@@ -3,7 +3,7 @@
 // items cleared as bought, for "Buy again". Both are bounded (clientLimits); a damaged or missing
 // entry reads as empty, and a full storage is ignored: these are conveniences, never data.
 
-import { aisleOf, aisles, clientLimits, isAisle, type Aisle } from '@trolley/client';
+import { aisleOverridesFrom, clientLimits, storeOrder, withAisleOverride, type Aisle } from '@trolley/client';
 import { normaliseName, type ListId } from '@trolley/core';
 
 export interface Again {
@@ -32,6 +32,7 @@ function write(key: string, value: unknown): void {
 }
 
 const isString = (x: unknown): x is string => typeof x === 'string';
+const isAnything = (x: unknown): x is unknown => x !== undefined;
 const isAgain = (x: unknown): x is Again =>
   typeof x === 'object' &&
   x !== null &&
@@ -120,15 +121,15 @@ export function saveDeviceName(name: string): void {
 
 // Aisles, per device: the shop a person walks is theirs, not the list's (two people sharing a list
 // shop in different stores), so the aisle chosen for an item and the order aisles are walked in
-// are kept here, never synced. Bounded: one entry per aisle, at most aisleOverridesMax items.
+// are kept here, never synced; read back and bounded by @trolley/client's aisles.ts, as the
+// terminal's are.
 
 const aisleOrderKey = 'trolley.aisleOrder';
 const aisleOverridesKey = 'trolley.aisleOverrides';
 
 /** This device's store order: every aisle once, the saved order first, new aisles after. */
 export function aisleOrder(): Aisle[] {
-  const saved = read(aisleOrderKey, (x): x is Aisle => typeof x === 'string' && isAisle(x));
-  return [...new Set([...saved, ...aisles])];
+  return storeOrder(read(aisleOrderKey, isAnything));
 }
 
 export function saveAisleOrder(order: readonly Aisle[]): void {
@@ -137,22 +138,9 @@ export function saveAisleOrder(order: readonly Aisle[]): void {
 
 /** The aisle this device's person chose for an item (by normalised name), over the guess. */
 export function aisleOverrides(): Map<string, Aisle> {
-  const saved = read(
-    aisleOverridesKey,
-    (x): x is [string, Aisle] =>
-      Array.isArray(x) &&
-      x.length === 2 &&
-      typeof x[0] === 'string' &&
-      typeof x[1] === 'string' &&
-      isAisle(x[1]),
-  );
-  return new Map(saved);
+  return aisleOverridesFrom(read(aisleOverridesKey, isAnything));
 }
 
 export function saveAisleOverride(name: string, aisle: Aisle): void {
-  const key = normaliseName(name);
-  const all = [...aisleOverrides()].filter(([k]) => k !== key);
-  // The choice that is only the guess again is forgotten; newest first, bounded.
-  const kept = aisleOf(name) === aisle ? all : [[key, aisle] as [string, Aisle], ...all];
-  write(aisleOverridesKey, kept.slice(0, clientLimits.aisleOverridesMax));
+  write(aisleOverridesKey, withAisleOverride(aisleOverrides(), name, aisle));
 }

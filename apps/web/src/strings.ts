@@ -2,8 +2,13 @@
 // Portuguese ship; the browser's preferred language picks one (English when neither fits). Words a
 // shopper uses: "saved online", never "replicas".
 
-import type { HistoryEntry } from '@trolley/core';
-import type { Aisle, ListStatus } from '@trolley/client';
+import {
+  englishAisleNames,
+  englishHistory,
+  type Aisle,
+  type HistoryWords,
+  type ListStatus,
+} from '@trolley/client';
 
 export interface Strings {
   lang: string;
@@ -42,10 +47,8 @@ export interface Strings {
   bringBack: string;
   bringBackWhat: (what: string) => string;
   broughtBack: string;
-  someone: string;
-  you: string;
-  /** "bought 2 × Milk": what a history entry did (its author is said before it). */
-  historyAction: (e: HistoryEntry) => string;
+  /** How a history entry reads (packages/client wording.ts puts the lines together). */
+  historyWords: HistoryWords;
   share: string;
   rename: string;
   listName: string;
@@ -80,7 +83,7 @@ export interface Strings {
   stillToBuy: (toBuy: number, all: number) => string;
   items: string;
   byAisle: string;
-  aisle: Record<Aisle, string>;
+  aisle: Readonly<Record<Aisle, string>>;
   inTrolley: string;
   clearBought: string;
   buyAgain: string;
@@ -178,41 +181,7 @@ const en: Strings = {
   bringBack: 'Bring back',
   bringBackWhat: (what) => `Bring back: ${what}`,
   broughtBack: 'Brought back.',
-  someone: 'Someone',
-  you: 'You',
-  historyAction: (e) => {
-    const items = (n: number): string => `${n} ${n === 1 ? 'item' : 'items'}`;
-    switch (e.kind) {
-      case 'add':
-        return e.n === 1 ? `added ${e.name}` : `added ${e.n} × ${e.name}`;
-      case 'set':
-        return `set ${e.name} to ${e.n}`;
-      case 'increase':
-        return `wanted ${e.n} more ${e.name}`;
-      case 'decrease':
-        return `wanted ${e.n} fewer ${e.name}`;
-      case 'buy':
-        return `bought ${e.n} × ${e.name}`;
-      case 'check':
-        return `checked off ${e.name}`;
-      case 'uncheck':
-        return `unchecked ${e.name}`;
-      case 'note':
-        return `changed the note of ${e.name}`;
-      case 'remove':
-        return `removed ${e.name}`;
-      case 'clear':
-        return `cleared ${items(e.n)} bought`;
-      case 'delete':
-        return `deleted the list`;
-      case 'rename':
-        return `renamed the list ${e.name}`;
-      case 'restore':
-        return e.n === 0 ? 'brought the list back' : `brought back ${items(e.n)}`;
-      case 'undo':
-        return `undid a change to ${e.name || 'the list'}`;
-    }
-  },
+  historyWords: englishHistory,
   backToLists: '← All lists',
   share: 'Share',
   rename: 'Rename',
@@ -250,18 +219,7 @@ const en: Strings = {
   stillToBuy: (toBuy, all) => `${toBuy} of ${all} to buy`,
   items: 'Items',
   byAisle: 'By aisle',
-  aisle: {
-    produce: 'Fruit & vegetables',
-    bakery: 'Bakery',
-    dairy: 'Dairy & eggs',
-    meat: 'Meat & fish',
-    frozen: 'Frozen',
-    pantry: 'Cupboard',
-    drinks: 'Drinks',
-    household: 'Household',
-    care: 'Personal care',
-    other: 'Other',
-  },
+  aisle: englishAisleNames,
   inTrolley: 'In the trolley',
   clearBought: 'Clear bought items',
   buyAgain: 'Buy again',
@@ -366,40 +324,44 @@ const pt: Strings = {
   bringBack: 'Repor',
   bringBackWhat: (what) => `Repor: ${what}`,
   broughtBack: 'Reposto.',
-  someone: 'Alguém',
-  you: 'Você',
-  historyAction: (e) => {
-    const items = (n: number): string => `${n} ${n === 1 ? 'artigo' : 'artigos'}`;
-    switch (e.kind) {
-      case 'add':
-        return e.n === 1 ? `adicionou ${e.name}` : `adicionou ${e.n} × ${e.name}`;
-      case 'set':
-        return `pôs ${e.name} em ${e.n}`;
-      case 'increase':
-        return `pediu mais ${e.n} ${e.name}`;
-      case 'decrease':
-        return `pediu menos ${e.n} ${e.name}`;
-      case 'buy':
-        return `comprou ${e.n} × ${e.name}`;
-      case 'check':
-        return `marcou ${e.name} como comprado`;
-      case 'uncheck':
-        return `desmarcou ${e.name}`;
-      case 'note':
-        return `mudou a nota de ${e.name}`;
-      case 'remove':
-        return `removeu ${e.name}`;
-      case 'clear':
-        return `limpou ${items(e.n)} comprados`;
-      case 'delete':
-        return `apagou a lista`;
-      case 'rename':
-        return `mudou o nome da lista para ${e.name}`;
-      case 'restore':
-        return e.n === 0 ? 'repôs a lista' : `repôs ${items(e.n)}`;
-      case 'undo':
-        return `desfez uma alteração a ${e.name || 'a lista'}`;
-    }
+  historyWords: {
+    you: 'Você',
+    someone: 'Alguém',
+    action: (e) => {
+      const items = (n: number): string => `${n} ${n === 1 ? 'artigo' : 'artigos'}`;
+      switch (e.kind) {
+        case 'add':
+          return e.n === 1 ? `adicionou ${e.name}` : `adicionou ${e.n} × ${e.name}`;
+        case 'set':
+          return `pôs ${e.name} em ${e.n}`;
+        case 'increase':
+          return `pediu mais ${e.n} ${e.name}`;
+        case 'decrease':
+          return `pediu menos ${e.n} ${e.name}`;
+        case 'buy':
+          return `comprou ${e.n} × ${e.name}`;
+        case 'check':
+          return `marcou ${e.name} como comprado`;
+        case 'uncheck':
+          return `desmarcou ${e.name}`;
+        case 'note':
+          return `mudou a nota de ${e.name}`;
+        case 'remove':
+          return `removeu ${e.name}`;
+        case 'clear':
+          return `limpou ${items(e.n)} comprados`;
+        case 'delete':
+          return `apagou a lista`;
+        case 'rename':
+          return `mudou o nome da lista para ${e.name}`;
+        case 'restore':
+          return e.n === 0 ? 'repôs a lista' : `repôs ${items(e.n)}`;
+        case 'undo':
+          return `desfez uma alteração a ${e.name || 'a lista'}`;
+        case 'create':
+          return 'criou a lista';
+      }
+    },
   },
   backToLists: '← Todas as listas',
   share: 'Partilhar',

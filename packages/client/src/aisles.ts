@@ -3,6 +3,7 @@
 // only: nothing is stored, and an unknown word is "other". Pure.
 
 import { normaliseName } from '@trolley/core';
+import { clientLimits } from './client-limits.ts';
 
 /** The aisles, in the order a typical shop is walked. */
 export const aisles = [
@@ -83,4 +84,87 @@ export function aisleOf(name: string): Aisle {
     if (found !== undefined) return found;
   }
   return 'other';
+}
+
+// ---- This device's aisles: the web app's and the terminal's one implementation ----
+//
+// The shop a person walks is theirs, not the list's (two people sharing a list may shop in
+// different stores), so the aisle chosen for an item and the order the aisles are walked in are
+// kept per device (the browser's localStorage, the terminal's home config), never synced. What is
+// kept is read back through these functions, which take anything (a damaged entry is left out)
+// and keep it bounded: every aisle once in an order, at most clientLimits.aisleOverridesMax items.
+
+/** The aisles' names in English, as headings show them. */
+export const englishAisleNames: Readonly<Record<Aisle, string>> = {
+  produce: 'Fruit & vegetables',
+  bakery: 'Bakery',
+  dairy: 'Dairy & eggs',
+  meat: 'Meat & fish',
+  frozen: 'Frozen',
+  pantry: 'Cupboard',
+  drinks: 'Drinks',
+  household: 'Household',
+  care: 'Personal care',
+  other: 'Other',
+};
+
+/** A store order from what was saved: its aisles first (once each, in its order), then the rest. */
+export function storeOrder(saved: readonly unknown[]): Aisle[] {
+  const known = saved.filter((x): x is Aisle => typeof x === 'string' && isAisle(x));
+  return [...new Set([...known, ...aisles])];
+}
+
+/** The aisles chosen per item (by normalised name), from what was saved: [name, aisle] pairs. */
+export function aisleOverridesFrom(saved: readonly unknown[]): Map<string, Aisle> {
+  const pairs = saved.filter(
+    (x): x is [string, Aisle] =>
+      Array.isArray(x) &&
+      x.length === 2 &&
+      typeof x[0] === 'string' &&
+      typeof x[1] === 'string' &&
+      isAisle(x[1]),
+  );
+  return new Map(pairs.slice(0, clientLimits.aisleOverridesMax));
+}
+
+/**
+ * The choices with `name` put in `aisle`, to save: newest first, at most aisleOverridesMax (the
+ * oldest go). A choice that is only the guess again is forgotten.
+ */
+export function withAisleOverride(
+  overrides: ReadonlyMap<string, Aisle>,
+  name: string,
+  aisle: Aisle,
+): [string, Aisle][] {
+  const key = normaliseName(name);
+  const rest = [...overrides].filter(([k]) => k !== key);
+  const all = aisleOf(name) === aisle ? rest : [[key, aisle] as [string, Aisle], ...rest];
+  return all.slice(0, clientLimits.aisleOverridesMax);
+}
+
+/** The aisle an item is in on this device: the one chosen for it, else the guess from its name. */
+export function itemAisle(name: string, overrides: ReadonlyMap<string, Aisle>): Aisle {
+  return overrides.get(normaliseName(name)) ?? aisleOf(name);
+}
+
+/** A list walked aisle by aisle: what is left under each aisle in store order, then what is done. */
+export interface AisleGroups<T> {
+  /** Only the aisles that hold something to buy, in `order`; each keeps the items' order. */
+  toBuy: { aisle: Aisle; items: T[] }[];
+  done: T[];
+}
+
+export function groupByAisle<T extends { name: string; done: boolean }>(
+  items: readonly T[],
+  order: readonly Aisle[],
+  overrides: ReadonlyMap<string, Aisle>,
+): AisleGroups<T> {
+  const byAisle = new Map<Aisle, T[]>(storeOrder(order).map((a) => [a, []]));
+  const done: T[] = [];
+  for (const item of items) {
+    if (item.done) done.push(item);
+    else byAisle.get(itemAisle(item.name, overrides))?.push(item);
+  }
+  const toBuy = [...byAisle].flatMap(([aisle, held]) => (held.length > 0 ? [{ aisle, items: held }] : []));
+  return { toBuy, done };
 }

@@ -28,7 +28,11 @@ export const clientLimits = {
   recentItemNamesMax: 200,
   /** Cleared items a device offers to "Buy again", per list. */
   buyAgainPerListMax: 30,
-  /** Items whose aisle this device's person chose (over the guess), most recent first. */
+  /**
+   * Items whose aisle this device's person chose (over the guess), most recent first: in the
+   * browser's localStorage, and in the terminal's home config.json (`trolley item aisle`). The
+   * oldest choice goes first (aisles.ts withAisleOverride).
+   */
   aisleOverridesMax: 500,
   /** Largest per-request timeout the engine passes to the cloud: the nodes' deadline limit. */
   requestTimeoutMsMax: limits.deadlineMsMax,

@@ -19,7 +19,8 @@ import { shareLink } from './list-link.ts';
 import { MemoryClientStore } from './memory-client-store.ts';
 import type { CloudPort } from './ports.ts';
 import { ManualClock, MemoryCloud, SeededRandom } from './testing/index.ts';
-import { TrolleyClient, type ClientEvent, type SyncSummary } from './trolley-client.ts';
+import { TrolleyClient, type ClientEvent, type HistoryItem, type SyncSummary } from './trolley-client.ts';
+import { englishHistory, historyWhat } from './wording.ts';
 
 async function device(store = new MemoryClientStore(), seed = 1) {
   const clock = new ManualClock();
@@ -889,7 +890,10 @@ describe('TrolleyClient: history with names, and undo', () => {
     await alice.removeItem(id, 'milk'); // concurrently: Ana removes what Bruno bought
     await syncAll();
     const told = (c: TrolleyClient): string[] =>
-      c.history(id).map((h) => `${h.who}${h.mine ? '*' : ''} ${h.kind} ${h.n} ${h.name}`);
+      c
+        .history(id)
+        .filter((h) => h.kind !== 'create') // made before the names were set (see the next test)
+        .map((h) => `${h.who}${h.mine ? '*' : ''} ${h.kind} ${h.n} ${h.name}`);
     // The add first; the removal and the purchase were concurrent (equal seq: by replica ID).
     expect(told(alice).at(-1)).toBe('Ana* add 2 Milk');
     expect([...told(alice)].sort()).toEqual(['Ana* add 2 Milk', 'Ana* remove 1 Milk', 'Bruno buy 2 Milk']);
@@ -907,5 +911,32 @@ describe('TrolleyClient: history with names, and undo', () => {
     await syncAll();
     expect(alice.item(id, 'milk')).toMatchObject({ wanted: 2, bought: 0 });
     await expect(bob.undo(id)).rejects.toThrow(/nothing this device did/);
+  });
+
+  it('creating a list is its first history entry, with the creator’s name; undo does not take it back', async () => {
+    const cloud = new MemoryCloud();
+    const ana = (await device(new MemoryClientStore(), 41)).client;
+    const bruno = (await device(new MemoryClientStore(), 42)).client;
+    ana.deviceName = 'Ana';
+    bruno.deviceName = 'Bruno';
+    await expect(ana.createList('bad\u0007title')).rejects.toThrow(/control characters/);
+    expect(ana.lists()).toEqual([]);
+    const id = await ana.createList('  Saturday  ');
+    expect(ana.history(id)).toEqual([
+      expect.objectContaining({ kind: 'create', who: 'Ana', name: 'Saturday', n: 0, mine: true, seq: 1 }),
+    ]);
+    expect(ana.history(id)[0]?.atMs).toBe(new ManualClock().nowMs);
+    expect(englishHistory.action(ana.history(id)[0] as HistoryItem)).toBe('created the list');
+    await expect(ana.undo(id)).rejects.toThrow(/nothing this device did/);
+    // It travels with the list: Bruno sees who created it, after his own change.
+    await ana.syncOnce(cloud, { timeoutMs });
+    await bruno.joinList(id);
+    await bruno.syncOnce(cloud, { timeoutMs });
+    await bruno.addItem(id, 'Milk');
+    const lines = bruno.history(id).map((h) => historyWhat(h, englishHistory));
+    expect(lines).toEqual(['Bruno added Milk', 'Ana created the list']);
+    expect(
+      historyWhat(ana.history(id)[0] as HistoryItem, { ...englishHistory, yourName: (n) => `${n} (me)` }),
+    ).toBe('Ana (me) created the list');
   });
 });

@@ -312,7 +312,8 @@ export class TrolleyClient {
     return this.guarded(async () => {
       this.checkRoomForList();
       const replica = new ListReplica(this.replicaId);
-      const delta = replica.rename(title); // validates the title
+      replica.author = { name: this.deviceName, nowMs: () => this.clock.wallMs() };
+      const delta = replica.create(title); // validates the title; "created the list" in its history
       const listId = newListId(this.random);
       const state = encodeList(replica.state);
       const first = this.outboxEntry(encodeList(delta), this.clock.wallMs());

@@ -1,7 +1,8 @@
 // `trolley config …`: settings saved in the home folder (DIR/config.json), so that the cloud's
 // address is typed once: `trolley config set cloud tcp://host:5555#KEY` (the proxy's public key
 // after #, as its ready line prints the address). --cloud and $TROLLEY_CLOUD still override it for
-// one command; `trolley status` says which one is in use.
+// one command; `trolley status` says which one is in use. Also kept here: your name in history, and
+// the order of your shop's aisles (`list show --by-aisle`).
 
 import { join } from 'node:path';
 import type { Command } from 'commander';
@@ -19,6 +20,8 @@ import {
   type GlobalOptions,
   type SettingName,
 } from '../globals.ts';
+import { aisles } from '@trolley/client';
+import { parseAisleOrder } from '../aisles.ts';
 import { summaries } from './summaries.ts';
 
 function settingName(name: string): SettingName {
@@ -37,8 +40,9 @@ function parsed(name: SettingName, value: string): string {
       `name: 1 to ${limits.deviceNameLengthMax} characters, no control characters; nothing saved`,
     );
   try {
-    // The cloud's parser (globals.ts endpoints) checks each address and the key after its #.
-    return settings[name].parse(value);
+    // The cloud's parser (globals.ts endpoints) checks each address and the key after its #; the
+    // aisles are checked against the built-in ones.
+    return name === 'aisles' ? parseAisleOrder(value) : settings[name].parse(value);
   } catch (error) {
     throw new TrolleyError('invalid_argument', `${name}: ${(error as Error).message}; nothing saved`);
   }
@@ -54,11 +58,14 @@ function effective(
       const cloud = cloudOf(o);
       return { name, value: cloud.endpoints.join(','), source: cloud.source };
     }
-    case 'name': {
-      const saved = readSettings(homeDirOf(o)).name;
-      return saved === undefined
+    case 'name':
+    case 'aisles': {
+      const saved = readSettings(homeDirOf(o))[name];
+      if (saved !== undefined)
+        return { name, value: saved, source: `saved in ${join(homeDirOf(o), configFile)}` };
+      return name === 'name'
         ? { name, value: '', source: 'not set: changes show as made by someone unnamed' }
-        : { name, value: saved, source: `saved in ${join(homeDirOf(o), configFile)}` };
+        : { name, value: aisles.join(','), source: 'not set: the order of a typical shop' };
     }
   }
 }

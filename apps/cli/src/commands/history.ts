@@ -4,24 +4,21 @@
 
 import type { Command } from 'commander';
 import { TrolleyError, type ListId } from '@trolley/core';
-import { historyAction, type HistoryItem } from '@trolley/client';
+import { englishHistory, historyLine, type HistoryWords } from '@trolley/client';
 import { withHome, type Home } from '../home.ts';
 import { quoted } from './lists.ts';
 import { summaries } from './summaries.ts';
 
-/** "14:02" today, else "Sat 5 Dec 14:02" (local time). */
-function when(atMs: number, nowMs: number): string {
-  const at = new Date(atMs);
-  const time = at.toLocaleTimeString('en-GB', { hour: '2-digit', minute: '2-digit' });
-  return new Date(nowMs).toDateString() === at.toDateString()
-    ? time
-    : `${at.toLocaleDateString('en-GB', { weekday: 'short', day: 'numeric', month: 'short' })} ${time}`;
-}
-
-export function historyLine(h: HistoryItem, nowMs: number): string {
-  const who = h.who !== '' ? h.who : h.mine ? 'This device' : 'Someone';
-  return `${who}${h.mine && h.who !== '' ? ' (this device)' : ''} ${historyAction(h)} · ${when(h.atMs, nowMs)}`;
-}
+/**
+ * History in the terminal: English, this device's own name marked as such; times in British style
+ * ("14:02", "Sat 5 Dec 14:02" on another day).
+ */
+const words: HistoryWords = {
+  ...englishHistory,
+  you: 'This device',
+  yourName: (name) => `${name} (this device)`,
+};
+const locale = 'en-GB';
 
 /** The list whose newest change by this device (not yet undone) is the newest of all. */
 function lastChanged(home: Home): ListId {
@@ -60,7 +57,7 @@ export function registerHistory(program: Command): void {
         }
         const now = Date.now();
         home.say(`History of ${quoted(home, id)}, newest first:`);
-        for (const h of all.slice(0, limit)) home.say(`  ${historyLine(h, now)}`);
+        for (const h of all.slice(0, limit)) home.say(`  ${historyLine(h, words, now, locale)}`);
         if (all.length > limit) home.say(`  … ${all.length - limit} older (--limit ${all.length})`);
       }),
     );
@@ -78,7 +75,7 @@ export function registerHistory(program: Command): void {
         const id = ref === undefined ? lastChanged(home) : home.list(ref);
         const { opId, undone } = await home.client.undo(id);
         await home.reportChange(id, {
-          line: `Undid: ${historyAction(undone)} in ${quoted(home, id)}`,
+          line: `Undid: ${words.action(undone)} in ${quoted(home, id)}`,
           changed: opId !== undefined,
           json: { undone },
         });

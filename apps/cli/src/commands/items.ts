@@ -2,10 +2,21 @@
 // committed locally before anything is said (local-ok), then pushed by a quick sync (home.ts).
 // Names are matched as the list matches them (case and spacing do not matter); quantities are
 // whole numbers, checked here for shape and by the engine for range (exit 2 either way).
+// `item aisle` is not a change of the list: the aisle is this device's choice (aisles.ts).
 
 import type { Command } from 'commander';
 import { TrolleyError, type ItemView, type ListId } from '@trolley/core';
-import { itemState, parseItemEntry, type LocalOk, type TrolleyClient } from '@trolley/client';
+import {
+  aisleOf,
+  aisles,
+  englishAisleNames,
+  itemState,
+  parseItemEntry,
+  type LocalOk,
+  type TrolleyClient,
+} from '@trolley/client';
+import { parseAisle, saveItemAisle } from '../aisles.ts';
+import { didYouMean } from '../did-you-mean.ts';
 import { withHome, type Home } from '../home.ts';
 import { itemJson } from '../render.ts';
 import { listRefHelp, quoted } from './lists.ts';
@@ -173,4 +184,37 @@ export function registerItems(program: Command): void {
   verb('note <list> <name> <note>', 'set the note of an item ("" clears it)', (name, [note]) =>
     itemOperations.note(name, note ?? ''),
   );
+
+  item
+    .command('aisle <list> <name> <aisle>')
+    .description(
+      `put an item in another aisle, on this device only, for list show --by-aisle (${aisles.join(', ')})`,
+    )
+    .action((ref: string, name: string, typed: string, _o: unknown, command: Command) =>
+      withHome(command, (home) => {
+        const aisle = parseAisle(typed);
+        const listId = home.list(ref);
+        const found = home.client.item(listId, name);
+        if (found === undefined) {
+          const near = didYouMean(
+            name,
+            home.client.view(listId).items.map((i) => i.name),
+          );
+          throw new TrolleyError(
+            'not_found',
+            `no item ${JSON.stringify(name.trim())} in ${quoted(home, listId)}` +
+              (near.length > 0 ? `; did you mean ${near.map((n) => JSON.stringify(n)).join(' or ')}?` : ''),
+          );
+        }
+        saveItemAisle(home.dir, found.name, aisle);
+        const usual = aisleOf(found.name) === aisle;
+        if (home.json) home.printJson({ id: listId, item: found.name, aisle, usual });
+        else
+          home.say(
+            `${found.name} is in ${englishAisleNames[aisle]} (${aisle}) on this device${
+              usual ? ', its usual aisle' : ''
+            }`,
+          );
+      }),
+    );
 }

@@ -1,12 +1,13 @@
 // `trolley list …`: the lists on this device. Every change is committed locally first (local-ok,
 // said at once), then a quick sync pushes it (home.ts). `list show` first refreshes the list from
 // the cloud when it answers quickly (--no-refresh: never), and says how old its view is; `list ls`
-// never touches the network.
+// never touches the network; `list show --by-aisle` walks the list aisle by aisle (aisles.ts).
 // A <list> argument is a full ID, a share link, an unambiguous ID prefix or a title (resolveList).
 
 import type { Command } from 'commander';
-import type { ListId } from '@trolley/core';
-import { parseListRef, shareLink } from '@trolley/client';
+import type { ItemView, ListId } from '@trolley/core';
+import { groupByAisle, parseListRef, shareLink, type AisleGroups } from '@trolley/client';
+import { homeAisles } from '../aisles.ts';
 import { shortListId, withHome, type Home } from '../home.ts';
 import { ago, listJson, renderList, statusJson, statusText, syncLine, table, titleOf } from '../render.ts';
 import { summaries } from './summaries.ts';
@@ -27,13 +28,29 @@ export const shortId = shortListId;
  * Prints a list, saying how fresh the view is: `refreshed` when it was just pulled from the cloud,
  * else when it last was (others may have changed it since).
  */
-export function showList(home: Home, listId: ListId, refreshed = false): void {
+export function showList(home: Home, listId: ListId, refreshed = false, byAisle = false): void {
   const view = home.client.view(listId);
   const status = home.client.status(listId);
   const outbox = home.client.outboxSize(listId);
   const lastSyncMs = home.client.lists().find((l) => l.listId === listId)?.lastSyncMs ?? 0;
+  let groups: AisleGroups<ItemView> | undefined;
+  if (byAisle) {
+    const { order, overrides } = homeAisles(home.dir);
+    groups = groupByAisle(view.items, order, overrides);
+  }
   if (home.json) {
-    home.printJson({ ...listJson(listId, view, status, outbox), lastSyncMs, refreshed });
+    const names = (items: readonly ItemView[]): string[] => items.map((i) => i.name);
+    home.printJson({
+      ...listJson(listId, view, status, outbox),
+      lastSyncMs,
+      refreshed,
+      ...(groups === undefined
+        ? {}
+        : {
+            byAisle: groups.toBuy.map((g) => ({ aisle: g.aisle, items: names(g.items) })),
+            done: names(groups.done),
+          }),
+    });
     return;
   }
   const freshness = refreshed
@@ -41,7 +58,7 @@ export function showList(home: Home, listId: ListId, refreshed = false): void {
     : lastSyncMs === 0
       ? 'as this device has it: never synced with the cloud'
       : `as of ${ago(lastSyncMs, Date.now())} (last sync with the cloud; others may have changed it since)`;
-  home.say(renderList(listId, view, status, outbox, freshness));
+  home.say(renderList(listId, view, status, outbox, freshness, groups));
 }
 
 export function registerLists(program: Command): void {
@@ -113,11 +130,15 @@ export function registerLists(program: Command): void {
       'a list and its items: wanted, bought, still to buy; first refreshed from the cloud if it answers quickly',
     )
     .option('--no-refresh', 'show what this device has, without asking the cloud')
-    .action((ref: string, o: { refresh: boolean }, command: Command) =>
+    .option(
+      '--by-aisle',
+      "what is left to buy under its aisle, in your shop's order (config set aisles), then what is done",
+    )
+    .action((ref: string, o: { refresh: boolean; byAisle?: boolean }, command: Command) =>
       withHome(command, async (home) => {
         const id = home.list(ref);
         const outcome = o.refresh ? await home.quickSync(id, { force: true }) : undefined;
-        showList(home, id, outcome?.reached === true);
+        showList(home, id, outcome?.reached === true, o.byAisle === true);
       }),
     );
 

@@ -3,11 +3,11 @@
 
 export const summaries = {
   list: 'your shopping lists: create, ls, show, share, join, rename, clear-bought, delete, forget',
-  item: 'the items of a list: add, set, inc, dec, buy, check, uncheck, note, remove',
+  item: 'the items of a list: add, set, inc, dec, buy, check, uncheck, note, remove, aisle',
   sync: 'sync every list now (exit 0: nothing waits; 5: changes still waiting at the timeout)',
   status: 'where each list stands (local / cloud-ok / all replicas), changes waiting, and the cloud',
   watch: 'show a list and redraw it whenever it changes, here or elsewhere, until Ctrl-C',
-  config: 'settings saved in the home folder: the cloud address, your name in history',
+  config: "settings saved in the home folder: the cloud address, your name in history, your shop's aisles",
   history: 'who did what to a list, and when, newest first (names set with config set name)',
   undo: 'take back the last change this device made (to a list, or to any list)',
   cluster: 'run a local cloud: one proxy and N storage nodes as child processes (Ctrl-C stops all)',

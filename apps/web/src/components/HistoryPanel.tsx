@@ -3,23 +3,16 @@
 // a clearing of bought items or a deletion of the list can be brought back from here, with its
 // items: the client's restoreItems, a new change that keeps whatever others did meanwhile.
 import { useState } from 'react';
-import { canBringBack, type HistoryItem } from '@trolley/client';
+import { canBringBack, historyWhat, historyWhen, type HistoryItem } from '@trolley/client';
 import type { ListId } from '@trolley/core';
 import { useAction, useEngine } from '../hooks.ts';
 import { t } from '../strings.ts';
-
-function when(atMs: number): string {
-  const at = new Date(atMs);
-  const time = at.toLocaleTimeString(t.lang, { hour: '2-digit', minute: '2-digit' });
-  return new Date().toDateString() === at.toDateString()
-    ? time
-    : `${at.toLocaleDateString(t.lang, { weekday: 'short', day: 'numeric', month: 'short' })} ${time}`;
-}
 
 export function HistoryPanel({ listId, entries }: { listId: ListId; entries: readonly HistoryItem[] }) {
   const client = useEngine().client;
   const action = useAction();
   const [told, setTold] = useState(false);
+  const now = Date.now();
   const bringBack = (e: HistoryItem): void =>
     void action
       .run(() => client.restoreItems(listId, e.items, e.kind === 'delete' ? e.name : undefined))
@@ -32,11 +25,11 @@ export function HistoryPanel({ listId, entries }: { listId: ListId; entries: rea
       ) : (
         <ol className="history-list">
           {entries.map((e) => {
-            const what = `${e.who !== '' ? e.who : e.mine ? t.you : t.someone} ${t.historyAction(e)}`;
+            const what = historyWhat(e, t.historyWords);
             return (
               <li key={`${e.replica}:${e.seq}`} className="history-entry">
                 <span className="history-what">
-                  {what} <span className="quiet">· {when(e.atMs)}</span>
+                  {what} <span className="quiet">· {historyWhen(e.atMs, now, t.lang)}</span>
                 </span>
                 {canBringBack(e) && (
                   <button type="button" onClick={() => bringBack(e)} aria-label={t.bringBackWhat(what)}>

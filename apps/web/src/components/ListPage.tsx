@@ -5,7 +5,7 @@
 // link means) and fills in when the cloud answers.
 import { useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
 import { limits, normaliseName, parseListId, type ItemView, type ListId } from '@trolley/core';
-import { aisleOf, isAisle, parseItemEntry, shareLink, type Aisle } from '@trolley/client';
+import { groupByAisle, isAisle, itemAisle, parseItemEntry, shareLink, type Aisle } from '@trolley/client';
 import { navigate, useAction, useEngine, usePublicBase, useSnapshot, useUndo } from '../hooks.ts';
 import {
   aisleOrder,
@@ -181,7 +181,7 @@ function ListBody({ listId }: { listId: ListId }) {
       offerUndo({ message: t.removed(i.name), undo: () => client.restoreItems(listId, [i]) });
     }),
     note: (i, text) => action.run(() => client.setNote(listId, i.key, text)),
-    aisleOf: (i) => overrides.get(i.key) ?? aisleOf(i.name),
+    aisleOf: (i) => itemAisle(i.name, overrides),
     setAisle: (i, a) => {
       saveAisleOverride(i.name, a);
       setOverrides(aisleOverrides());
@@ -225,14 +225,11 @@ function ListBody({ listId }: { listId: ListId }) {
   // What is still to buy first, what is done below it; each part in the list's own (name) order.
   const shown = [...matching.filter((i) => !i.done), ...matching.filter((i) => i.done)];
   // By aisle: what is to buy under each aisle in store order, then what is in the trolley.
+  const walk = groupByAisle(matching, order, overrides);
   const groups: { aisle?: Aisle; label: string; items: ItemView[] }[] = byAisle
     ? [
-        ...order.map((a) => ({
-          aisle: a,
-          label: t.aisle[a],
-          items: matching.filter((i) => !i.done && actions.aisleOf(i) === a),
-        })),
-        { label: t.inTrolley, items: matching.filter((i) => i.done) },
+        ...walk.toBuy.map((g) => ({ ...g, label: t.aisle[g.aisle] })),
+        { label: t.inTrolley, items: walk.done },
       ].filter((g) => g.items.length > 0)
     : [{ label: t.items, items: shown }];
   const shownAisles = groups.flatMap((g) => (g.aisle === undefined ? [] : [g.aisle]));

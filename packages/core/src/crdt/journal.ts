@@ -35,6 +35,7 @@ export const historyKinds = [
   'rename',
   'restore',
   'undo',
+  'create',
 ] as const;
 export type HistoryKind = (typeof historyKinds)[number];
 
@@ -54,7 +55,7 @@ export interface HistoryEntry {
   /** The writer's display name ('' when it has none). */
   who: string;
   kind: HistoryKind;
-  /** The item's name as typed, or the list's title (rename, delete); '' when none. */
+  /** The item's name as typed, or the list's title (rename, delete, create); '' when none. */
   name: string;
   /**
    * The amount: units or quantity (add, set, increase, decrease, buy, check, uncheck); items

@@ -85,6 +85,14 @@ export class ListReplica {
 
   // ---- operations ------------------------------------------------------------------------------
 
+  /**
+   * The first change of a new list: its title, recorded in the history as one 'create' entry
+   * (with an author; the rename inside it records nothing of its own).
+   */
+  create(title: string): ListDoc {
+    return this.record({ kind: 'create', name: displayName(title) }, () => [this.rename(title)]);
+  }
+
   rename(title: string): ListDoc {
     const t = checkText('a list title', displayName(title), limits.titleLengthMax, false);
     const before = greatest(this.state.title) ?? '';
@@ -262,12 +270,13 @@ export class ListReplica {
 
   /**
    * The newest change in the history made by `replicaId` that is not an undo and has not been
-   * undone, or undefined. An undo names what it took back by its seq.
+   * undone, or undefined. An undo names what it took back by its seq. Creating the list is not
+   * taken back (deleting it is a change of its own).
    */
   lastUndoable(replicaId: string): HistoryEntry | undefined {
     const undone = new Set<number>();
     for (const { replica, entry } of this.state.journal.newestFirst()) {
-      if (replica !== replicaId) continue;
+      if (replica !== replicaId || entry.kind === 'create') continue;
       if (entry.kind === 'undo') undone.add(entry.n);
       else if (!undone.has(entry.seq)) return entry;
     }
@@ -318,6 +327,7 @@ export class ListReplica {
       case 'restore':
         return e.items.map((i) => (has(i.name) ? this.removeItem(i.name) : undefined));
       case 'undo':
+      case 'create':
         return [];
     }
   }
