@@ -30,6 +30,12 @@ export const clientLimits = {
   buyAgainPerListMax: 30,
   /** Items whose aisle this device's person chose (over the guess), most recent first. */
   aisleOverridesMax: 500,
+  /**
+   * A pause between two check-offs this long or longer ends a shopping trip (aisles.ts learns the
+   * store order from each trip). The learning itself is bounded by the aisles, not by time: one
+   * learnt place per aisle and the trip under way's aisles, each once (at most 2 × 10 entries).
+   */
+  aisleTripGapMs: 45 * 60_000,
   /** Largest per-request timeout the engine passes to the cloud: the nodes' deadline limit. */
   requestTimeoutMsMax: limits.deadlineMsMax,
 } as const;
