@@ -6,9 +6,16 @@
 // forgets the gesture). An extra: every swipe has a button and a key that does the same.
 //
 // The row moves by its style during the gesture, not by React state, so a finger's every move
-// costs one style write and no render.
+// costs one style write and no render. Once a gesture is a swipe its touch moves are the row's
+// (cancelled for the browser), so it leaves no scroll or fling behind: without that, Chromium took
+// a tap on Undo right after a swipe for a tap stopping a fling, and dropped its click.
 
-import { useRef, type MouseEvent as ReactMouseEvent, type PointerEvent as ReactPointerEvent } from 'react';
+import {
+  useEffect,
+  useRef,
+  type MouseEvent as ReactMouseEvent,
+  type PointerEvent as ReactPointerEvent,
+} from 'react';
 
 export type SwipeSide = 'right' | 'left';
 
@@ -46,8 +53,28 @@ export function useSwipe(onSwipe: (side: SwipeSide) => void) {
   const row = useRef<HTMLLIElement>(null);
   const line = useRef<HTMLDivElement>(null);
   const gesture = useRef<Gesture | undefined>(undefined);
-  /** Set when a swipe ends, so that the click some browsers send after it does not also act. */
-  const swipedAt = useRef(0);
+  /**
+   * Set when a swipe ends, so that a click a browser may send for the same touch does not also act
+   * (cleared by the next touch or key, whose clicks are the person's).
+   */
+  const swiped = useRef(false);
+
+  useEffect(() => {
+    const l = line.current;
+    if (l === null) return;
+    const move = (e: TouchEvent): void => {
+      if (gesture.current?.kind === 'swipe' && e.cancelable) e.preventDefault();
+    };
+    const lift = (e: TouchEvent): void => {
+      if (swiped.current && e.cancelable) e.preventDefault(); // no click for this touch
+    };
+    l.addEventListener('touchmove', move, { passive: false });
+    l.addEventListener('touchend', lift, { passive: false });
+    return () => {
+      l.removeEventListener('touchmove', move);
+      l.removeEventListener('touchend', lift);
+    };
+  }, []);
 
   const show = (dx: number | undefined): void => {
     const r = row.current;
@@ -70,7 +97,7 @@ export function useSwipe(onSwipe: (side: SwipeSide) => void) {
     if (g === undefined || g.pointerId !== e.pointerId) return;
     gesture.current = undefined;
     if (g.kind !== 'swipe') return;
-    swipedAt.current = e.timeStamp;
+    swiped.current = true;
     const side = act ? swipeSideOf(g.dx, line.current?.offsetWidth ?? 0) : undefined;
     show(undefined); // back in place (CSS animates it, unless motion is reduced)
     if (side !== undefined) onSwipe(side);
@@ -78,6 +105,7 @@ export function useSwipe(onSwipe: (side: SwipeSide) => void) {
 
   const handlers = {
     onPointerDown: (e: ReactPointerEvent) => {
+      swiped.current = false;
       if (!e.isPrimary || (e.pointerType !== 'touch' && e.pointerType !== 'pen')) return;
       gesture.current = { pointerId: e.pointerId, x: e.clientX, y: e.clientY, dx: 0, kind: 'undecided' };
     },
@@ -101,12 +129,14 @@ export function useSwipe(onSwipe: (side: SwipeSide) => void) {
       row.current?.removeAttribute('data-swiping');
       end(e, false);
     },
+    onKeyDown: () => {
+      swiped.current = false;
+    },
     onClickCapture: (e: ReactMouseEvent) => {
-      if (swipedAt.current !== 0 && e.timeStamp - swipedAt.current < 500) {
-        e.preventDefault();
-        e.stopPropagation();
-      }
-      swipedAt.current = 0;
+      if (!swiped.current) return;
+      swiped.current = false;
+      e.preventDefault();
+      e.stopPropagation();
     },
   };
   return { row, line, handlers };
