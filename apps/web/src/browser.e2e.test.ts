@@ -796,3 +796,214 @@ describe('shopping with the web app', () => {
     }
   });
 });
+
+interface Point {
+  x: number;
+  y: number;
+}
+
+/**
+ * A finger dragged across the screen, through Chromium's own input pipeline (so touch-action,
+ * scrolling and taps behave as on a phone): down, 12 moves, `beforeLift`, up.
+ */
+async function touchDrag(
+  page: Page,
+): Promise<(from: Point, to: Point, beforeLift?: () => Promise<void>) => Promise<void>> {
+  const cdp = await page.context().newCDPSession(page);
+  const touch = (type: 'touchStart' | 'touchMove' | 'touchEnd', at?: Point): Promise<unknown> =>
+    cdp.send('Input.dispatchTouchEvent', { type, touchPoints: at === undefined ? [] : [{ ...at, id: 1 }] });
+  return async (from, to, beforeLift) => {
+    await touch('touchStart', from);
+    const steps = 12;
+    for (let s = 1; s <= steps; s++)
+      await touch('touchMove', {
+        x: from.x + ((to.x - from.x) * s) / steps,
+        y: from.y + ((to.y - from.y) * s) / steps,
+      });
+    await beforeLift?.();
+    await touch('touchEnd');
+  };
+}
+
+describe('swiping rows and the learnt store order', () => {
+  it('on a touch screen a row follows the finger: right checks off (or back on), left removes, both undoable; short swipes and scrolls change nothing', async () => {
+    const { context, page } = await device(true, true);
+    await newList(page, 'Swipe');
+    const names =
+      'Apples Bananas Bread Butter Carrots Cheese Coffee Eggs Flour Grapes Milk Onions Pasta Rice Tea'.split(
+        ' ',
+      );
+    for (const n of names) {
+      await page.getByLabel('Item', { exact: true }).fill(n);
+      await page.getByLabel('Item', { exact: true }).press('Enter');
+    }
+    await expect.poll(() => page.locator('ul.items > li').count()).toBe(15);
+    await page.evaluate(() => window.scrollTo(0, 0));
+    const drag = await touchDrag(page);
+    const line = (key: string) => page.locator(`li[data-item="${key}"] .item-line`);
+    /** Swipes a row by `share` of its width (negative: to the left), from its middle. */
+    const swipe = async (
+      key: string,
+      share: number,
+      screenshot?: string,
+    ): Promise<{ moved: string; armed: boolean }> => {
+      // Where the row rests (its track does not move with it), in the middle of the screen.
+      const track = page.locator(`li[data-item="${key}"] .item-track`);
+      await track.evaluate((el) => el.scrollIntoView({ block: 'center' }));
+      const box = await track.boundingBox();
+      if (box === null) throw new Error(`no row for ${key}`);
+      const from = { x: box.x + box.width / 2, y: box.y + box.height / 2 };
+      let seen = { moved: '', armed: false };
+      await drag(from, { x: from.x + share * box.width, y: from.y + 3 }, async () => {
+        // Before the finger lifts: the row is where the finger is, marked past the threshold or not.
+        seen = await page.locator(`li[data-item="${key}"]`).evaluate((li) => ({
+          moved: (li.querySelector('.item-line') as HTMLElement).style.transform,
+          armed: (li as HTMLElement).dataset['armed'] !== undefined,
+        }));
+        if (screenshot !== undefined) {
+          mkdirSync(artifacts, { recursive: true });
+          await page.screenshot({ path: join(artifacts, screenshot) });
+        }
+      });
+      return seen;
+    };
+    const ticked = (name: string) =>
+      page.getByRole('checkbox', { name, exact: true }).getAttribute('aria-checked');
+    const undo = () => page.getByTestId('undo-bar').getByRole('button', { name: 'Undo' }).tap();
+
+    // Right, past the threshold: checked off, with Undo; the row followed the finger.
+    const right = await swipe('milk', 0.45, 'swipe-phone.png');
+    expect(right.moved).toMatch(/^translateX\((1[5-9]\d|2\d\d)(\.\d+)?px\)$/);
+    expect(right.armed).toBe(true);
+    await expect.poll(() => ticked('Milk')).toBe('true');
+    await expect.poll(() => undoBar(page)).toContain('Checked off Milk.');
+    await expect.poll(() => line('milk').evaluate((el) => (el as HTMLElement).style.transform)).toBe('');
+    await undo();
+    await expect.poll(() => ticked('Milk')).toBe('false');
+    expect(await quantityOf(page, 'milk')).toBe('1 to buy');
+    // A done row swiped right is unchecked (once: the swipe is not also a tap).
+    await swipe('milk', 0.45);
+    await expect.poll(() => ticked('Milk')).toBe('true');
+    await swipe('milk', 0.45);
+    await expect.poll(() => undoBar(page)).toContain('Unchecked Milk.');
+    expect(await ticked('Milk')).toBe('false');
+
+    // Left: removed, with Undo, which brings it back.
+    const left = await swipe('bread', -0.45);
+    expect(left.moved).toMatch(/^translateX\(-/);
+    await expect.poll(() => page.locator('li[data-item="bread"]').count()).toBe(0);
+    await expect.poll(() => undoBar(page)).toContain('Removed Bread.');
+    await undo();
+    await expect.poll(() => quantityOf(page, 'bread')).toBe('1 to buy');
+
+    // Short of the threshold, either way: the row snaps back and nothing changes.
+    const before = await rows(page);
+    for (const share of [0.2, -0.2]) {
+      const short = await swipe('eggs', share);
+      expect(short.moved).toMatch(/^translateX\(/);
+      expect(short.armed).toBe(false);
+      await expect
+        .poll(() =>
+          page.locator('li[data-item="eggs"]').evaluate((li) => (li as HTMLElement).dataset['swipe']),
+        )
+        .toBeUndefined();
+      expect(await line('eggs').evaluate((el) => (el as HTMLElement).style.transform)).toBe('');
+    }
+    expect(await rows(page)).toEqual(before);
+
+    // Up the screen, starting on a row: the page scrolls, and no row moves or changes.
+    await page.evaluate(() => window.scrollTo(0, 0));
+    const onion = await line('onions').boundingBox();
+    if (onion === null) throw new Error('no row for onions');
+    const at = { x: onion.x + onion.width / 2, y: onion.y + onion.height / 2 };
+    await drag(at, { x: at.x + 8, y: at.y - 300 });
+    await expect.poll(() => page.evaluate(() => window.scrollY)).toBeGreaterThan(100);
+    expect(await page.locator('li[data-swipe], li[data-swiping]').count()).toBe(0);
+    expect(await rows(page)).toEqual(before);
+
+    // Rows that swipe keep the page accessible (the hint behind a row is only drawn while swiping).
+    const violations = await audit(page);
+    console.log(`web a11y (swipe rows): axe-core found ${violations.length} violation(s)`);
+    expect(violations).toEqual([]);
+    // Reduced motion: the row jumps back instead of sliding.
+    expect(await line('eggs').evaluate((el) => getComputedStyle(el).transitionDuration)).not.toBe('0s');
+    await page.emulateMedia({ reducedMotion: 'reduce' });
+    expect(await line('eggs').evaluate((el) => getComputedStyle(el).transitionDuration)).toBe('0s');
+    await context.close();
+  });
+
+  it('"By aisle" follows the order items are checked off in, trip after trip, until the person sets their own', async () => {
+    const { context, page } = await device(true, true);
+    const start = Date.parse('2026-03-07T10:00:00Z');
+    await context.clock.install({ time: start });
+    await newList(page, 'Weekly');
+    // Cupboard (C), fruit & vegetables (A), dairy (B): four of each.
+    const C = ['Rice', 'Pasta', 'Flour', 'Tea'] as const;
+    const A = ['Apples', 'Bananas', 'Onions', 'Carrots'] as const;
+    const B = ['Milk', 'Cheese', 'Butter', 'Eggs'] as const;
+    for (const n of [...A, ...B, ...C]) {
+      await page.getByLabel('Item', { exact: true }).fill(n);
+      await page.getByLabel('Item', { exact: true }).press('Enter');
+    }
+    await expect.poll(() => page.locator('ul.items > li').count()).toBe(12);
+    await page.getByRole('button', { name: 'By aisle' }).tap();
+    const heads = (): Promise<string[]> => page.locator('h2.aisle').allTextContents();
+    const inTrolley = 'In the trolley';
+    await expect.poll(heads).toEqual(['Fruit & vegetables', 'Dairy & eggs', 'Cupboard']);
+    await expect
+      .poll(() => page.getByText('In the order you usually check items off.').isVisible())
+      .toBe(true);
+
+    let trip = 0;
+    /** Taps these items off, a minute apart, on the next trip's day. */
+    const tickOff = async (items: readonly string[]): Promise<void> => {
+      trip++;
+      for (const [i, name] of items.entries()) {
+        await context.clock.setSystemTime(start + trip * 86_400_000 + i * 60_000);
+        const box = page.getByRole('checkbox', { name, exact: true });
+        await box.tap();
+        await expect.poll(() => box.getAttribute('aria-checked')).toBe('true');
+      }
+    };
+    /** Opens the list again an hour after the trip (the page is drawn anew). */
+    const later = async (): Promise<void> => {
+      await context.clock.setSystemTime(start + trip * 86_400_000 + 3_600_000);
+      await page.getByRole('button', { name: 'By aisle' }).tap();
+      await page.getByRole('button', { name: 'By aisle' }).tap();
+    };
+
+    // Trip 1: cupboard, then fruit & vegetables, then dairy. While it is under way the order holds.
+    await tickOff([C[0], A[0], B[0]]);
+    await page.getByRole('button', { name: 'By aisle' }).tap();
+    await page.getByRole('button', { name: 'By aisle' }).tap();
+    await expect.poll(heads).toEqual(['Fruit & vegetables', 'Dairy & eggs', 'Cupboard', inTrolley]);
+    await later();
+    await expect.poll(heads).toEqual(['Cupboard', 'Fruit & vegetables', 'Dairy & eggs', inTrolley]);
+    // Trip 2, the other way round: one trip moves the order, but does not overturn it…
+    await tickOff([B[1], A[1], C[1]]);
+    await later();
+    await expect.poll(heads).toEqual(['Cupboard', 'Fruit & vegetables', 'Dairy & eggs', inTrolley]);
+    // …a second one does (the shop was rearranged).
+    await tickOff([B[2], A[2], C[2]]);
+    await later();
+    const learnt = ['Dairy & eggs', 'Fruit & vegetables', 'Cupboard', inTrolley];
+    await expect.poll(heads).toEqual(learnt);
+
+    // Their own order wins once they set one, and stays; "Use the learnt order" goes back to it.
+    await page.getByRole('button', { name: 'Move Cupboard up' }).tap();
+    const own = ['Dairy & eggs', 'Cupboard', 'Fruit & vegetables', inTrolley];
+    await expect.poll(heads).toEqual(own);
+    await expect.poll(() => page.getByText('Your own order').isVisible()).toBe(true);
+    const violations = await audit(page);
+    console.log(`web a11y (own aisle order): axe-core found ${violations.length} violation(s)`);
+    expect(violations).toEqual([]);
+    await later();
+    await expect.poll(heads).toEqual(own);
+    await page.getByRole('button', { name: 'Use the learnt order' }).tap();
+    await expect.poll(heads).toEqual(learnt);
+    await expect
+      .poll(() => page.getByText('In the order you usually check items off.').isVisible())
+      .toBe(true);
+    await context.close();
+  });
+});

@@ -3,7 +3,16 @@
 // items cleared as bought, for "Buy again". Both are bounded (clientLimits); a damaged or missing
 // entry reads as empty, and a full storage is ignored: these are conveniences, never data.
 
-import { aisleOverridesFrom, clientLimits, storeOrder, withAisleOverride, type Aisle } from '@trolley/client';
+import {
+  aisleLearningFrom,
+  aisleOverridesFrom,
+  clientLimits,
+  learnCheckOff,
+  storeOrder,
+  withAisleOverride,
+  type Aisle,
+  type AisleLearning,
+} from '@trolley/client';
 import { normaliseName, type ListId } from '@trolley/core';
 
 export interface Again {
@@ -122,18 +131,52 @@ export function saveDeviceName(name: string): void {
 // Aisles, per device: the shop a person walks is theirs, not the list's (two people sharing a list
 // shop in different stores), so the aisle chosen for an item and the order aisles are walked in
 // are kept here, never synced; read back and bounded by @trolley/client's aisles.ts, as the
-// terminal's are.
+// terminal's are. The store order is the one the person dragged, if they did, else the one learnt
+// from their check-offs (aisles.ts). Bounded: one entry per aisle (twice for the learning), at
+// most aisleOverridesMax items.
 
 const aisleOrderKey = 'trolley.aisleOrder';
 const aisleOverridesKey = 'trolley.aisleOverrides';
+const aisleLearningKey = 'trolley.aisleLearning';
 
-/** This device's store order: every aisle once, the saved order first, new aisles after. */
-export function aisleOrder(): Aisle[] {
+/**
+ * The store order this device's person set (every aisle once, the saved order first, new aisles
+ * after), or undefined when they never set one (or went back to the learnt order).
+ */
+export function ownAisleOrder(): Aisle[] | undefined {
+  try {
+    if (localStorage.getItem(aisleOrderKey) === null) return undefined;
+  } catch {
+    return undefined;
+  }
   return storeOrder(read(aisleOrderKey, isAnything));
 }
 
-export function saveAisleOrder(order: readonly Aisle[]): void {
-  write(aisleOrderKey, order);
+/** Saves the person's own store order; undefined forgets it (the learnt order is used again). */
+export function saveAisleOrder(order: readonly Aisle[] | undefined): void {
+  if (order !== undefined) write(aisleOrderKey, order);
+  else
+    try {
+      localStorage.removeItem(aisleOrderKey);
+    } catch {
+      // Storage refused: the order holds for this visit only.
+    }
+}
+
+/** What this device learnt of its person's store order from their check-offs. */
+export function aisleLearning(): AisleLearning {
+  try {
+    return aisleLearningFrom(JSON.parse(localStorage.getItem(aisleLearningKey) ?? 'null'));
+  } catch {
+    return aisleLearningFrom(null);
+  }
+}
+
+/** Records a check-off in `aisle` now; returns what is learnt with it. */
+export function learnAisleCheckOff(aisle: Aisle): AisleLearning {
+  const next = learnCheckOff(aisleLearning(), aisle, Date.now());
+  write(aisleLearningKey, next);
+  return next;
 }
 
 /** The aisle this device's person chose for an item (by normalised name), over the guess. */

@@ -41,6 +41,10 @@ export interface Strings {
   moveAisleUp: (aisle: string) => string;
   moveAisleDown: (aisle: string) => string;
   aisleOrderHint: string;
+  aisleLearntHint: string;
+  useLearntOrder: string;
+  swipeCheck: string;
+  swipeUncheck: string;
   history: string;
   historyTitle: string;
   noHistory: string;
@@ -174,7 +178,12 @@ const en: Strings = {
   aisleShort: 'Aisle',
   moveAisleUp: (aisle) => `Move ${aisle} up`,
   moveAisleDown: (aisle) => `Move ${aisle} down`,
-  aisleOrderHint: 'Drag an aisle, or use its arrows, to match your shop.',
+  aisleOrderHint: 'Your own order: drag an aisle, or use its arrows, to change it.',
+  aisleLearntHint:
+    'In the order you usually check items off. Drag an aisle, or use its arrows, to set your own.',
+  useLearntOrder: 'Use the learnt order',
+  swipeCheck: '✓ Check off',
+  swipeUncheck: 'Uncheck',
   history: 'History',
   historyTitle: 'Who did what',
   noHistory: 'No changes recorded yet.',
@@ -317,7 +326,12 @@ const pt: Strings = {
   aisleShort: 'Corredor',
   moveAisleUp: (aisle) => `Subir ${aisle}`,
   moveAisleDown: (aisle) => `Descer ${aisle}`,
-  aisleOrderHint: 'Arraste um corredor, ou use as setas, para seguir a sua loja.',
+  aisleOrderHint: 'A sua ordem: arraste um corredor, ou use as setas, para a mudar.',
+  aisleLearntHint:
+    'Pela ordem em que costuma marcar os artigos. Arraste um corredor, ou use as setas, para definir a sua.',
+  useLearntOrder: 'Usar a ordem aprendida',
+  swipeCheck: '✓ Comprado',
+  swipeUncheck: 'Desmarcar',
   history: 'Histórico',
   historyTitle: 'Quem fez o quê',
   noHistory: 'Ainda não há alterações registadas.',

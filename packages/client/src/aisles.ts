@@ -1,6 +1,7 @@
 // Aisles: the part of a shop an item is usually found in, guessed from its name with a small
 // built-in word list (English and Portuguese), so that a list can be walked aisle by aisle. A guess
-// only: nothing is stored, and an unknown word is "other". Pure.
+// only: nothing is stored, and an unknown word is "other". And the order a person's shop is walked
+// in, learnt from the order they check items off (below). Pure.
 
 import { normaliseName } from '@trolley/core';
 import { clientLimits } from './client-limits.ts';
@@ -167,4 +168,86 @@ export function groupByAisle<T extends { name: string; done: boolean }>(
   }
   const toBuy = [...byAisle].flatMap(([aisle, held]) => (held.length > 0 ? [{ aisle, items: held }] : []));
   return { toBuy, done };
+}
+
+// Store order learnt from check-offs. Each check-off says which aisle the person stood in; the
+// check-offs of one shopping trip (no pause of aisleTripGapMs or more between two of them) give
+// the order the trip walked the aisles in: each aisle's place is the rank of its first check-off
+// among the trip's aisles, scaled to 0 (first) … 1 (last). When a trip is over, each of its aisles'
+// learnt place moves towards that trip's place (an exponentially weighted mean, so the shop's
+// latest layout wins over a few trips). A trip through one aisle says nothing about order and is
+// not learnt from. The order only changes between trips, never while one is under way (groups
+// jumping about in the middle of a shop would be worse than a slightly stale order).
+//
+// Bounded: one number per aisle, and the trip under way holds each aisle at most once — at most
+// 2 × aisles.length entries, whatever the number of check-offs (client-limits.ts). Pure: the
+// caller passes the time and keeps the state where it likes.
+
+/** How far one finished trip moves an aisle's learnt place towards the trip's (0…1). */
+export const aisleLearningRate = 0.4;
+
+export interface AisleLearning {
+  /** Per aisle seen in a finished trip: its learnt place, 0 (walked first) … 1 (last). */
+  readonly places: Readonly<Partial<Record<Aisle, number>>>;
+  /** The trip under way: its aisles in the order first checked off, and its last check-off's time. */
+  readonly trip: { readonly aisles: readonly Aisle[]; readonly lastMs: number };
+}
+
+export const noAisleLearning: AisleLearning = { places: {}, trip: { aisles: [], lastMs: 0 } };
+
+/** Whether the trip under way is over at `nowMs` (a pause of the trip gap, or the clock went back). */
+function tripOver(state: AisleLearning, nowMs: number): boolean {
+  return Math.abs(nowMs - state.trip.lastMs) >= clientLimits.aisleTripGapMs;
+}
+
+/** The learnt places with the trip under way folded in. */
+function withTrip(state: AisleLearning): Partial<Record<Aisle, number>> {
+  const walked = state.trip.aisles;
+  const places = { ...state.places };
+  if (walked.length < 2) return places;
+  walked.forEach((aisle, rank) => {
+    const place = rank / (walked.length - 1);
+    const before = places[aisle];
+    places[aisle] = before === undefined ? place : before + aisleLearningRate * (place - before);
+  });
+  return places;
+}
+
+/** Records a check-off of an item in `aisle` at `atMs`; returns the new state (the old is kept). */
+export function learnCheckOff(state: AisleLearning, aisle: Aisle, atMs: number): AisleLearning {
+  if (!Number.isFinite(atMs)) return state;
+  if (tripOver(state, atMs)) return { places: withTrip(state), trip: { aisles: [aisle], lastMs: atMs } };
+  const walked = state.trip.aisles.includes(aisle) ? state.trip.aisles : [...state.trip.aisles, aisle];
+  return { places: state.places, trip: { aisles: walked, lastMs: atMs } };
+}
+
+/**
+ * The store order learnt by `nowMs`: aisles by learnt place, including the trip under way once it
+ * is over. An aisle never learnt keeps its place in the usual order (`aisles`, scaled 0…1), which
+ * also breaks ties. With nothing learnt, the usual order.
+ */
+export function learntAisleOrder(state: AisleLearning, nowMs: number): Aisle[] {
+  const places = tripOver(state, nowMs) ? withTrip(state) : state.places;
+  const usual = (a: Aisle): number => aisles.indexOf(a);
+  const place = (a: Aisle): number => places[a] ?? usual(a) / (aisles.length - 1);
+  return [...aisles].sort((x, y) => place(x) - place(y) || usual(x) - usual(y));
+}
+
+/** Reads a stored learning state; whatever is malformed in it is dropped (never throws). */
+export function aisleLearningFrom(stored: unknown): AisleLearning {
+  if (typeof stored !== 'object' || stored === null) return noAisleLearning;
+  const { places, trip } = stored as { places?: unknown; trip?: unknown };
+  const kept: Partial<Record<Aisle, number>> = {};
+  if (typeof places === 'object' && places !== null)
+    for (const [aisle, place] of Object.entries(places))
+      if (isAisle(aisle) && typeof place === 'number' && place >= 0 && place <= 1) kept[aisle] = place;
+  const { aisles: walked, lastMs } = (typeof trip === 'object' && trip !== null ? trip : {}) as {
+    aisles?: unknown;
+    lastMs?: unknown;
+  };
+  const tripAisles = Array.isArray(walked)
+    ? [...new Set(walked.filter((a): a is Aisle => typeof a === 'string' && isAisle(a)))]
+    : [];
+  const last = typeof lastMs === 'number' && Number.isFinite(lastMs) ? lastMs : 0;
+  return { places: kept, trip: { aisles: tripAisles, lastMs: last } };
 }

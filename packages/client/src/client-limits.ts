@@ -34,6 +34,12 @@ export const clientLimits = {
    * oldest choice goes first (aisles.ts withAisleOverride).
    */
   aisleOverridesMax: 500,
+  /**
+   * A pause between two check-offs this long or longer ends a shopping trip (aisles.ts learns the
+   * store order from each trip). The learning itself is bounded by the aisles, not by time: one
+   * learnt place per aisle and the trip under way's aisles, each once (at most 2 × 10 entries).
+   */
+  aisleTripGapMs: 45 * 60_000,
   /** Largest per-request timeout the engine passes to the cloud: the nodes' deadline limit. */
   requestTimeoutMsMax: limits.deadlineMsMax,
 } as const;

@@ -1,10 +1,12 @@
 // One item on one line: a wide button that checks it off (or back on), showing its name and what
 // is left to buy, and a "more" button that opens the rest one tap away: fewer, more, bought one,
-// the note, remove. Every control names its item for screen readers.
+// the note, remove. Every control names its item for screen readers. On a touch screen the line
+// can also be swiped: right checks it off (or back on), left removes it (swipe.ts).
 import { useId, useState, type FormEvent } from 'react';
 import { limits, type ItemView } from '@trolley/core';
 import { aisles, isAisle, type Aisle } from '@trolley/client';
 import { t } from '../strings.ts';
+import { useSwipe } from './swipe.ts';
 
 export interface ItemActions {
   toggle: (item: ItemView) => void;
@@ -36,42 +38,49 @@ export function ItemRow({ item, actions }: { item: ItemView; actions: ItemAction
     e.preventDefault();
     if (note !== undefined && (await actions.note(item, note.trim()))) setNote(undefined);
   };
+  const swipe = useSwipe((side) => (side === 'right' ? actions.toggle(item) : actions.remove(item)));
   const classes = ['item', item.done ? 'done' : '', item.overBought ? 'over' : '', open ? 'open' : '']
     .join(' ')
     .trim();
   return (
-    <li className={classes} data-item={item.key}>
-      <div className="item-line">
-        <button
-          type="button"
-          className="tick"
-          role="checkbox"
-          aria-checked={item.done}
-          aria-label={item.name}
-          aria-describedby={`${id}-qty`}
-          onClick={() => actions.toggle(item)}
-        >
-          <span className="tick-box" aria-hidden="true" />
-          <span className="item-name">{item.name}</span>
-          {hasNote && !open && (
-            <span className="item-note-hint" aria-hidden="true">
-              {item.note}
+    <li className={classes} data-item={item.key} ref={swipe.row}>
+      <div className="item-track">
+        <div className="swipe-hint" aria-hidden="true">
+          <span className="swipe-right">{item.done ? t.swipeUncheck : t.swipeCheck}</span>
+          <span className="swipe-left">{t.removeShort}</span>
+        </div>
+        <div className="item-line" ref={swipe.line} {...swipe.handlers}>
+          <button
+            type="button"
+            className="tick"
+            role="checkbox"
+            aria-checked={item.done}
+            aria-label={item.name}
+            aria-describedby={`${id}-qty`}
+            onClick={() => actions.toggle(item)}
+          >
+            <span className="tick-box" aria-hidden="true" />
+            <span className="item-name">{item.name}</span>
+            {hasNote && !open && (
+              <span className="item-note-hint" aria-hidden="true">
+                {item.note}
+              </span>
+            )}
+            <span id={`${id}-qty`} className="item-qty" data-testid="quantity">
+              {quantityText(item)}
             </span>
-          )}
-          <span id={`${id}-qty`} className="item-qty" data-testid="quantity">
-            {quantityText(item)}
-          </span>
-        </button>
-        <button
-          type="button"
-          className="item-more"
-          aria-expanded={open}
-          aria-controls={`${id}-panel`}
-          aria-label={t.moreFor(item.name)}
-          onClick={() => setOpen(!open)}
-        >
-          <span aria-hidden="true">⋯</span>
-        </button>
+          </button>
+          <button
+            type="button"
+            className="item-more"
+            aria-expanded={open}
+            aria-controls={`${id}-panel`}
+            aria-label={t.moreFor(item.name)}
+            onClick={() => setOpen(!open)}
+          >
+            <span aria-hidden="true">⋯</span>
+          </button>
+        </div>
       </div>
       {open && (
         <div id={`${id}-panel`} className="item-panel">

@@ -5,14 +5,24 @@
 // link means) and fills in when the cloud answers.
 import { useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
 import { limits, normaliseName, parseListId, type ItemView, type ListId } from '@trolley/core';
-import { groupByAisle, isAisle, itemAisle, parseItemEntry, shareLink, type Aisle } from '@trolley/client';
+import {
+  groupByAisle,
+  isAisle,
+  itemAisle,
+  learntAisleOrder,
+  parseItemEntry,
+  shareLink,
+  type Aisle,
+} from '@trolley/client';
 import { navigate, useAction, useEngine, usePublicBase, useSnapshot, useUndo } from '../hooks.ts';
 import {
-  aisleOrder,
+  aisleLearning,
   aisleOverrides,
   buyAgain,
   forgetAgain,
   groupedByAisle,
+  learnAisleCheckOff,
+  ownAisleOrder,
   recentNames,
   rememberCleared,
   rememberName,
@@ -83,7 +93,9 @@ function ListBody({ listId }: { listId: ListId }) {
   const [told, setTold] = useState<string | undefined>(); // what the last add did
   const [query, setQuery] = useState('');
   const [byAisle, setByAisle] = useState(groupedByAisle);
-  const [order, setOrder] = useState(aisleOrder);
+  // The store order: the person's own once they dragged one, else the one learnt from check-offs.
+  const [own, setOwn] = useState(ownAisleOrder);
+  const [learning, setLearning] = useState(aisleLearning);
   const [overrides, setOverrides] = useState(aisleOverrides);
   const [dragged, setDragged] = useState<Aisle | undefined>();
   const [sharing, setSharing] = useState(false);
@@ -161,6 +173,9 @@ function ListBody({ listId }: { listId: ListId }) {
     setTold(undefined);
     void action.run(() => task(i));
   };
+  const aisleOfItem = (i: ItemView): Aisle => itemAisle(i.name, overrides);
+  /** Something of `i` went into the trolley: where it was tells the order the shop is walked in. */
+  const learnFrom = (i: ItemView): void => setLearning(learnAisleCheckOff(aisleOfItem(i)));
   const actions: ItemActions = {
     toggle: item(async (i) => {
       if (i.done) {
@@ -169,30 +184,39 @@ function ListBody({ listId }: { listId: ListId }) {
       } else {
         const units = i.remaining;
         await client.checkOff(listId, i.key);
+        learnFrom(i);
         if (units > 0)
           offerUndo({ message: t.checkedOff(i.name), undo: () => client.unbuy(listId, i.key, units) });
       }
     }),
     more: item((i) => client.increaseWanted(listId, i.key, 1)),
     less: item((i) => client.decreaseWanted(listId, i.key, 1)),
-    buy: item((i) => client.buy(listId, i.key, 1)),
+    buy: item(async (i) => {
+      await client.buy(listId, i.key, 1);
+      learnFrom(i);
+    }),
     remove: item(async (i) => {
       await client.removeItem(listId, i.key);
       offerUndo({ message: t.removed(i.name), undo: () => client.restoreItems(listId, [i]) });
     }),
     note: (i, text) => action.run(() => client.setNote(listId, i.key, text)),
-    aisleOf: (i) => itemAisle(i.name, overrides),
+    aisleOf: aisleOfItem,
     setAisle: (i, a) => {
       saveAisleOverride(i.name, a);
       setOverrides(aisleOverrides());
     },
   };
-  /** Puts `moved` where `before` is in the store order (this device's; kept here). */
+  const order = own ?? learntAisleOrder(learning, Date.now());
+  /** Puts `moved` at place `to` in the store order: from now on the person's own (kept here). */
   const reorder = (moved: Aisle, to: number): void => {
     const rest = order.filter((a) => a !== moved);
     const next = [...rest.slice(0, to), moved, ...rest.slice(to)];
     saveAisleOrder(next);
-    setOrder(next);
+    setOwn(next);
+  };
+  const backToLearnt = (): void => {
+    saveAisleOrder(undefined);
+    setOwn(undefined);
   };
   const clearBought = (): void =>
     void action.run(async () => {
@@ -357,7 +381,16 @@ function ListBody({ listId }: { listId: ListId }) {
             </p>
           </div>
           {shown.length === 0 && <p className="empty">{t.noMatch(query.trim())}</p>}
-          {byAisle && shownAisles.length > 1 && <p className="quiet">{t.aisleOrderHint}</p>}
+          {byAisle && shownAisles.length > 1 && (
+            <p className="quiet">
+              {own === undefined ? t.aisleLearntHint : t.aisleOrderHint}{' '}
+              {own !== undefined && (
+                <button type="button" className="link" onClick={backToLearnt}>
+                  {t.useLearntOrder}
+                </button>
+              )}
+            </p>
+          )}
           {groups.map((g) => (
             <section key={g.label} className="group" aria-label={byAisle ? g.label : undefined}>
               {byAisle && g.aisle === undefined && <h2 className="aisle">{g.label}</h2>}
