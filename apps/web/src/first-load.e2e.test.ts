@@ -80,6 +80,8 @@ describe('the first load', () => {
     await page.goto(gateway.url);
     await page.getByRole('heading', { name: 'Your lists' }).waitFor(eventually);
     expect(await page.locator('header.top').count()).toBe(1);
+    // The same words as index.html's copy (strings.ts and index.html must not drift apart).
+    await expect(page.getByRole('link', { name: 'Trolley, all lists' }).isVisible()).resolves.toBe(true);
     expect(await headerLook(page)).toEqual({ background: green, color: 'rgb(255, 255, 255)' });
     expect(problems).toEqual([]);
     await page.context().close();
