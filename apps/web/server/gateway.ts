@@ -172,7 +172,7 @@ function securityHeaders(styleSources: readonly string[]): readonly [string, str
  * The CSP sources ('sha256-…') of the <style> blocks in the app's index.html; none without one.
  * Read once at start, as sirv reads the list of files it serves: a rebuild needs a restart.
  */
-export function inlineStyleSources(webRoot: string | undefined): string[] {
+function inlineStyleSources(webRoot: string | undefined): string[] {
   if (webRoot === undefined) return [];
   let html: string;
   try {
