@@ -9,10 +9,15 @@
 // JavaScript. Progress goes to stderr; the last stdout line is one JSON document.
 // Environment: LIGHTHOUSE_RUNS (default 3), CHROMIUM_PATH (default /usr/bin/chromium),
 // LIGHTHOUSE_WEB_ROOT (serve another build, e.g. an older one, to compare; default apps/web/dist,
-// built first if its sources changed), LIGHTHOUSE_REPORT (a file: the last run's full report, JSON).
+// built first if its sources changed), LIGHTHOUSE_BASELINE (a second build, e.g. the app built from
+// an older commit: served by a second gateway on the same cloud, its runs alternating with the
+// others', so that both meet the same moments of a shared machine; its medians go under
+// "baseline"), LIGHTHOUSE_REPORT (a file: the last run's full report, JSON).
+// The JSON also gives each run's performance score and the machine's 1-minute load average before
+// and after: on a busy machine total blocking time, and so the score, moves with the load.
 
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as chromeLauncher from 'chrome-launcher';
 import lighthouse from 'lighthouse';
@@ -25,6 +30,7 @@ import { freePortPair } from '../ports.ts';
 const runs = envNumber('LIGHTHOUSE_RUNS', 3);
 const chromePath = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 const webRoot = process.env['LIGHTHOUSE_WEB_ROOT'] ?? webDist;
+const baselineRoot = process.env['LIGHTHOUSE_BASELINE'] || undefined;
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
 
 interface Figures {
@@ -81,11 +87,23 @@ async function once(url: string): Promise<Figures> {
   }
 }
 
+/** The medians of each figure over `all`, and every run's performance score. */
+function summary(root: string, all: readonly Figures[]): Record<string, unknown> {
+  const keys = Object.keys(all[0] ?? {}) as (keyof Figures)[];
+  return {
+    webRoot: root,
+    ...Object.fromEntries(keys.map((k) => [k, median(all.map((f) => f[k]))])),
+    performanceRuns: all.map((f) => f.performance),
+  };
+}
+
+const load1 = (): number => Number((loadavg()[0] ?? Number.NaN).toFixed(1));
+
 async function main(): Promise<void> {
   if (webRoot === webDist) await ensureWebBuild(log);
   const dir = mkdtempSync(join(tmpdir(), 'trolley-lighthouse-'));
   let cluster: LocalCluster | undefined;
-  let gateway: Awaited<ReturnType<typeof startGateway>> | undefined;
+  const gateways: Awaited<ReturnType<typeof startGateway>>[] = [];
   try {
     cluster = await LocalCluster.plan({
       nodes: 3,
@@ -95,19 +113,31 @@ async function main(): Promise<void> {
       progress: log,
     });
     await cluster.start(60_000);
-    gateway = await startGateway({ cloud: cluster.clientEndpoints, host: '127.0.0.1', port: 0, webRoot });
-    log(`gateway on ${gateway.url}, serving ${webRoot}; ${runs} Lighthouse run(s), mobile profile`);
-    const all: Figures[] = [];
-    for (let i = 0; i < runs; i++) {
-      const f = await once(gateway.url);
-      log(`run ${i + 1}: ${JSON.stringify(f)}`);
-      all.push(f);
-    }
-    const keys = Object.keys(all[0] ?? {}) as (keyof Figures)[];
-    const result = Object.fromEntries(keys.map((k) => [k, median(all.map((f) => f[k]))]));
-    process.stdout.write(`${JSON.stringify({ bench: 'lighthouse', runs, webRoot, ...result })}\n`);
+    const roots = baselineRoot === undefined ? [webRoot] : [baselineRoot, webRoot];
+    for (const root of roots)
+      gateways.push(
+        await startGateway({ cloud: cluster.clientEndpoints, host: '127.0.0.1', port: 0, webRoot: root }),
+      );
+    log(
+      `${roots.map((root, i) => `gateway on ${gateways[i]?.url}, serving ${root}`).join('; ')}; ` +
+        `${runs} Lighthouse run(s) each, mobile profile`,
+    );
+    const loadBefore = load1();
+    const all: Figures[][] = roots.map(() => []);
+    for (let i = 0; i < runs; i++)
+      for (const [g, gateway] of gateways.entries()) {
+        const f = await once(gateway.url);
+        log(`run ${i + 1}, ${roots[g]}: ${JSON.stringify(f)}`);
+        all[g]?.push(f);
+      }
+    const current = summary(webRoot, all[roots.length - 1] ?? []);
+    const baseline = baselineRoot === undefined ? {} : { baseline: summary(baselineRoot, all[0] ?? []) };
+    const loadAverage = [loadBefore, load1()];
+    process.stdout.write(
+      `${JSON.stringify({ bench: 'lighthouse', runs, ...current, ...baseline, loadAverage })}\n`,
+    );
   } finally {
-    await gateway?.stop();
+    for (const gateway of gateways) await gateway.stop();
     await cluster?.stop();
     rmSync(dir, { recursive: true, force: true });
   }

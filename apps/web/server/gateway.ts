@@ -11,7 +11,10 @@
 // number and remote address. Watches are shared fairly: a WatchTable (max-min fair when full, as
 // in a proxy), so that connections watching many lists cannot push out one watching few.
 
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import sirv from 'sirv';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
@@ -147,18 +150,43 @@ interface Connection {
 /**
  * On every HTTP answer. A list's ID is the key to it, so a script injected into the page could
  * read every list on the device: the policy lets the page run only its own files and talk only to
- * its own origin (the WebSocket included). QR codes are data: images.
+ * its own origin (the WebSocket included). QR codes are data: images. Styles: the app's own files,
+ * and the <style> blocks of its index.html (where the build puts the app's CSS, so that the first
+ * paint waits for no second request), each allowed by its SHA-256 (`inlineStyleSources`).
  */
-const securityHeaders: readonly [string, string][] = [
-  [
-    'Content-Security-Policy',
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
-      "worker-src 'self'; manifest-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
-  ],
-  ['X-Content-Type-Options', 'nosniff'],
-  ['Referrer-Policy', 'no-referrer'],
-  ['X-Frame-Options', 'DENY'],
-];
+function securityHeaders(styleSources: readonly string[]): readonly [string, string][] {
+  return [
+    [
+      'Content-Security-Policy',
+      `default-src 'self'; script-src 'self'; style-src ${["'self'", ...styleSources].join(' ')}; ` +
+        "img-src 'self' data:; connect-src 'self'; worker-src 'self'; manifest-src 'self'; object-src 'none'; " +
+        "base-uri 'none'; frame-ancestors 'none'",
+    ],
+    ['X-Content-Type-Options', 'nosniff'],
+    ['Referrer-Policy', 'no-referrer'],
+    ['X-Frame-Options', 'DENY'],
+  ];
+}
+
+/**
+ * The CSP sources ('sha256-…') of the <style> blocks in the app's index.html; none without one.
+ * Read once at start, as sirv reads the list of files it serves: a rebuild needs a restart.
+ */
+function inlineStyleSources(webRoot: string | undefined): string[] {
+  if (webRoot === undefined) return [];
+  let html: string;
+  try {
+    html = readFileSync(join(webRoot, 'index.html'), 'utf8');
+  } catch {
+    return [];
+  }
+  return [...html.matchAll(/<style>([\s\S]*?)<\/style>/g)].map(
+    (m) =>
+      `'sha256-${createHash('sha256')
+        .update(m[1] ?? '')
+        .digest('base64')}'`,
+  );
+}
 
 /** Starts a gateway; resolves once it listens. */
 export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
@@ -209,6 +237,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
 
   // ---- HTTP: the app, /healthz, and the upgrade to /sync ----
 
+  const headers = securityHeaders(inlineStyleSources(options.webRoot));
   const publicUrl = options.publicUrl === undefined ? undefined : checkPublicUrl(options.publicUrl);
   const serveApp =
     options.webRoot === undefined
@@ -242,7 +271,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
 
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     try {
-      for (const [name, value] of securityHeaders) res.setHeader(name, value);
+      for (const [name, value] of headers) res.setHeader(name, value);
       const path = (req.url ?? '/').split('?')[0] ?? '/';
       if (routeOperator(operatorPage, req, res, path)) return;
       if (path === '/healthz') {

@@ -1,11 +1,23 @@
 // The app: a header, the offline banner, the page the URL fragment names, and the Undo bar.
-import { useCallback, useState } from 'react';
+import { lazy, Suspense, useCallback, useState } from 'react';
 import { ConnectionBanner } from './components/ConnectionBanner.tsx';
-import { ListPage } from './components/ListPage.tsx';
 import { ListsPage } from './components/ListsPage.tsx';
 import { UndoBar } from './components/UndoBar.tsx';
 import { UndoContext, useRoute, useSnapshot, type UndoOffer } from './hooks.ts';
 import { t } from './strings.ts';
+
+/**
+ * A list's page, with its rows, share and history panels, is a chunk of its own: the first screen
+ * (the lists) does not wait for it. It is fetched once the first screen is up (`preloadListPage`)
+ * and is in the service worker's cache, so opening a list does not wait for the network either.
+ */
+const loadListPage = () => import('./components/ListPage.tsx');
+const ListPage = lazy(() => loadListPage().then((m) => ({ default: m.ListPage })));
+
+/** Fetches the list page's chunk ahead of its first use (called when the browser is idle). */
+export function preloadListPage(): void {
+  void loadListPage().catch(() => undefined);
+}
 
 export function App() {
   const route = useRoute();
@@ -22,7 +34,13 @@ export function App() {
         </a>
       </header>
       <ConnectionBanner snapshot={snapshot} />
-      {route.page === 'lists' ? <ListsPage /> : <ListPage key={route.ref} listRef={route.ref} />}
+      {route.page === 'lists' ? (
+        <ListsPage />
+      ) : (
+        <Suspense fallback={<main className="page" aria-busy="true" />}>
+          <ListPage key={route.ref} listRef={route.ref} />
+        </Suspense>
+      )}
       <UndoBar offer={offer} onDone={dismiss} />
     </UndoContext.Provider>
   );

@@ -35,7 +35,7 @@ export function useSnapshot(): EngineSnapshot {
 /** The route from the URL fragment: `#/` (the lists) or `#/list/<id>`. */
 export type Route = { page: 'lists' } | { page: 'list'; ref: string };
 
-function routeOf(hash: string): Route {
+export function routeOf(hash: string): Route {
   const match = /^#\/list\/([^/?#]+)/.exec(hash);
   return match?.[1] === undefined ? { page: 'lists' } : { page: 'list', ref: decodeURIComponent(match[1]) };
 }
