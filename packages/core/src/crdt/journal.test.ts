@@ -11,6 +11,7 @@ import {
   ReplicaTable,
   decodeList,
   dot,
+  dotCounter,
   encodeList,
   limits,
   merge,
@@ -90,6 +91,21 @@ describe('history: the journal is a bounded join-semilattice', () => {
         expect(content(joined(a, a, max))).toBe(content(a));
         // Pruned as it went, each replica still keeps what one that saw everything at once keeps.
         const all = journalOf([...x, ...y, ...z], 1_000, []);
+        // The journal keeps its entries in the keep order as they come (a search each, or one
+        // sort for a join): the same as sorting them all at the end.
+        // (Each test entry's `who` is its replica's name.)
+        const sorted = [...all.entries]
+          .map(([d, e]) => ({ replica: e.who, entry: e, counter: dotCounter(d) }))
+          .sort(
+            (p, q) =>
+              q.entry.seq - p.entry.seq ||
+              (p.replica < q.replica ? 1 : p.replica > q.replica ? -1 : 0) ||
+              q.counter - p.counter,
+          );
+        expect(content(all)).toBe(
+          JSON.stringify(sorted.map(({ replica, entry: e }) => [replica, e.seq, e.atMs])),
+        );
+        expect(all.nextSeq()).toBe(Math.max(0, ...[...all.entries.values()].map((e) => e.seq)) + 1);
         const top = all.newestFirst().slice(0, max);
         expect(content(joined(joined(a, b, max), c, max))).toBe(
           JSON.stringify(top.map(({ replica, entry: e }) => [replica, e.seq, e.atMs])),

@@ -69,53 +69,92 @@ export interface HistoryEntry {
 }
 
 export class Journal {
-  readonly entries = new Map<Dot, HistoryEntry>();
+  private readonly byDot = new Map<Dot, HistoryEntry>();
+  /**
+   * The held dots in keep order, least first: the top seq is the last, the one to prune the
+   * first. An entry made here, or received live, is the greatest, so adding it is a push.
+   */
+  private readonly order: Dot[] = [];
 
   constructor(
     private readonly replicas: ReplicaTable,
     private readonly entriesMax: number = limits.historyEntriesMax,
   ) {}
 
+  /** The entries held, by dot (read only: add and join keep the keep order). */
+  get entries(): ReadonlyMap<Dot, HistoryEntry> {
+    return this.byDot;
+  }
+
   get size(): number {
-    return this.entries.size;
+    return this.byDot.size;
   }
 
   /** The seq the next entry takes: one more than any held (entries pruned are below those held). */
   nextSeq(): number {
-    let top = 0;
-    for (const e of this.entries.values()) if (e.seq > top) top = e.seq;
+    const top = this.order.length === 0 ? 0 : this.entry(this.order[this.order.length - 1] as Dot).seq;
     return Math.min(top + 1, limits.historySeqMax);
   }
 
   add(d: Dot, entry: HistoryEntry): void {
-    if (this.entries.has(d)) return;
-    if (this.entries.size < this.entriesMax) {
-      this.entries.set(d, entry);
-      return;
+    if (this.byDot.has(d)) return;
+    const order = this.order;
+    if (order.length >= this.entriesMax) {
+      // Full: the least of the kept entries and the new one goes.
+      const least = order[0] as Dot;
+      if (this.entriesMax === 0 || this.less(d, entry, least, this.entry(least))) return;
+      order.shift();
+      this.byDot.delete(least);
     }
-    // Full: the least of the kept entries and the new one goes (a scan of at most entriesMax).
-    let least: Dot | undefined;
-    let leastEntry: HistoryEntry | undefined;
-    for (const [x, e] of this.entries)
-      if (leastEntry === undefined || this.less(x, e, least as Dot, leastEntry)) {
-        least = x;
-        leastEntry = e;
-      }
-    if (least === undefined || leastEntry === undefined || this.less(d, entry, least, leastEntry)) return;
-    this.entries.delete(least);
-    this.entries.set(d, entry);
+    this.byDot.set(d, entry);
+    // Where it goes: after every entry less than it (a binary search; usually the end).
+    let lo = 0;
+    let hi = order.length;
+    if (hi > 0 && this.less(order[hi - 1] as Dot, this.entry(order[hi - 1] as Dot), d, entry)) lo = hi;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const x = order[mid] as Dot;
+      if (this.less(x, this.entry(x), d, entry)) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo === order.length) order.push(d);
+    else order.splice(lo, 0, d);
   }
 
   /** Joins another journal (its dots translated through `map`). */
   join(other: Journal, map: readonly number[] | undefined): void {
-    for (const [d, e] of other.entries) this.add(translate(d, map), e);
+    if (other.order.length <= 4) {
+      // A delta's one entry (or a few): each in its place.
+      for (const d of other.order) this.add(translate(d, map), other.entry(d));
+      return;
+    }
+    // Many (two states): all of them, one sort, then the least pruned, instead of a search each.
+    let added = 0;
+    for (const d of other.order) {
+      const x = translate(d, map);
+      if (this.byDot.has(x)) continue;
+      this.byDot.set(x, other.entry(d));
+      this.order.push(x);
+      added++;
+    }
+    if (added === 0) return;
+    this.order.sort((a, b) => (a === b ? 0 : this.less(a, this.entry(a), b, this.entry(b)) ? -1 : 1));
+    const over = this.order.length - this.entriesMax;
+    if (over > 0) for (const x of this.order.splice(0, over)) this.byDot.delete(x);
   }
 
   /** Entries newest first (greatest in the keep order first), each with its writer's replica name. */
   newestFirst(): { replica: string; entry: HistoryEntry }[] {
-    return [...this.entries]
-      .sort(([a, ea], [b, eb]) => (this.less(a, ea, b, eb) ? 1 : -1))
-      .map(([d, entry]) => ({ replica: this.replicas.name(dotReplica(d)), entry }));
+    const out: { replica: string; entry: HistoryEntry }[] = [];
+    for (let i = this.order.length - 1; i >= 0; i--) {
+      const d = this.order[i] as Dot;
+      out.push({ replica: this.replicas.name(dotReplica(d)), entry: this.entry(d) });
+    }
+    return out;
+  }
+
+  private entry(d: Dot): HistoryEntry {
+    return this.byDot.get(d) as HistoryEntry;
   }
 
   /** The keep order: seq, then replica name, then counter. */
