@@ -19,7 +19,9 @@
 //   the stream) each compute what the other misses, encode, decode and apply it, both directions;
 //   its bytes; and join: the plain state join of the two (merge of a copy of one with the other).
 // Every run starts from fresh replicas; the two variants alternate which goes first; every figure
-// is the median of REPEATS runs after a warm-up. Every run is checked: all devices see the same
+// is the median of REPEATS runs after a warm-up (within a run, the action and delivery figures are
+// means over the stream; the codec, sync and join figures medians of their loops, so that a
+// collection pause on a shared machine moves them less). Every run is checked: all devices see the same
 // list, and both variants see the same list (title, names, quantities) — history changes nothing
 // a person sees of the items. Output: a table, then one JSON line (the last stdout line) with the
 // ratios with ÷ without. Progress goes to stderr.
@@ -31,11 +33,11 @@ import { DEVICE_NAMES, generateBranch, generateStream, kinds, type Action, type 
 
 const ACTIONS = 1_000;
 const BRANCH_ACTIONS = 200;
-const REPEATS = envNumber('HISTORY_REPEATS', 7);
-/** Full-state encodes and decodes timed per run (each takes tens of µs). */
+const REPEATS = envNumber('HISTORY_REPEATS', 9);
+/** Full-state encodes and decodes timed per run, one at a time (the run's figure is their median). */
 const CODEC_LOOPS = 200;
-/** Syncs and joins timed per run (fresh copies each). */
-const MERGE_LOOPS = 20;
+/** Syncs and joins timed per run, fresh copies each (the run's figure is their median). */
+const MERGE_LOOPS = 30;
 const SEEDS = { stream: 0x4157_0001, branchA: 0x4157_0002, branchB: 0x4157_0003, ids: 0x4157_0004 };
 
 type Variant = 'with' | 'without';
@@ -129,12 +131,16 @@ function runVariant(
   // The full state: encoded and decoded CODEC_LOOPS times.
   const state = (devices[0] as ListReplica).state;
   const full = encodeList(state);
-  let t = performance.now();
-  for (let i = 0; i < CODEC_LOOPS; i++) encodeList(state);
-  const encodeMs = performance.now() - t;
-  t = performance.now();
-  for (let i = 0; i < CODEC_LOOPS; i++) decoded(full);
-  const decodeMs = performance.now() - t;
+  const encodeMs: number[] = [];
+  const decodeMs: number[] = [];
+  for (let i = 0; i < CODEC_LOOPS; i++) {
+    const t0 = performance.now();
+    encodeList(state);
+    const t1 = performance.now();
+    decoded(full);
+    decodeMs.push(performance.now() - t1);
+    encodeMs.push(t1 - t0);
+  }
 
   // Two devices diverge, each with its own branch, then sync (and, apart, join).
   const [a0, b0] = [0, 1].map((i) => {
@@ -151,8 +157,8 @@ function runVariant(
     }
     return r;
   }) as [ListReplica, ListReplica];
-  let syncMs = 0;
-  let joinMs = 0;
+  const syncMs: number[] = [];
+  const joinMs: number[] = [];
   let syncBytes = 0;
   let seenAfterMerge = '';
   for (let k = 0; k < MERGE_LOOPS; k++) {
@@ -163,13 +169,13 @@ function runVariant(
     const toA = encodeList(b.missingFor(a.state.ctx, a.state.replicas));
     b.apply(decoded(toB));
     a.apply(decoded(toA));
-    syncMs += performance.now() - t0;
+    syncMs.push(performance.now() - t0);
     syncBytes = toA.length + toB.length;
     if (seenOf(a) !== seenOf(b)) throw new Error(`${variant}: the replicas disagree after syncing`);
     const j = a0.state.clone();
     const t1 = performance.now();
     merge(j, b0.state);
-    joinMs += performance.now() - t1;
+    joinMs.push(performance.now() - t1);
     if (Buffer.compare(encodeList(j), encodeList(a.state)) !== 0)
       throw new Error(`${variant}: the join and the sync disagree`);
     seenAfterMerge = seenOf(a);
@@ -180,11 +186,11 @@ function runVariant(
     deltaBytes: deltaBytes / steps.length,
     actionNs: (actionMs * 1e6) / steps.length,
     deliveryNs: (deliveryMs * 1e6) / (steps.length * (devices.length - 1)),
-    decodeNs: (decodeMs * 1e6) / CODEC_LOOPS,
-    encodeNs: (encodeMs * 1e6) / CODEC_LOOPS,
-    syncNs: (syncMs * 1e6) / MERGE_LOOPS,
+    decodeNs: median(decodeMs) * 1e6,
+    encodeNs: median(encodeMs) * 1e6,
+    syncNs: median(syncMs) * 1e6,
     syncBytes,
-    joinNs: (joinMs * 1e6) / MERGE_LOOPS,
+    joinNs: median(joinMs) * 1e6,
     entries: state.journal.size,
     seen: seenAfterStream[0] + seenAfterMerge,
   };

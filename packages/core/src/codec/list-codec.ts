@@ -237,7 +237,7 @@ class EntryWriter {
   private at = 0;
   private who = '';
   /** Device names written so far, in order of first writing. */
-  private readonly whos = new Map<string, number>();
+  private readonly whos: string[] = [];
   private keyIndex: Map<string, number> | undefined;
 
   constructor(private readonly keys: readonly string[]) {}
@@ -258,11 +258,11 @@ class EntryWriter {
     else w.svarint(atDifference);
     if (e.who === this.who) w.varint(0);
     else {
-      const j = this.whos.get(e.who);
-      if (j !== undefined) w.varint(2 + 2 * j);
+      const j = this.whos.indexOf(e.who);
+      if (j >= 0) w.varint(2 + 2 * j);
       else {
         writeRaw(w, 1, utf8(e.who));
-        this.whos.set(e.who, this.whos.size);
+        this.whos.push(e.who);
       }
     }
     this.writeName(w, e.name, undefined);
@@ -746,11 +746,13 @@ function readList(r: Reader, journal: number): ListDoc {
     const n = r.count(limits.historyEntriesMax, 'history entries', v3 ? 9 : 7);
     if (n === 0) r.fail(`an empty history in version ${journal}`);
     lr.resetRun();
-    const entries = v3 ? undefined : new EntryReader(r, keys);
+    const reader = v3 ? undefined : new EntryReader(r, keys);
+    const entries: [Dot, HistoryEntry][] = [];
     for (let i = 0; i < n; i++) {
       const d = lr.storeDot();
-      doc.journal.add(d, entries === undefined ? readEntryV3(r) : entries.read());
+      entries.push([d, reader === undefined ? readEntryV3(r) : reader.read()]);
     }
+    doc.journal.addAll(entries);
   }
   if (r.left !== 0) r.fail(`${r.left} bytes after the end`);
   for (const d of lr.seenDots()) doc.ctx.add(d);

@@ -128,13 +128,19 @@ export class Journal {
       for (const d of other.order) this.add(translate(d, map), other.entry(d));
       return;
     }
-    // Many (two states): all of them, one sort, then the least pruned, instead of a search each.
+    this.addAll(other.order.map((d) => [translate(d, map), other.entry(d)] as const));
+  }
+
+  /**
+   * Adds many entries at once (a state's join, a decoded history): all of them, one sort, then
+   * the least pruned, instead of a search each. The same as adding them one by one.
+   */
+  addAll(entries: readonly (readonly [Dot, HistoryEntry])[]): void {
     let added = 0;
-    for (const d of other.order) {
-      const x = translate(d, map);
-      if (this.byDot.has(x)) continue;
-      this.byDot.set(x, other.entry(d));
-      this.order.push(x);
+    for (const [d, e] of entries) {
+      if (this.byDot.has(d)) continue;
+      this.byDot.set(d, e);
+      this.order.push(d);
       added++;
     }
     if (added === 0) return;
