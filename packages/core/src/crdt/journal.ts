@@ -71,10 +71,11 @@ export interface HistoryEntry {
 export class Journal {
   private readonly byDot = new Map<Dot, HistoryEntry>();
   /**
-   * The held dots in keep order, least first: the top seq is the last, the one to prune the
-   * first. An entry made here, or received live, is the greatest, so adding it is a push.
+   * The held dots and their entries in keep order, least first: the top seq is the last, the one
+   * to prune the first. An entry made here, or received live, is the greatest: adding it is a push.
    */
-  private readonly order: Dot[] = [];
+  private readonly dots: Dot[] = [];
+  private readonly kept: HistoryEntry[] = [];
 
   constructor(
     private readonly replicas: ReplicaTable,
@@ -92,43 +93,49 @@ export class Journal {
 
   /** The seq the next entry takes: one more than any held (entries pruned are below those held). */
   nextSeq(): number {
-    const top = this.order.length === 0 ? 0 : this.entry(this.order[this.order.length - 1] as Dot).seq;
+    const top = this.kept.length === 0 ? 0 : (this.kept[this.kept.length - 1] as HistoryEntry).seq;
     return Math.min(top + 1, limits.historySeqMax);
   }
 
   add(d: Dot, entry: HistoryEntry): void {
     if (this.byDot.has(d)) return;
-    const order = this.order;
-    if (order.length >= this.entriesMax) {
+    const { dots, kept } = this;
+    if (dots.length >= this.entriesMax) {
       // Full: the least of the kept entries and the new one goes.
-      const least = order[0] as Dot;
-      if (this.entriesMax === 0 || this.less(d, entry, least, this.entry(least))) return;
-      order.shift();
-      this.byDot.delete(least);
+      if (this.entriesMax === 0 || this.less(d, entry, dots[0] as Dot, kept[0] as HistoryEntry)) return;
+      this.byDot.delete(dots[0] as Dot);
+      dots.shift();
+      kept.shift();
     }
     this.byDot.set(d, entry);
     // Where it goes: after every entry less than it (a binary search; usually the end).
+    const n = dots.length;
+    if (n === 0 || this.less(dots[n - 1] as Dot, kept[n - 1] as HistoryEntry, d, entry)) {
+      dots.push(d);
+      kept.push(entry);
+      return;
+    }
     let lo = 0;
-    let hi = order.length;
-    if (hi > 0 && this.less(order[hi - 1] as Dot, this.entry(order[hi - 1] as Dot), d, entry)) lo = hi;
+    let hi = n - 1;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      const x = order[mid] as Dot;
-      if (this.less(x, this.entry(x), d, entry)) lo = mid + 1;
+      if (this.less(dots[mid] as Dot, kept[mid] as HistoryEntry, d, entry)) lo = mid + 1;
       else hi = mid;
     }
-    if (lo === order.length) order.push(d);
-    else order.splice(lo, 0, d);
+    dots.splice(lo, 0, d);
+    kept.splice(lo, 0, entry);
   }
 
   /** Joins another journal (its dots translated through `map`). */
   join(other: Journal, map: readonly number[] | undefined): void {
-    if (other.order.length <= 4) {
+    const n = other.dots.length;
+    if (n <= 4) {
       // A delta's one entry (or a few): each in its place.
-      for (const d of other.order) this.add(translate(d, map), other.entry(d));
+      for (let i = 0; i < n; i++)
+        this.add(translate(other.dots[i] as Dot, map), other.kept[i] as HistoryEntry);
       return;
     }
-    this.addAll(other.order.map((d) => [translate(d, map), other.entry(d)] as const));
+    this.addAll(other.dots.map((d, i) => [translate(d, map), other.kept[i] as HistoryEntry] as const));
   }
 
   /**
@@ -136,31 +143,35 @@ export class Journal {
    * the least pruned, instead of a search each. The same as adding them one by one.
    */
   addAll(entries: readonly (readonly [Dot, HistoryEntry])[]): void {
-    let added = 0;
+    const all: (readonly [Dot, HistoryEntry])[] = [];
     for (const [d, e] of entries) {
       if (this.byDot.has(d)) continue;
       this.byDot.set(d, e);
-      this.order.push(d);
-      added++;
+      all.push([d, e]);
     }
-    if (added === 0) return;
-    this.order.sort((a, b) => (a === b ? 0 : this.less(a, this.entry(a), b, this.entry(b)) ? -1 : 1));
-    const over = this.order.length - this.entriesMax;
-    if (over > 0) for (const x of this.order.splice(0, over)) this.byDot.delete(x);
+    if (all.length === 0) return;
+    for (let i = 0; i < this.dots.length; i++) all.push([this.dots[i] as Dot, this.kept[i] as HistoryEntry]);
+    all.sort((a, b) => (a[0] === b[0] ? 0 : this.less(a[0], a[1], b[0], b[1]) ? -1 : 1));
+    const over = Math.max(0, all.length - this.entriesMax);
+    for (let i = 0; i < over; i++) this.byDot.delete((all[i] as readonly [Dot, HistoryEntry])[0]);
+    this.dots.length = 0;
+    this.kept.length = 0;
+    for (let i = over; i < all.length; i++) {
+      const [d, e] = all[i] as readonly [Dot, HistoryEntry];
+      this.dots.push(d);
+      this.kept.push(e);
+    }
   }
 
   /** Entries newest first (greatest in the keep order first), each with its writer's replica name. */
   newestFirst(): { replica: string; entry: HistoryEntry }[] {
     const out: { replica: string; entry: HistoryEntry }[] = [];
-    for (let i = this.order.length - 1; i >= 0; i--) {
-      const d = this.order[i] as Dot;
-      out.push({ replica: this.replicas.name(dotReplica(d)), entry: this.entry(d) });
-    }
+    for (let i = this.dots.length - 1; i >= 0; i--)
+      out.push({
+        replica: this.replicas.name(dotReplica(this.dots[i] as Dot)),
+        entry: this.kept[i] as HistoryEntry,
+      });
     return out;
-  }
-
-  private entry(d: Dot): HistoryEntry {
-    return this.byDot.get(d) as HistoryEntry;
   }
 
   /** The keep order: seq, then replica name, then counter. */
