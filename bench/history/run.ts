@@ -1,5 +1,5 @@
 // History benchmark (`npm run bench:history`): what the list's history (core crdt/journal.ts, the
-// last 100 "who did what and when" entries carried in list encoding version 3) costs, against the
+// last 100 "who did what and when" entries carried in list encoding version 4) costs, against the
 // same workload without it, side by side in one process.
 //
 // The workload (workload.ts): 3 devices share one list of about 40 items; 1,000 seeded actions
@@ -9,22 +9,24 @@
 // same replicas with no author, so nothing is recorded — exactly the path of a list before history
 // existed (no entry, no entry dot), not a flag added for the benchmark.
 //
-// What it measures, per variant:
+// What it measures, per variant, in CPU time of the process (on a shared machine, waiting for a
+// core does not count; each phase is timed as a whole, not per operation):
 // - state bytes: device 0's state encoded at the end (what a store keeps, what a full sync sends);
 // - delta bytes: the mean encoded delta of an action (what travels per change);
-// - action: perform the action (build the delta, join it into the state) and encode the delta;
-// - delivery: decode a delta and apply it on a peer (mean of the two peers);
+// - action: the stream, per action: perform it (build the delta, join it into the state), encode
+//   the delta, and decode and apply it on the two other devices;
+// - delivery: the stream's deltas decoded and applied, in order, by a fresh replica, per delta;
 // - decode / encode of the full state;
 // - sync: two replicas diverged by 200 different actions each (devices 0 and 1, from the end of
 //   the stream) each compute what the other misses, encode, decode and apply it, both directions;
 //   its bytes; and join: the plain state join of the two (merge of a copy of one with the other).
-// Every run starts from fresh replicas; the two variants alternate which goes first; every figure
-// is the median of REPEATS runs after a warm-up (within a run, the action and delivery figures are
-// means over the stream; the codec, sync and join figures medians of their loops, so that a
-// collection pause on a shared machine moves them less). Every run is checked: all devices see the same
-// list, and both variants see the same list (title, names, quantities) — history changes nothing
-// a person sees of the items. Output: a table, then one JSON line (the last stdout line) with the
-// ratios with ÷ without. Progress goes to stderr.
+// Every run starts from fresh replicas and runs both variants phase by phase (which goes first
+// alternates between runs). Each figure is the median of REPEATS runs after a warm-up, and each
+// ratio the median of the runs' own ratios (both variants measured minutes apart at most). Every
+// run is checked: all devices see the same list, the replayed deltas give it too, and both
+// variants see the same list (title, names, quantities): history changes nothing a person sees
+// of the items. Output: a table, then one JSON line (the last stdout line) with the ratios
+// with ÷ without. Progress goes to stderr.
 
 import { performance } from 'node:perf_hooks';
 import { ListReplica, decodeList, encodeList, merge, newReplicaId, type ListDoc } from '@trolley/core';
@@ -99,101 +101,141 @@ function decoded(bytes: Uint8Array): ListDoc {
   return d.value;
 }
 
-function runVariant(
-  variant: Variant,
+/** CPU time of this process, ms (on a shared machine, waiting for a core does not count). */
+function cpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
+/** One variant through one run: each phase timed as a whole, in CPU time. */
+class Side {
+  private readonly clock = { ms: 0 };
+  private readonly devices: ListReplica[];
+  private readonly withHistory: boolean;
+  private readonly deltas: Uint8Array[] = [];
+  private full: Uint8Array = new Uint8Array(0);
+  private seen = '';
+  readonly figures = {} as Omit<Run, 'seen' | 'entries'>;
+
+  constructor(
+    readonly variant: Variant,
+    private readonly ids: readonly string[],
+  ) {
+    this.withHistory = variant === 'with';
+    this.devices = ids.map((id, i) => device(id, DEVICE_NAMES[i] as string, this.withHistory, this.clock));
+  }
+
+  /** The stream: each action on its device, its delta encoded, decoded and applied by the other two. */
+  stream(steps: readonly Step[]): void {
+    const t0 = cpuMs();
+    for (const step of steps) {
+      this.clock.ms = step.atMs;
+      const me = this.devices[step.device] as ListReplica;
+      const bytes = encodeList(perform(me, step.action));
+      for (const peer of this.devices) if (peer !== me) peer.apply(decoded(bytes));
+      this.deltas.push(bytes);
+    }
+    this.figures.actionNs = ((cpuMs() - t0) * 1e6) / steps.length;
+    let bytes = 0;
+    for (const d of this.deltas) bytes += d.length;
+    this.figures.deltaBytes = bytes / steps.length;
+    const seen = this.devices.map(seenOf);
+    if (new Set(seen).size !== 1) throw new Error(`${this.variant}: the devices disagree after the stream`);
+    this.seen = seen[0] as string;
+    this.full = encodeList((this.devices[0] as ListReplica).state);
+    this.figures.stateBytes = this.full.length;
+  }
+
+  /** The stream's deltas, decoded and applied in order by a fresh replica. */
+  delivery(): void {
+    const r = new ListReplica('fresh' as ReplicaId);
+    const t0 = cpuMs();
+    for (const d of this.deltas) r.apply(decoded(d));
+    this.figures.deliveryNs = ((cpuMs() - t0) * 1e6) / this.deltas.length;
+    if (seenOf(r) !== this.seen) throw new Error(`${this.variant}: the replayed deltas give another list`);
+  }
+
+  /** The full state encoded, then decoded, CODEC_LOOPS times each. */
+  codec(): void {
+    const state = (this.devices[0] as ListReplica).state;
+    let t0 = cpuMs();
+    for (let i = 0; i < CODEC_LOOPS; i++) encodeList(state);
+    this.figures.encodeNs = ((cpuMs() - t0) * 1e6) / CODEC_LOOPS;
+    t0 = cpuMs();
+    for (let i = 0; i < CODEC_LOOPS; i++) decoded(this.full);
+    this.figures.decodeNs = ((cpuMs() - t0) * 1e6) / CODEC_LOOPS;
+  }
+
+  /**
+   * Devices 0 and 1 go on apart, each with its own branch (not timed); then MERGE_LOOPS syncs of
+   * fresh copies of the pair (both ways, encoded), and as many plain joins of their states.
+   */
+  merge(branches: readonly [Step[], Step[]]): void {
+    const [a0, b0] = [0, 1].map((i) => {
+      const r = device(
+        this.ids[i] as string,
+        DEVICE_NAMES[i] as string,
+        this.withHistory,
+        this.clock,
+        this.devices[i]?.state.clone(),
+      );
+      for (const step of branches[i] as Step[]) {
+        this.clock.ms = step.atMs;
+        perform(r, step.action);
+      }
+      return r;
+    }) as [ListReplica, ListReplica];
+    const pairs = Array.from({ length: MERGE_LOOPS }, (): [ListReplica, ListReplica] => [
+      new ListReplica(a0.replicaId, a0.state.clone()),
+      new ListReplica(b0.replicaId, b0.state.clone()),
+    ]);
+    let bytes = 0;
+    let t0 = cpuMs();
+    for (const [a, b] of pairs) {
+      const toB = encodeList(a.missingFor(b.state.ctx, b.state.replicas));
+      const toA = encodeList(b.missingFor(a.state.ctx, a.state.replicas));
+      b.apply(decoded(toB));
+      a.apply(decoded(toA));
+      bytes = toA.length + toB.length;
+    }
+    this.figures.syncNs = ((cpuMs() - t0) * 1e6) / MERGE_LOOPS;
+    this.figures.syncBytes = bytes;
+    const copies = pairs.map(() => a0.state.clone());
+    t0 = cpuMs();
+    for (const j of copies) merge(j, b0.state);
+    this.figures.joinNs = ((cpuMs() - t0) * 1e6) / MERGE_LOOPS;
+    const [a, b] = pairs[0] as [ListReplica, ListReplica];
+    if (seenOf(a) !== seenOf(b)) throw new Error(`${this.variant}: the replicas disagree after syncing`);
+    if (Buffer.compare(encodeList(copies[0] as ListDoc), encodeList(a.state)) !== 0)
+      throw new Error(`${this.variant}: the join and the sync disagree`);
+    this.seen += seenOf(a);
+  }
+
+  result(): Run {
+    return {
+      ...this.figures,
+      entries: (this.devices[0] as ListReplica).state.journal.size,
+      seen: this.seen,
+    };
+  }
+}
+
+/** One run of both variants, phase by phase; `first` goes first in each phase. */
+function runPair(
   ids: readonly string[],
   steps: readonly Step[],
   branches: readonly [Step[], Step[]],
-): Run {
-  const withHistory = variant === 'with';
-  const clock = { ms: 0 };
-  const devices = ids.map((id, i) => device(id, DEVICE_NAMES[i] as string, withHistory, clock));
-
-  // The stream: each action performed and encoded on its device, delivered to the other two.
-  let deltaBytes = 0;
-  let actionMs = 0;
-  let deliveryMs = 0;
-  for (const step of steps) {
-    clock.ms = step.atMs;
-    const me = devices[step.device] as ListReplica;
-    const t0 = performance.now();
-    const bytes = encodeList(perform(me, step.action));
-    const t1 = performance.now();
-    for (const peer of devices) if (peer !== me) peer.apply(decoded(bytes));
-    deliveryMs += performance.now() - t1;
-    actionMs += t1 - t0;
-    deltaBytes += bytes.length;
-  }
-  const seenAfterStream = devices.map(seenOf);
-  if (new Set(seenAfterStream).size !== 1)
-    throw new Error(`${variant}: the devices disagree after the stream`);
-
-  // The full state: encoded and decoded CODEC_LOOPS times.
-  const state = (devices[0] as ListReplica).state;
-  const full = encodeList(state);
-  const encodeMs: number[] = [];
-  const decodeMs: number[] = [];
-  for (let i = 0; i < CODEC_LOOPS; i++) {
-    const t0 = performance.now();
-    encodeList(state);
-    const t1 = performance.now();
-    decoded(full);
-    decodeMs.push(performance.now() - t1);
-    encodeMs.push(t1 - t0);
-  }
-
-  // Two devices diverge, each with its own branch, then sync (and, apart, join).
-  const [a0, b0] = [0, 1].map((i) => {
-    const r = device(
-      ids[i] as string,
-      DEVICE_NAMES[i] as string,
-      withHistory,
-      clock,
-      devices[i]?.state.clone(),
-    );
-    for (const step of branches[i] as Step[]) {
-      clock.ms = step.atMs;
-      perform(r, step.action);
-    }
-    return r;
-  }) as [ListReplica, ListReplica];
-  const syncMs: number[] = [];
-  const joinMs: number[] = [];
-  let syncBytes = 0;
-  let seenAfterMerge = '';
-  for (let k = 0; k < MERGE_LOOPS; k++) {
-    const a = new ListReplica(a0.replicaId, a0.state.clone());
-    const b = new ListReplica(b0.replicaId, b0.state.clone());
-    const t0 = performance.now();
-    const toB = encodeList(a.missingFor(b.state.ctx, b.state.replicas));
-    const toA = encodeList(b.missingFor(a.state.ctx, a.state.replicas));
-    b.apply(decoded(toB));
-    a.apply(decoded(toA));
-    syncMs.push(performance.now() - t0);
-    syncBytes = toA.length + toB.length;
-    if (seenOf(a) !== seenOf(b)) throw new Error(`${variant}: the replicas disagree after syncing`);
-    const j = a0.state.clone();
-    const t1 = performance.now();
-    merge(j, b0.state);
-    joinMs.push(performance.now() - t1);
-    if (Buffer.compare(encodeList(j), encodeList(a.state)) !== 0)
-      throw new Error(`${variant}: the join and the sync disagree`);
-    seenAfterMerge = seenOf(a);
-  }
-
-  return {
-    stateBytes: full.length,
-    deltaBytes: deltaBytes / steps.length,
-    actionNs: (actionMs * 1e6) / steps.length,
-    deliveryNs: (deliveryMs * 1e6) / (steps.length * (devices.length - 1)),
-    decodeNs: median(decodeMs) * 1e6,
-    encodeNs: median(encodeMs) * 1e6,
-    syncNs: median(syncMs) * 1e6,
-    syncBytes,
-    joinNs: median(joinMs) * 1e6,
-    entries: state.journal.size,
-    seen: seenAfterStream[0] + seenAfterMerge,
-  };
+  first: Variant,
+): Record<Variant, Run> {
+  const sides = (first === 'with' ? variants : [...variants].reverse()).map((v) => new Side(v, ids));
+  for (const side of sides) side.stream(steps);
+  for (const side of sides) side.delivery();
+  for (const side of sides) side.codec();
+  for (const side of sides) side.merge(branches);
+  const [x, y] = sides as [Side, Side];
+  return x.variant === 'with'
+    ? { with: x.result(), without: y.result() }
+    : { with: y.result(), without: x.result() };
 }
 
 const round = (x: number, digits: number): number => Number(x.toFixed(digits));
@@ -213,12 +255,12 @@ function main(): void {
   );
 
   // Warm-up (not measured): lets the JIT settle on both paths.
-  for (const v of variants) runVariant(v, ids, steps, branches);
+  runPair(ids, steps, branches, 'with');
   const runs: Record<Variant, Run[]> = { with: [], without: [] };
   for (let rep = 0; rep < REPEATS; rep++) {
-    const order = rep % 2 === 0 ? variants : [...variants].reverse();
-    for (const v of order) {
-      const run = runVariant(v, ids, steps, branches);
+    const pair = runPair(ids, steps, branches, rep % 2 === 0 ? 'with' : 'without');
+    for (const v of variants) {
+      const run = pair[v];
       runs[v].push(run);
       log(
         `run ${rep + 1}/${REPEATS} ${v.padEnd(7)} action ${run.actionNs.toFixed(0)} ns, ` +
@@ -234,8 +276,8 @@ function main(): void {
   const rowsOf: [string, Metric, number, string][] = [
     ['state bytes (encoded, end of stream)', 'stateBytes', 0, 'B'],
     ['delta bytes per action (mean)', 'deltaBytes', 1, 'B'],
-    ['action: perform + encode delta', 'actionNs', 0, 'ns'],
-    ['delivery: decode + apply delta', 'deliveryNs', 0, 'ns'],
+    ['action: perform, encode, 2 peers apply', 'actionNs', 0, 'ns'],
+    ['delivery: decode + apply a delta', 'deliveryNs', 0, 'ns'],
     ['decode full state', 'decodeNs', 0, 'ns'],
     ['encode full state', 'encodeNs', 0, 'ns'],
     ['sync of diverged replicas (both ways)', 'syncNs', 0, 'ns'],
@@ -249,7 +291,9 @@ function main(): void {
     const w = med('with', m);
     const wo = med('without', m);
     figures[m] = { with: round(w, digits), without: round(wo, digits) };
-    const ratio = wo > 0 ? w / wo : Number.NaN;
+    // The ratio of each run (both variants measured in the same moments), then their median.
+    const ratio =
+      m === 'entries' ? Number.NaN : median(runs.with.map((r, i) => r[m] / (runs.without[i] as Run)[m]));
     if (m !== 'entries') ratios[m] = round(ratio, 2);
     return [
       label,
@@ -262,7 +306,7 @@ function main(): void {
   const seconds = (performance.now() - started) / 1000;
   console.log(
     `History benchmark: ${ACTIONS} actions by 3 devices on a ~40-item list, medians of ${REPEATS} runs ` +
-      `(fresh replicas each run, variants alternating), Node ${process.version}, ${seconds.toFixed(0)} s in all`,
+      `(fresh replicas each run; CPU time), Node ${process.version}, ${seconds.toFixed(0)} s in all`,
   );
   console.log('With: every device has a name, every action records a history entry. Without: no author.');
   console.log('');
