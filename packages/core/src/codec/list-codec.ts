@@ -1,12 +1,13 @@
 // Binary encoding of list documents (full states and deltas) and of causal contexts.
 // The grammar is written down in docs/PROTOCOL.md ("List encoding"); the numbers are part of
 // the protocol. Decoding returns a Result: bytes from a peer are validated, never asserted on.
-// This build writes version 2, or 3 when the list has history, and reads versions 1
-// (list-codec-v1.ts), 2 and 3.
+// This build writes version 2, or 4 when the list has history, and reads versions 1
+// (list-codec-v1.ts), 2, 3 and 4.
 //
 //   doc      = version:u8 (2) flags:u8 table [vector] [cloud] [title] [deleted] [items] [removals] [horizon]
-//            | version:u8 (3) flags:u8 table [vector] [cloud] [title] [deleted] [items] [removals] [horizon]
-//              journal                                   version 3: version 2 and the history
+//            | version:u8 (4) flags:u8 table [vector] [cloud] [title] [deleted] [items] [removals] [horizon]
+//              journal                                   version 4: version 2 and the history
+//            | version:u8 (3) …the same, journal3        version 3: read only (the first history)
 //   flags    = bit0 full · bit1 title · bit2 deleted · bit3 vector · bit4 cloud · bit5 items
 //              bit6 removals · bit7 horizon: a section is present iff its bit is set (then non-empty,
 //              except title and deleted, which a full state always carries)
@@ -25,9 +26,20 @@
 //   removals = n:varint (dot key)^n   key: varint 0 whole list | 1 coded string | 2 + 2·item index
 //              | 3 + 2·j, the key of the j-th record before
 //   horizon  = n:varint (replica counter)^n
-//   journal  = n:varint (n ≥ 1) (dot seq:varint at:varint who:string kind:u8 name:string n:varint
+//   journal  = n:varint (n ≥ 1) (dot head:u8 seq at who name n:varint [before:string]
+//              [m:varint (name wanted:varint bought:varint note:string)^m])^n
+//              head: bits 0–3 kind (the index in historyKinds, journal.ts) · bit 4 before follows
+//              (non-empty) · bit 5 items follow (m ≥ 1) · bit 6 at is absolute
+//              seq: the first entry's varint, each next zigzag(seq − the entry before's)
+//              at: varint ms when bit 6, else zigzag(at − the entry before's)
+//              who: varint 0 the entry before's (the first: '') | 2·len + 1 and UTF-8 (a new name)
+//                   | 2 + 2·j, the j-th new name written before
+//              name: varint 0 '' | 1 the entry's own name (an item's only) | 2 + 2·(m·K + i): the
+//                   i-th of the doc's K item keys with the words of bit mask m capitalised
+//                   | 2·len + 3 and UTF-8
+//              a run of its own in a full doc
+//   journal3 = n:varint (n ≥ 1) (dot seq:varint at:varint who:string kind:u8 name:string n:varint
 //              before:string m:varint (name:string wanted:varint bought:varint note:string)^m)^n
-//              kind: the index in historyKinds (journal.ts); a run of its own in a full doc
 //   dot      = varint(x · T + replica), T the table size: x is the counter minus one for the first
 //              dot of its replica in a run, else 2·(counter − previous − 1) above the previous counter
 //              and 2·(previous − counter) + 1 at or below it — dots of one event sit close together. A run is
@@ -41,7 +53,7 @@ import { limits } from '../limits.ts';
 import { CausalContext, ReplicaTable, dot, dotCounter, dotReplica, type Dot } from '../crdt/dots.ts';
 import { historyKinds, type HistoryEntry, type RemovedItem } from '../crdt/journal.ts';
 import { ListDoc, forEachItemDot, itemFields, type DotFun, type ItemStore } from '../crdt/list-doc.ts';
-import { isItemKey } from '../crdt/names.ts';
+import { isItemKey, normaliseName } from '../crdt/names.ts';
 import { compareKeys } from '../crdt/read-model.ts';
 import { WHOLE_LIST } from '../crdt/removal-log.ts';
 import { DecodeFailure, Reader, Writer } from './bytes.ts';
@@ -65,7 +77,9 @@ import {
 
 export const LIST_ENCODING_VERSION = 2;
 /** The version written for a list that holds history entries (version 2 and a journal section). */
-export const LIST_ENCODING_VERSION_JOURNAL = 3;
+export const LIST_ENCODING_VERSION_JOURNAL = 4;
+/** The first encoding of the history (each entry's fields in full), still read. */
+export const LIST_ENCODING_VERSION_JOURNAL_V3 = 3;
 const CONTEXT_ENCODING_VERSION = 1;
 /** UTF-8 bytes of one item key at most. */
 const KEY_BYTES_MAX = limits.itemNameLengthMax * 4;
@@ -189,29 +203,118 @@ export function encodeList(doc: ListDoc): Uint8Array {
     if (doc.full) run.reset();
     const dots = renumber.sorted([...journal.keys()]);
     w.varint(dots.length);
+    const entries = new EntryWriter(keys);
     for (const d of dots) {
       writeDot(w, d, renumber, run);
-      writeEntry(w, journal.get(d) as HistoryEntry);
+      entries.write(w, journal.get(d) as HistoryEntry);
     }
   }
   return w.finish();
 }
 
-function writeEntry(w: Writer, e: HistoryEntry): void {
-  w.varint(e.seq);
-  w.varint(e.atMs);
-  w.string(e.who);
-  w.u8(historyKinds.indexOf(e.kind));
-  w.string(e.name);
-  w.varint(e.n);
-  w.string(e.before);
-  w.varint(e.items.length);
-  for (const i of e.items) {
-    w.string(i.name);
-    w.varint(i.wanted);
-    w.varint(i.bought);
-    w.string(i.note);
+// ---- history entries (version 4) ---------------------------------------------------------------
+//
+// Each entry says only what the entry before it in the doc does not: seq and time as differences
+// (entries of one writer follow each other, in counter order), the device name by reference once
+// written, and an item's name by reference to an item key of the doc when it is that key in word
+// case (a delta always mentions the item its entry is about). See the header and PROTOCOL.md §4.2.
+
+/** Head bits above the kind (bits 0–3). */
+const HEAD_BEFORE = 16;
+const HEAD_ITEMS = 32;
+const HEAD_AT_ABSOLUTE = 64;
+const HEAD_KIND = 15;
+/** The greatest time difference written as one (its zigzag stays a safe integer). */
+const AT_DIFFERENCE_MAX = 2 ** 50;
+/** The greatest reference to a key in word case (mask · keys + index). */
+const NAME_REFERENCE_MAX = 2 ** 48;
+/** Name codes: 0 empty, 1 the entry's own name (removed items), 2 + 2·reference, 3 + 2·bytes. */
+const NAME_EMPTY = 0;
+const NAME_OF_ENTRY = 1;
+
+class EntryWriter {
+  private seq = -1;
+  private at = 0;
+  private who = '';
+  /** Device names written so far, in order of first writing. */
+  private readonly whos: string[] = [];
+  private keyIndex: Map<string, number> | undefined;
+
+  constructor(private readonly keys: readonly string[]) {}
+
+  write(w: Writer, e: HistoryEntry): void {
+    const first = this.seq < 0;
+    const atDifference = e.atMs - this.at;
+    const atAbsolute = first || Math.abs(atDifference) > AT_DIFFERENCE_MAX;
+    w.u8(
+      historyKinds.indexOf(e.kind) |
+        (e.before !== '' ? HEAD_BEFORE : 0) |
+        (e.items.length > 0 ? HEAD_ITEMS : 0) |
+        (atAbsolute ? HEAD_AT_ABSOLUTE : 0),
+    );
+    if (first) w.varint(e.seq);
+    else w.svarint(e.seq - this.seq);
+    if (atAbsolute) w.varint(e.atMs);
+    else w.svarint(atDifference);
+    if (e.who === this.who) w.varint(0);
+    else {
+      const j = this.whos.indexOf(e.who);
+      if (j >= 0) w.varint(2 + 2 * j);
+      else {
+        writeRaw(w, 1, utf8(e.who));
+        this.whos.push(e.who);
+      }
+    }
+    this.writeName(w, e.name, undefined);
+    w.varint(e.n);
+    if (e.before !== '') w.string(e.before);
+    if (e.items.length > 0) {
+      w.varint(e.items.length);
+      for (const i of e.items) {
+        this.writeName(w, i.name, e.name);
+        w.varint(i.wanted);
+        w.varint(i.bought);
+        w.string(i.note);
+      }
+    }
+    this.seq = e.seq;
+    this.at = e.atMs;
+    this.who = e.who;
   }
+
+  private writeName(w: Writer, name: string, entryName: string | undefined): void {
+    if (name === '') w.varint(NAME_EMPTY);
+    else if (name === entryName) w.varint(NAME_OF_ENTRY);
+    else {
+      const ref = this.reference(name);
+      if (ref >= 0) w.varint(2 + 2 * ref);
+      else writeRaw(w, 3, utf8(name));
+    }
+  }
+
+  /** mask · K + i when `name` is the i-th of the doc's K keys with the words of mask capitalised; else -1. */
+  private reference(name: string): number {
+    const keys = this.keys;
+    if (keys.length === 0) return -1;
+    const key = normaliseName(name);
+    let index: number | undefined;
+    if (keys.length === 1) index = keys[0] === key ? 0 : undefined;
+    else {
+      this.keyIndex ??= new Map(keys.map((k, i) => [k, i]));
+      index = this.keyIndex.get(key);
+    }
+    if (index === undefined) return -1;
+    const mask = key === name ? 0 : wordCaseMask(key, name);
+    if (mask < 0) return -1;
+    const ref = mask * keys.length + index;
+    return ref <= NAME_REFERENCE_MAX ? ref : -1;
+  }
+}
+
+/** Text as varint(base + 2·bytes) and its UTF-8 bytes. */
+function writeRaw(w: Writer, base: number, bytes: Uint8Array): void {
+  w.varint(base + 2 * bytes.length);
+  for (const b of bytes) w.u8(b);
 }
 
 function nonZero(vv: readonly number[]): boolean {
@@ -480,8 +583,9 @@ export function decodeList(bytes: Uint8Array): Result<ListDoc> {
   try {
     const r = new Reader(bytes);
     const version = r.u8();
-    if (version === LIST_ENCODING_VERSION) return ok(readList(r, false));
-    if (version === LIST_ENCODING_VERSION_JOURNAL) return ok(readList(r, true));
+    if (version === LIST_ENCODING_VERSION) return ok(readList(r, 0));
+    if (version === LIST_ENCODING_VERSION_JOURNAL || version === LIST_ENCODING_VERSION_JOURNAL_V3)
+      return ok(readList(r, version));
     if (version === 1) return ok(readListV1(r));
     throw new DecodeFailure(
       'decode_version',
@@ -573,7 +677,8 @@ const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
 /** The bytes of the key being read (decoding is synchronous: one buffer serves every decode). */
 const keyBuffer = new Uint8Array(KEY_BYTES_MAX);
 
-function readList(r: Reader, withJournal: boolean): ListDoc {
+/** Reads a list after its version byte; `journal` is the version of its history section (0: none). */
+function readList(r: Reader, journal: number): ListDoc {
   const flags = r.u8();
   const full = (flags & FLAG_FULL) !== 0;
   if (full && (flags & (FLAG_TITLE | FLAG_DELETED)) !== (FLAG_TITLE | FLAG_DELETED))
@@ -634,22 +739,125 @@ function readList(r: Reader, withJournal: boolean): ListDoc {
     doc.removals.add(d, key);
   }
   if ((flags & FLAG_HORIZON) !== 0) readVectorInto(r, table, doc.removals.horizon, true);
-  if (withJournal) {
-    // At least 9 bytes an entry: dot, seq, atMs, who, kind, name, n, before, item count.
-    const n = r.count(limits.historyEntriesMax, 'history entries', 9);
-    if (n === 0) r.fail('an empty history in version 3');
+  if (journal !== 0) {
+    // At least 9 bytes an entry in version 3 (dot, seq, atMs, who, kind, name, n, before, item
+    // count), 7 in version 4 (dot, head, seq, at, who, name, n).
+    const v3 = journal === LIST_ENCODING_VERSION_JOURNAL_V3;
+    const n = r.count(limits.historyEntriesMax, 'history entries', v3 ? 9 : 7);
+    if (n === 0) r.fail(`an empty history in version ${journal}`);
     lr.resetRun();
+    const reader = v3 ? undefined : new EntryReader(r, keys);
+    const entries: [Dot, HistoryEntry][] = [];
     for (let i = 0; i < n; i++) {
       const d = lr.storeDot();
-      doc.journal.add(d, readEntry(r));
+      entries.push([d, reader === undefined ? readEntryV3(r) : reader.read()]);
     }
+    doc.journal.addAll(entries);
   }
   if (r.left !== 0) r.fail(`${r.left} bytes after the end`);
   for (const d of lr.seenDots()) doc.ctx.add(d);
   return doc;
 }
 
-function readEntry(r: Reader): HistoryEntry {
+/** Reads a version 4 history entry (see EntryWriter), each relative to the one before. */
+class EntryReader {
+  private seq = -1;
+  private at = 0;
+  private who = '';
+  private readonly whos: string[] = [];
+
+  constructor(
+    private readonly r: Reader,
+    private readonly keys: readonly string[],
+  ) {}
+
+  read(): HistoryEntry {
+    const r = this.r;
+    const head = r.u8();
+    if ((head & ~(HEAD_KIND | HEAD_BEFORE | HEAD_ITEMS | HEAD_AT_ABSOLUTE)) !== 0)
+      r.fail('unknown bits in a history entry');
+    const kind = historyKinds[head & HEAD_KIND];
+    if (kind === undefined) return r.fail('an unknown history kind');
+    const seq = this.seq < 0 ? r.varint() : this.seq + r.svarint();
+    if (seq < 1 || seq > limits.historySeqMax) r.fail('a history seq out of range');
+    const atMs = (head & HEAD_AT_ABSOLUTE) !== 0 ? r.varint() : this.at + r.svarint();
+    if (atMs < 0 || !Number.isSafeInteger(atMs)) r.fail('a history time out of range');
+    const code = r.varint();
+    let who = this.who;
+    if (code % 2 === 1) {
+      who = readRaw(r, (code - 1) / 2, limits.deviceNameLengthMax * 2);
+      if (Array.from(who).length > limits.deviceNameLengthMax) r.fail('a device name over its limit');
+      this.whos.push(who);
+    } else if (code > 0) {
+      const known = this.whos[code / 2 - 1];
+      if (known === undefined) return r.fail('a device name that was not written before');
+      who = known;
+    }
+    const name = this.name(Math.max(limits.titleLengthMax, limits.itemNameLengthMax), undefined);
+    const n = r.varint();
+    if (n > Math.max(limits.counterValueMax, limits.historySeqMax)) r.fail('a history amount out of range');
+    const before = (head & HEAD_BEFORE) !== 0 ? readText(r, limits.noteLengthMax, false) : '';
+    const items: RemovedItem[] = [];
+    if ((head & HEAD_ITEMS) !== 0) {
+      const m = r.count(limits.historyItemsPerEntryMax, 'items in a history entry', 4);
+      if (m === 0) r.fail('no items under the items bit');
+      for (let i = 0; i < m; i++) {
+        const itemName = this.name(limits.itemNameLengthMax, name);
+        if (itemName === '') r.fail('a history item without a name');
+        const wanted = readAmount(r, 0);
+        const bought = readAmount(r, 0);
+        const note = readText(r, limits.noteLengthMax, true);
+        items.push({ name: itemName, wanted, bought, note });
+      }
+    }
+    this.seq = seq;
+    this.at = atMs;
+    this.who = who;
+    return { seq, atMs, who, kind, name, n, before, items };
+  }
+
+  /** A name code (EntryWriter.writeName); `entryName` for a removed item's name. */
+  private name(lengthMax: number, entryName: string | undefined): string {
+    const r = this.r;
+    const code = r.varint();
+    if (code === NAME_EMPTY) return '';
+    if (code === NAME_OF_ENTRY) {
+      if (entryName === undefined || entryName.length > lengthMax) return r.fail('a name naming no entry');
+      return entryName;
+    }
+    if (code % 2 === 1) return readRaw(r, (code - 3) / 2, lengthMax);
+    const ref = code / 2 - 1;
+    const k = this.keys.length;
+    const key = k === 0 ? undefined : this.keys[ref % k];
+    const name = key === undefined ? undefined : applyWordCase(key, Math.floor(ref / k));
+    if (name === undefined) return r.fail('a name that refers to no item key');
+    return name;
+  }
+}
+
+/** `n` bytes of UTF-8 text, at most `lengthMax` characters, no control characters. */
+function readRaw(r: Reader, n: number, lengthMax: number): string {
+  if (n > lengthMax * 4) throw new DecodeFailure('limit_exceeded', `a text of ${n} bytes`);
+  if (n > r.left) r.fail('a text past the end');
+  const bytes = new Uint8Array(n);
+  let ascii = true;
+  for (let i = 0; i < n; i++) if ((bytes[i] = r.u8()) > 0x7f) ascii = false;
+  let s = '';
+  if (ascii) for (let i = 0; i < n; i++) s += String.fromCharCode(bytes[i] as number);
+  else
+    try {
+      s = utf8Decoder.decode(bytes);
+    } catch {
+      return r.fail('invalid UTF-8');
+    }
+  if (s.length > lengthMax)
+    throw new DecodeFailure('limit_exceeded', `text of ${s.length} characters; the limit is ${lengthMax}`);
+  if (control.test(s)) r.fail('control characters in text');
+  return s;
+}
+
+/** Reads a version 3 history entry: every field in full. */
+function readEntryV3(r: Reader): HistoryEntry {
   const seq = r.varint();
   if (seq < 1 || seq > limits.historySeqMax) r.fail('a history seq out of range');
   const atMs = r.varint();

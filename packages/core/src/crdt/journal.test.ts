@@ -1,6 +1,7 @@
 // The history (journal.ts): its join is a bounded semilattice whose pruning every replica agrees
 // on; changes record who did what; undo and restore take changes back with the inverse operations,
-// keeping what others did meanwhile; the codec carries it (version 3) and refuses bad bytes.
+// keeping what others did meanwhile; the codec carries it (version 4; version 3 is still read, in
+// codec/list-codec-v3.test.ts) and refuses bad bytes.
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -11,6 +12,7 @@ import {
   ReplicaTable,
   decodeList,
   dot,
+  dotCounter,
   encodeList,
   limits,
   merge,
@@ -90,6 +92,21 @@ describe('history: the journal is a bounded join-semilattice', () => {
         expect(content(joined(a, a, max))).toBe(content(a));
         // Pruned as it went, each replica still keeps what one that saw everything at once keeps.
         const all = journalOf([...x, ...y, ...z], 1_000, []);
+        // The journal keeps its entries in the keep order as they come (a search each, or one
+        // sort for a join): the same as sorting them all at the end.
+        // (Each test entry's `who` is its replica's name.)
+        const sorted = [...all.entries]
+          .map(([d, e]) => ({ replica: e.who, entry: e, counter: dotCounter(d) }))
+          .sort(
+            (p, q) =>
+              q.entry.seq - p.entry.seq ||
+              (p.replica < q.replica ? 1 : p.replica > q.replica ? -1 : 0) ||
+              q.counter - p.counter,
+          );
+        expect(content(all)).toBe(
+          JSON.stringify(sorted.map(({ replica, entry: e }) => [replica, e.seq, e.atMs])),
+        );
+        expect(all.nextSeq()).toBe(Math.max(0, ...[...all.entries.values()].map((e) => e.seq)) + 1);
         const top = all.newestFirst().slice(0, max);
         expect(content(joined(joined(a, b, max), c, max))).toBe(
           JSON.stringify(top.map(({ replica, entry: e }) => [replica, e.seq, e.atMs])),
@@ -244,7 +261,7 @@ describe('history: who did what', () => {
 });
 
 describe('history: encoding', () => {
-  it('writes version 2 without history and 3 with it; bad history bytes are typed errors', () => {
+  it('writes version 2 without history and 4 with it; bad history bytes are typed errors', () => {
     const quiet = new ListReplica('quiet' as ReplicaId);
     quiet.addItem('Eggs');
     expect(encodeList(quiet.state)[0]).toBe(2);
@@ -252,7 +269,7 @@ describe('history: encoding', () => {
     ana.addItem('Milk', 2);
     ana.removeItem('Milk');
     const bytes = encodeList(ana.state);
-    expect(bytes[0]).toBe(3);
+    expect(bytes[0]).toBe(4);
     const back = decodeList(bytes);
     if (!back.ok) throw back.error;
     expect(canonical(back.value)).toBe(canonical(ana.state));
@@ -266,19 +283,21 @@ describe('history: encoding', () => {
         if (r.ok) expect(encodeList(r.value).length).toBeGreaterThan(0);
         else expect(r.error.code).toMatch(/^(decode_|limit_exceeded)/);
       }
-    // Version 3 with no entries is refused (a version-2 list says so).
-    const empty = encodeList(quiet.state).slice();
-    empty[0] = 3;
-    expect(decodeList(Uint8Array.from([...empty, 0])).ok).toBe(false);
+    // Versions 3 and 4 with no entries are refused (a version-2 list says so).
+    for (const version of [3, 4]) {
+      const empty = encodeList(quiet.state).slice();
+      empty[0] = version;
+      expect(decodeList(Uint8Array.from([...empty, 0])).ok).toBe(false);
+    }
   });
 
-  it('reads back the smallest entries: no name, no device name, a clock at 0 (9 bytes each)', () => {
+  it('reads back the smallest entries: no name, no device name, a clock at 0 (7 bytes each)', () => {
     // The decoder once took an entry to need 12 bytes and refused such a list as truncated.
     const bare = new ListReplica('b' as ReplicaId);
     bare.author = { name: '', nowMs: () => 0 };
     bare.deleteList(); // an untitled, empty list: the entry names nothing and took nothing away
     const bytes = encodeList(bare.state);
-    expect(bytes[0]).toBe(3);
+    expect(bytes[0]).toBe(4);
     const back = decodeList(bytes);
     if (!back.ok) throw back.error;
     expect(canonical(back.value)).toBe(canonical(bare.state));

@@ -70,53 +70,109 @@ export interface HistoryEntry {
 }
 
 export class Journal {
-  readonly entries = new Map<Dot, HistoryEntry>();
+  private readonly byDot = new Map<Dot, HistoryEntry>();
+  /**
+   * The held dots and their entries in keep order, least first: the top seq is the last, the one
+   * to prune the first. An entry made here, or received live, is the greatest: adding it is a push.
+   */
+  private readonly dots: Dot[] = [];
+  private readonly kept: HistoryEntry[] = [];
 
   constructor(
     private readonly replicas: ReplicaTable,
     private readonly entriesMax: number = limits.historyEntriesMax,
   ) {}
 
+  /** The entries held, by dot (read only: add and join keep the keep order). */
+  get entries(): ReadonlyMap<Dot, HistoryEntry> {
+    return this.byDot;
+  }
+
   get size(): number {
-    return this.entries.size;
+    return this.byDot.size;
   }
 
   /** The seq the next entry takes: one more than any held (entries pruned are below those held). */
   nextSeq(): number {
-    let top = 0;
-    for (const e of this.entries.values()) if (e.seq > top) top = e.seq;
+    const top = this.kept.length === 0 ? 0 : (this.kept[this.kept.length - 1] as HistoryEntry).seq;
     return Math.min(top + 1, limits.historySeqMax);
   }
 
   add(d: Dot, entry: HistoryEntry): void {
-    if (this.entries.has(d)) return;
-    if (this.entries.size < this.entriesMax) {
-      this.entries.set(d, entry);
+    if (this.byDot.has(d)) return;
+    const { dots, kept } = this;
+    if (dots.length >= this.entriesMax) {
+      // Full: the least of the kept entries and the new one goes.
+      if (this.entriesMax === 0 || this.less(d, entry, dots[0] as Dot, kept[0] as HistoryEntry)) return;
+      this.byDot.delete(dots[0] as Dot);
+      dots.shift();
+      kept.shift();
+    }
+    this.byDot.set(d, entry);
+    // Where it goes: after every entry less than it (a binary search; usually the end).
+    const n = dots.length;
+    if (n === 0 || this.less(dots[n - 1] as Dot, kept[n - 1] as HistoryEntry, d, entry)) {
+      dots.push(d);
+      kept.push(entry);
       return;
     }
-    // Full: the least of the kept entries and the new one goes (a scan of at most entriesMax).
-    let least: Dot | undefined;
-    let leastEntry: HistoryEntry | undefined;
-    for (const [x, e] of this.entries)
-      if (leastEntry === undefined || this.less(x, e, least as Dot, leastEntry)) {
-        least = x;
-        leastEntry = e;
-      }
-    if (least === undefined || leastEntry === undefined || this.less(d, entry, least, leastEntry)) return;
-    this.entries.delete(least);
-    this.entries.set(d, entry);
+    let lo = 0;
+    let hi = n - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.less(dots[mid] as Dot, kept[mid] as HistoryEntry, d, entry)) lo = mid + 1;
+      else hi = mid;
+    }
+    dots.splice(lo, 0, d);
+    kept.splice(lo, 0, entry);
   }
 
   /** Joins another journal (its dots translated through `map`). */
   join(other: Journal, map: readonly number[] | undefined): void {
-    for (const [d, e] of other.entries) this.add(translate(d, map), e);
+    const n = other.dots.length;
+    if (n <= 4) {
+      // A delta's one entry (or a few): each in its place.
+      for (let i = 0; i < n; i++)
+        this.add(translate(other.dots[i] as Dot, map), other.kept[i] as HistoryEntry);
+      return;
+    }
+    this.addAll(other.dots.map((d, i) => [translate(d, map), other.kept[i] as HistoryEntry] as const));
+  }
+
+  /**
+   * Adds many entries at once (a state's join, a decoded history): all of them, one sort, then
+   * the least pruned, instead of a search each. The same as adding them one by one.
+   */
+  addAll(entries: readonly (readonly [Dot, HistoryEntry])[]): void {
+    const all: (readonly [Dot, HistoryEntry])[] = [];
+    for (const [d, e] of entries) {
+      if (this.byDot.has(d)) continue;
+      this.byDot.set(d, e);
+      all.push([d, e]);
+    }
+    if (all.length === 0) return;
+    for (let i = 0; i < this.dots.length; i++) all.push([this.dots[i] as Dot, this.kept[i] as HistoryEntry]);
+    all.sort((a, b) => (a[0] === b[0] ? 0 : this.less(a[0], a[1], b[0], b[1]) ? -1 : 1));
+    const over = Math.max(0, all.length - this.entriesMax);
+    for (let i = 0; i < over; i++) this.byDot.delete((all[i] as readonly [Dot, HistoryEntry])[0]);
+    this.dots.length = 0;
+    this.kept.length = 0;
+    for (let i = over; i < all.length; i++) {
+      const [d, e] = all[i] as readonly [Dot, HistoryEntry];
+      this.dots.push(d);
+      this.kept.push(e);
+    }
   }
 
   /** Entries newest first (greatest in the keep order first), each with its writer's replica name. */
   newestFirst(): { replica: string; entry: HistoryEntry }[] {
-    return [...this.entries]
-      .sort(([a, ea], [b, eb]) => (this.less(a, ea, b, eb) ? 1 : -1))
-      .map(([d, entry]) => ({ replica: this.replicas.name(dotReplica(d)), entry }));
+    const out: { replica: string; entry: HistoryEntry }[] = [];
+    for (let i = this.dots.length - 1; i >= 0; i--)
+      out.push({
+        replica: this.replicas.name(dotReplica(this.dots[i] as Dot)),
+        entry: this.kept[i] as HistoryEntry,
+      });
+    return out;
   }
 
   /** The keep order: seq, then replica name, then counter. */

@@ -8,7 +8,7 @@ import { compareKeys } from '../crdt/read-model.ts';
 
 export function canonical(doc: ListDoc): string {
   const name = (d: Dot): string => `${doc.replicas.name(dotReplica(d))}:${dotCounter(d)}`;
-  const dotFun = (m: Map<Dot, unknown> | undefined): unknown =>
+  const dotFun = (m: ReadonlyMap<Dot, unknown> | undefined): unknown =>
     m === undefined
       ? null
       : [...m].map(([d, v]) => [name(d), v]).sort((a, b) => compareKeys(String(a[0]), String(b[0])));
