@@ -438,6 +438,19 @@ describe('the web app in chromium', () => {
   });
 });
 
+/** Adds fifteen everyday items through the add box, one Enter each. */
+async function addFifteen(page: Page): Promise<void> {
+  const names =
+    'Apples Bananas Bread Butter Carrots Cheese Coffee Eggs Flour Grapes Milk Onions Pasta Rice Tea'.split(
+      ' ',
+    );
+  for (const n of names) {
+    await page.getByLabel('Item', { exact: true }).fill(n);
+    await page.getByLabel('Item', { exact: true }).press('Enter');
+  }
+  await expect.poll(() => page.locator('ul.items > li').count()).toBe(15);
+}
+
 /** Creates a list from the lists page and waits for its page. */
 async function newList(page: Page, title: string): Promise<void> {
   await page.goto(gateway.url);
@@ -455,15 +468,7 @@ describe('shopping with the web app', () => {
   it('a phone shows at least 8 of 15 items on one screen, finds one by search, and a tap checks it off', async () => {
     const { context, page } = await device(true);
     await newList(page, 'Week');
-    const names =
-      'Apples Bananas Bread Butter Carrots Cheese Coffee Eggs Flour Grapes Milk Onions Pasta Rice Tea'.split(
-        ' ',
-      );
-    for (const n of names) {
-      await page.getByLabel('Item', { exact: true }).fill(n);
-      await page.getByLabel('Item', { exact: true }).press('Enter');
-    }
-    await expect.poll(() => page.locator('ul.items > li').count()).toBe(15);
+    await addFifteen(page);
     await page.evaluate(() => window.scrollTo(0, 0));
     // Fully visible: inside the viewport and not under the add box docked at the bottom.
     const visible = await page.evaluate(() => {
@@ -829,15 +834,7 @@ describe('swiping rows and the learnt store order', () => {
   it('on a touch screen a row follows the finger: right checks off (or back on), left removes, both undoable; short swipes and scrolls change nothing', async () => {
     const { context, page } = await device(true, true);
     await newList(page, 'Swipe');
-    const names =
-      'Apples Bananas Bread Butter Carrots Cheese Coffee Eggs Flour Grapes Milk Onions Pasta Rice Tea'.split(
-        ' ',
-      );
-    for (const n of names) {
-      await page.getByLabel('Item', { exact: true }).fill(n);
-      await page.getByLabel('Item', { exact: true }).press('Enter');
-    }
-    await expect.poll(() => page.locator('ul.items > li').count()).toBe(15);
+    await addFifteen(page);
     await page.evaluate(() => window.scrollTo(0, 0));
     const drag = await touchDrag(page);
     const line = (key: string) => page.locator(`li[data-item="${key}"] .item-line`);
