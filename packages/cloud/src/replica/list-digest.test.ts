@@ -99,6 +99,25 @@ describe('ListDigest', () => {
     expect(copy.value).toBe(hexOf(listDigest(copy.state, md5)));
   });
 
+  it('counts history entries as they are pruned past the limit, two writers with equal seqs included', () => {
+    const writers = [0, 1].map((i) => {
+      const w = new ListReplica(`writer-${i}` as ReplicaId);
+      w.author = { name: `W${i}`, nowMs: () => 1_700_000_000_000 + i };
+      return w;
+    });
+    const copy = new Copy();
+    for (let i = 0; i < limits.historyEntriesMax + 60; i++) {
+      // Each writer makes a change without seeing the other's: their entries share a seq, and the
+      // keep order falls to the writers' names.
+      const made = writers.map((w, k) => wire(w.addItem(`item ${k} ${i % 5}`, 1)));
+      for (const d of made) copy.join(d);
+      (writers[0] as ListReplica).apply(made[1] as ListDoc);
+      (writers[1] as ListReplica).apply(made[0] as ListDoc);
+      expect(copy.value).toBe(hexOf(listDigest(copy.state, md5)));
+    }
+    expect(copy.state.journal.size).toBe(limits.historyEntriesMax);
+  });
+
   it('costs what a write changes: one item of a large list is hashed, not the list', () => {
     const writer = new ListReplica('writer-0' as ReplicaId);
     const copy = new Copy();

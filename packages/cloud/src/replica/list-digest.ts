@@ -31,6 +31,7 @@ import {
   encodeList,
   itemFields,
   type Dot,
+  type HistoryEntry,
   type ItemStore,
   type ReplicaTable,
 } from '@trolley/core';
@@ -47,14 +48,13 @@ interface ItemEntry {
 export class ListDigest {
   private readonly items = new Map<string, ItemEntry>();
   private readonly itemSum = new Uint8Array(SUM_BYTES);
-  /** Removal record (a dot of the list's own replica table) → its hash. */
-  private readonly records = new Map<Dot, Uint8Array>();
-  private readonly recordSum = new Uint8Array(SUM_BYTES);
-  /** The records held, as a min-heap in the order the removal log prunes them (least first). */
-  private recordOrder: Dot[] = [];
-  /** History entry (a dot of the list's own replica table) → its hash. */
-  private readonly entries = new Map<Dot, Uint8Array>();
-  private readonly entrySum = new Uint8Array(SUM_BYTES);
+  /** Removal records (dots of the list's own replica table), each hashed with its item key. */
+  private readonly records = new KeptSum<string>(
+    (d, key, names) => `${names.name(dotReplica(d))}\n${dotCounter(d)}\n${key}`,
+    recordPrunedFirst,
+  );
+  /** History entries (dots of the list's own replica table), each immutable. */
+  private readonly entries = new KeptSum<HistoryEntry>(entryText, entryPrunedFirst);
   private cached: Uint8Array | undefined;
 
   private constructor(private readonly hash: Digest) {}
@@ -63,8 +63,8 @@ export class ListDigest {
   static of(state: ListDoc, hash: Digest): ListDigest {
     const d = new ListDigest(hash);
     for (const [key, item] of state.items) d.setItem(key, item, state);
-    d.syncRecords(state);
-    d.syncEntries(state);
+    d.records.sync(state.removals.records, state.replicas, hash);
+    d.entries.sync(state.journal.entries, state.replicas, hash);
     return d;
   }
 
@@ -87,10 +87,28 @@ export class ListDigest {
         else this.setItem(key, item, state);
       }
     }
-    if (delta.full) this.syncRecords(state);
-    else if (delta.removals.size > 0) this.recordsAdded(state, delta);
-    // A journal changes (gains entries, prunes its least) only when a delta brings entries.
-    if (delta.full || delta.journal.size > 0) this.syncEntries(state);
+    // Removal records and history entries change (gain what the delta brings, prune their least)
+    // only when a delta brings some.
+    const { hash } = this;
+    if (delta.full) {
+      this.records.sync(state.removals.records, state.replicas, hash);
+      this.entries.sync(state.journal.entries, state.replicas, hash);
+      return;
+    }
+    if (delta.removals.size > 0)
+      this.records.added(
+        state.removals.records,
+        inState(state, delta, delta.removals.records.keys()),
+        state.replicas,
+        hash,
+      );
+    if (delta.journal.size > 0)
+      this.entries.added(
+        state.journal.entries,
+        inState(state, delta, delta.journal.entries.keys()),
+        state.replicas,
+        hash,
+      );
   }
 
   /** The 16-byte digest of the state last described. */
@@ -106,8 +124,8 @@ export class ListDigest {
     const all = new Uint8Array(head.length + 3 * SUM_BYTES);
     all.set(head, 0);
     all.set(this.itemSum, head.length);
-    all.set(this.recordSum, head.length + SUM_BYTES);
-    all.set(this.entrySum, head.length + 2 * SUM_BYTES);
+    all.set(this.records.sum, head.length + SUM_BYTES);
+    all.set(this.entries.sum, head.length + 2 * SUM_BYTES);
     this.cached = this.hash(all);
     return this.cached;
   }
@@ -127,82 +145,6 @@ export class ListDigest {
     if (old === undefined) return;
     subtract(this.itemSum, old.hash);
     this.items.delete(key);
-  }
-
-  /** Adds the records the state gained and removes those it pruned: O(records kept) ≤ removalRecordsMax. */
-  private syncRecords(state: ListDoc): void {
-    const kept = state.removals.records;
-    for (const [d, h] of this.records) {
-      if (kept.has(d)) continue;
-      subtract(this.recordSum, h);
-      this.records.delete(d);
-    }
-    for (const [d, key] of kept) if (!this.records.has(d)) this.addRecord(d, key, state.replicas);
-    this.recordOrder = [...this.records.keys()];
-    this.recordOrder.sort((a, b) => (prunedFirst(a, b, state.replicas) ? -1 : 1));
-  }
-
-  /**
-   * As syncRecords after merging a partial delta, at the cost of the delta's records: the log
-   * only gains the delta's records and prunes its least (removal-log.ts), and every record it
-   * pruned sorts below every record it kept, so the records that left are the least of those this
-   * digest holds that the state no longer does: taken from the root of a heap in the log's order.
-   */
-  private recordsAdded(state: ListDoc, delta: ListDoc): void {
-    const kept = state.removals.records;
-    for (const [bd, key] of delta.removals.records) {
-      const r = state.replicas.lookup(delta.replicas.name(dotReplica(bd)));
-      if (r === undefined) continue;
-      const d = dot(r, dotCounter(bd));
-      if (kept.has(d) && !this.records.has(d)) {
-        this.addRecord(d, key, state.replicas);
-        heapPush(this.recordOrder, d, state.replicas);
-      }
-    }
-    for (;;) {
-      const least = this.recordOrder[0];
-      if (least === undefined || kept.has(least)) break;
-      heapPop(this.recordOrder, state.replicas);
-      const h = this.records.get(least);
-      if (h === undefined) continue;
-      subtract(this.recordSum, h);
-      this.records.delete(least);
-    }
-  }
-
-  private addRecord(d: Dot, key: string, names: ReplicaTable): void {
-    const h = this.hash(`${names.name(dotReplica(d))}\n${dotCounter(d)}\n${key}`);
-    this.records.set(d, h);
-    add(this.recordSum, h);
-  }
-
-  /** As syncRecords, for history entries: O(entries kept) ≤ historyEntriesMax, each immutable. */
-  private syncEntries(state: ListDoc): void {
-    const kept = state.journal.entries;
-    for (const [d, h] of this.entries) {
-      if (kept.has(d)) continue;
-      subtract(this.entrySum, h);
-      this.entries.delete(d);
-    }
-    for (const [d, e] of kept) {
-      if (this.entries.has(d)) continue;
-      const h = this.hash(
-        JSON.stringify([
-          state.replicas.name(dotReplica(d)),
-          dotCounter(d),
-          e.seq,
-          e.atMs,
-          e.who,
-          e.kind,
-          e.name,
-          e.n,
-          e.before,
-          e.items.map((i) => [i.name, i.wanted, i.bought, i.note]),
-        ]),
-      );
-      this.entries.set(d, h);
-      add(this.entrySum, h);
-    }
   }
 }
 
@@ -266,28 +208,124 @@ function subtract(sum: Uint8Array, h: Uint8Array): void {
   }
 }
 
-/** Whether record a is pruned before record b: RemovalLog's order (lower counter, then greater name). */
-function prunedFirst(a: Dot, b: Dot, names: ReplicaTable): boolean {
+/**
+ * The sum of the hashes of a bounded set a list keeps (removal records, history entries), kept up
+ * to date at the cost of what a write brings. Such a set only gains what a delta carries and
+ * prunes its least (removal-log.ts, journal.ts: the top K of everything ever seen, in `prunedFirst`'s
+ * order), and everything it pruned sorts below everything it kept; so what left is the least of
+ * what this sum holds that the set no longer does, taken from the root of a min-heap in that order.
+ */
+class KeptSum<V> {
+  readonly sum = new Uint8Array(SUM_BYTES);
+  private readonly held = new Map<Dot, { hash: Uint8Array; value: V }>();
+  /** The dots held, as a min-heap in `prunedFirst`'s order. */
+  private order: Dot[] = [];
+
+  constructor(
+    private readonly textOf: (d: Dot, value: V, names: ReplicaTable) => string,
+    private readonly prunedFirst: (a: Dot, va: V, b: Dot, vb: V, names: ReplicaTable) => boolean,
+  ) {}
+
+  /** From scratch against what the set keeps: O(kept). */
+  sync(kept: ReadonlyMap<Dot, V>, names: ReplicaTable, hash: Digest): void {
+    for (const [d, h] of this.held) {
+      if (kept.has(d)) continue;
+      subtract(this.sum, h.hash);
+      this.held.delete(d);
+    }
+    for (const [d, v] of kept) if (!this.held.has(d)) this.hold(d, v, names, hash);
+    this.order = [...this.held.keys()];
+    this.order.sort((a, b) => (this.less(a, b, names) ? -1 : 1));
+  }
+
+  /** After a partial delta was merged that brought `brought` (dots of the state's table). */
+  added(kept: ReadonlyMap<Dot, V>, brought: Iterable<Dot>, names: ReplicaTable, hash: Digest): void {
+    const less = (a: Dot, b: Dot): boolean => this.less(a, b, names);
+    for (const d of brought) {
+      const v = kept.get(d);
+      if (v === undefined || this.held.has(d)) continue;
+      this.hold(d, v, names, hash);
+      heapPush(this.order, d, less);
+    }
+    for (;;) {
+      const least = this.order[0];
+      if (least === undefined || kept.has(least)) break;
+      heapPop(this.order, less);
+      const h = this.held.get(least);
+      if (h === undefined) continue;
+      subtract(this.sum, h.hash);
+      this.held.delete(least);
+    }
+  }
+
+  private hold(d: Dot, value: V, names: ReplicaTable, hash: Digest): void {
+    const h = hash(this.textOf(d, value, names));
+    this.held.set(d, { hash: h, value });
+    add(this.sum, h);
+  }
+
+  private less(a: Dot, b: Dot, names: ReplicaTable): boolean {
+    const va = this.held.get(a)?.value as V;
+    const vb = this.held.get(b)?.value as V;
+    return this.prunedFirst(a, va, b, vb, names);
+  }
+}
+
+/** The dots `ids` of `delta`'s table, in `state`'s table (those it names). */
+function* inState(state: ListDoc, delta: ListDoc, ids: Iterable<Dot>): Iterable<Dot> {
+  for (const bd of ids) {
+    const r = state.replicas.lookup(delta.replicas.name(dotReplica(bd)));
+    if (r !== undefined) yield dot(r, dotCounter(bd));
+  }
+}
+
+/** RemovalLog's order: lower counter, then greater name. */
+function recordPrunedFirst(a: Dot, _ka: string, b: Dot, _kb: string, names: ReplicaTable): boolean {
   const ca = dotCounter(a);
   const cb = dotCounter(b);
   if (ca !== cb) return ca < cb;
   return names.name(dotReplica(a)) > names.name(dotReplica(b));
 }
 
-function heapPush(h: Dot[], d: Dot, names: ReplicaTable): void {
+/** Journal's keep order: seq, then replica name, then counter. */
+function entryPrunedFirst(a: Dot, ea: HistoryEntry, b: Dot, eb: HistoryEntry, names: ReplicaTable): boolean {
+  if (ea.seq !== eb.seq) return ea.seq < eb.seq;
+  const na = names.name(dotReplica(a));
+  const nb = names.name(dotReplica(b));
+  if (na !== nb) return na < nb;
+  return dotCounter(a) < dotCounter(b);
+}
+
+/** A history entry as hashed: the JSON array PROTOCOL.md §4.2 gives. */
+function entryText(d: Dot, e: HistoryEntry, names: ReplicaTable): string {
+  return JSON.stringify([
+    names.name(dotReplica(d)),
+    dotCounter(d),
+    e.seq,
+    e.atMs,
+    e.who,
+    e.kind,
+    e.name,
+    e.n,
+    e.before,
+    e.items.map((i) => [i.name, i.wanted, i.bought, i.note]),
+  ]);
+}
+
+function heapPush(h: Dot[], d: Dot, less: (a: Dot, b: Dot) => boolean): void {
   h.push(d);
   let i = h.length - 1;
   while (i > 0) {
     const parent = (i - 1) >> 1;
     const p = h[parent] as Dot;
-    if (!prunedFirst(d, p, names)) break;
+    if (!less(d, p)) break;
     h[i] = p;
     i = parent;
   }
   h[i] = d;
 }
 
-function heapPop(h: Dot[], names: ReplicaTable): void {
+function heapPop(h: Dot[], less: (a: Dot, b: Dot) => boolean): void {
   const last = h.pop();
   if (last === undefined || h.length === 0) return;
   let i = 0;
@@ -295,8 +333,8 @@ function heapPop(h: Dot[], names: ReplicaTable): void {
     const l = 2 * i + 1;
     if (l >= h.length) break;
     const r = l + 1;
-    const c = r < h.length && prunedFirst(h[r] as Dot, h[l] as Dot, names) ? r : l;
-    if (!prunedFirst(h[c] as Dot, last, names)) break;
+    const c = r < h.length && less(h[r] as Dot, h[l] as Dot) ? r : l;
+    if (!less(h[c] as Dot, last)) break;
     h[i] = h[c] as Dot;
     i = c;
   }
