@@ -49,22 +49,22 @@ export class ListDigest {
   private readonly items = new Map<string, ItemEntry>();
   private readonly itemSum = new Uint8Array(SUM_BYTES);
   /** Removal records (dots of the list's own replica table), each hashed with its item key. */
-  private readonly records = new KeptSum<string>(
-    (d, key, names) => `${names.name(dotReplica(d))}\n${dotCounter(d)}\n${key}`,
-    recordPrunedFirst,
-  );
+  private readonly records: KeptSum<string>;
   /** History entries (dots of the list's own replica table), each immutable. */
-  private readonly entries = new KeptSum<HistoryEntry>(entryText, entryPrunedFirst);
+  private readonly entries: KeptSum<HistoryEntry>;
   private cached: Uint8Array | undefined;
 
-  private constructor(private readonly hash: Digest) {}
+  private constructor(private readonly hash: Digest) {
+    this.records = new KeptSum(hash, recordText, recordPrunedFirst);
+    this.entries = new KeptSum(hash, entryText, entryPrunedFirst);
+  }
 
   /** The digest of a full state, from scratch: O(list). */
   static of(state: ListDoc, hash: Digest): ListDigest {
     const d = new ListDigest(hash);
     for (const [key, item] of state.items) d.setItem(key, item, state);
-    d.records.sync(state.removals.records, state.replicas, hash);
-    d.entries.sync(state.journal.entries, state.replicas, hash);
+    d.records.follow(state.removals.records, state.replicas, undefined);
+    d.entries.follow(state.journal.entries, state.replicas, undefined);
     return d;
   }
 
@@ -87,28 +87,11 @@ export class ListDigest {
         else this.setItem(key, item, state);
       }
     }
-    // Removal records and history entries change (gain what the delta brings, prune their least)
-    // only when a delta brings some.
-    const { hash } = this;
-    if (delta.full) {
-      this.records.sync(state.removals.records, state.replicas, hash);
-      this.entries.sync(state.journal.entries, state.replicas, hash);
-      return;
-    }
-    if (delta.removals.size > 0)
-      this.records.added(
-        state.removals.records,
-        inState(state, delta, delta.removals.records.keys()),
-        state.replicas,
-        hash,
-      );
-    if (delta.journal.size > 0)
-      this.entries.added(
-        state.journal.entries,
-        inState(state, delta, delta.journal.entries.keys()),
-        state.replicas,
-        hash,
-      );
+    // Removal records and history entries: what a partial delta brings, or from scratch for a full one.
+    const brought = (dots: Iterable<Dot>): Iterable<Dot> | undefined =>
+      delta.full ? undefined : inState(state, delta, dots);
+    this.records.follow(state.removals.records, state.replicas, brought(delta.removals.records.keys()));
+    this.entries.follow(state.journal.entries, state.replicas, brought(delta.journal.entries.keys()));
   }
 
   /** The 16-byte digest of the state last described. */
@@ -222,29 +205,37 @@ class KeptSum<V> {
   private order: Dot[] = [];
 
   constructor(
+    private readonly hash: Digest,
     private readonly textOf: (d: Dot, value: V, names: ReplicaTable) => string,
     private readonly prunedFirst: (a: Dot, va: V, b: Dot, vb: V, names: ReplicaTable) => boolean,
   ) {}
 
-  /** From scratch against what the set keeps: O(kept). */
-  sync(kept: ReadonlyMap<Dot, V>, names: ReplicaTable, hash: Digest): void {
+  /**
+   * Follows the set after a merge: `brought`, the dots (of the state's table) a partial delta
+   * carried, at their cost; undefined (a full state) from scratch, O(kept).
+   */
+  follow(kept: ReadonlyMap<Dot, V>, names: ReplicaTable, brought: Iterable<Dot> | undefined): void {
+    if (brought === undefined) this.sync(kept, names);
+    else this.added(kept, brought, names);
+  }
+
+  private sync(kept: ReadonlyMap<Dot, V>, names: ReplicaTable): void {
     for (const [d, h] of this.held) {
       if (kept.has(d)) continue;
       subtract(this.sum, h.hash);
       this.held.delete(d);
     }
-    for (const [d, v] of kept) if (!this.held.has(d)) this.hold(d, v, names, hash);
+    for (const [d, v] of kept) if (!this.held.has(d)) this.hold(d, v, names);
     this.order = [...this.held.keys()];
     this.order.sort((a, b) => (this.less(a, b, names) ? -1 : 1));
   }
 
-  /** After a partial delta was merged that brought `brought` (dots of the state's table). */
-  added(kept: ReadonlyMap<Dot, V>, brought: Iterable<Dot>, names: ReplicaTable, hash: Digest): void {
+  private added(kept: ReadonlyMap<Dot, V>, brought: Iterable<Dot>, names: ReplicaTable): void {
     const less = (a: Dot, b: Dot): boolean => this.less(a, b, names);
     for (const d of brought) {
       const v = kept.get(d);
       if (v === undefined || this.held.has(d)) continue;
-      this.hold(d, v, names, hash);
+      this.hold(d, v, names);
       heapPush(this.order, d, less);
     }
     for (;;) {
@@ -258,8 +249,8 @@ class KeptSum<V> {
     }
   }
 
-  private hold(d: Dot, value: V, names: ReplicaTable, hash: Digest): void {
-    const h = hash(this.textOf(d, value, names));
+  private hold(d: Dot, value: V, names: ReplicaTable): void {
+    const h = this.hash(this.textOf(d, value, names));
     this.held.set(d, { hash: h, value });
     add(this.sum, h);
   }
@@ -277,6 +268,11 @@ function* inState(state: ListDoc, delta: ListDoc, ids: Iterable<Dot>): Iterable<
     const r = state.replicas.lookup(delta.replicas.name(dotReplica(bd)));
     if (r !== undefined) yield dot(r, dotCounter(bd));
   }
+}
+
+/** A removal record as hashed: "replica ID\ncounter\nitem key" (PROTOCOL.md §4.2). */
+function recordText(d: Dot, key: string, names: ReplicaTable): string {
+  return `${names.name(dotReplica(d))}\n${dotCounter(d)}\n${key}`;
 }
 
 /** RemovalLog's order: lower counter, then greater name. */
