@@ -39,7 +39,14 @@ export interface ClusterLayout {
   extraProxies?: { clientPort: number; nodePort: number }[];
   partitions: number;
   quorum: Quorum;
-  nodes: { id: string; port: number }[];
+  /** Each node's peer port, and its front (client port) if it has one. */
+  nodes: NodeLayout[];
+}
+
+interface NodeLayout {
+  id: string;
+  port: number;
+  frontPort?: number;
 }
 
 export interface ClusterOptions {
@@ -288,7 +295,7 @@ export class LocalCluster {
     return [{ clientPort: l.clientPort, nodePort: l.nodePort }, ...(l.extraProxies ?? [])];
   }
 
-  private nodeChildFor(x: { id: string; port: number }, initial: boolean, metricsPort?: number): Child {
+  private nodeChildFor(x: NodeLayout, initial: boolean, metricsPort?: number): Child {
     const layout = this.layout;
     this.keyFor(x.id, 'node');
     const n = layout.quorum;
@@ -304,6 +311,7 @@ export class LocalCluster {
         x.id,
         '--listen',
         `tcp://${layout.host}:${x.port}`,
+        ...(x.frontPort === undefined ? [] : ['--front', `tcp://${layout.host}:${x.frontPort}`]),
         '--data',
         join(this.dataDir, x.id),
         '--proxy',
@@ -375,10 +383,14 @@ export class LocalCluster {
     }
     if (extraProxies.length > 0) layout.extraProxies = extraProxies;
     else delete layout.extraProxies;
-    const nodes: { id: string; port: number }[] = [];
+    const nodes: NodeLayout[] = [];
     for (let i = 0; i < o.nodes; i++) {
       const prior = layout.nodes[i];
-      nodes.push({ id: prior?.id ?? `n${i + 1}`, port: await reuseOrPick(prior?.port) });
+      nodes.push({
+        id: prior?.id ?? `n${i + 1}`,
+        port: await reuseOrPick(prior?.port),
+        frontPort: await reuseOrPick(prior?.frontPort),
+      });
     }
     layout.nodes = nodes;
     const names = [
@@ -587,9 +599,11 @@ export class LocalCluster {
     } = {},
   ): Promise<number> {
     const port = await freePort(this.layout.host);
+    let frontPort = await freePort(this.layout.host);
+    while (frontPort === port) frontPort = await freePort(this.layout.host);
     const metricsPort = this.metricsPorts === undefined ? undefined : await freePort(this.layout.host);
     const id = `n${this.layout.nodes.length + 1}`;
-    const entry = { id, port };
+    const entry = { id, port, frontPort };
     this.layout.nodes.push(entry);
     const child = this.nodeChildFor(entry, false, metricsPort);
     this.nodes.push(child);

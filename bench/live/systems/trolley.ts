@@ -1,12 +1,14 @@
 // Trolley in the live benchmark: the real cloud (a proxy and 3 storage nodes, N=3 R=2 W=2, as
 // child processes with their data in a temporary folder) and clients that each hold a ListReplica.
 // A change is one delta: the operation joined with the client's marker (the note of a hidden
-// per-client item `~m<client>`), put through the proxy and acknowledged at W=2. Every client
-// watches the list; once the put's coordinator has accepted it (decoded, write check, sent to the
-// replicas), it sends the write to every proxy, which pushes it (`changed`) to the watchers; each
+// per-client item `~m<client>`), put and acknowledged at W=2. Each client asks the proxy where the
+// list lives (`locate`) and then writes and watches at the front (client port) of the list's
+// coordinator, the proxy behind it for failover. Once the coordinator has accepted a put (decoded,
+// write check, sent to the replicas), its front pushes the write (`changed`) to the watchers; each
 // joins it and reports the markers it can now read. So a change goes: put → accepted → push →
-// applied, while the W commits run beside it (live before durable; the writer still waits for
-// cloud-ok). `npm run live:hops -w bench` splits that path into its hops.
+// applied, two hops, while the W commits run beside it (live before durable; the writer still
+// waits for cloud-ok). `npm run live:hops -w bench` splits that path into its hops, through the
+// proxy and direct.
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -43,7 +45,7 @@ export const system: LiveSystem = {
   name: 'trolley',
 
   describe: () =>
-    'trolley: proxy + 3 storage nodes (N=3 R=2 W=2, SQLite FULL), ZeroMQ, push via watch/changed',
+    "trolley: proxy + 3 storage nodes (N=3 R=2 W=2, SQLite FULL), ZeroMQ, clients at the coordinator's front, push via watch/changed",
 
   async startServer() {
     const dir = mkdtempSync(join(tmpdir(), 'trolley-live-'));
@@ -75,7 +77,11 @@ export const system: LiveSystem = {
 
   async createClient(ctx) {
     const { cloud: endpoint, listId } = endpointOf(ctx.endpoint);
-    const cloud = new CloudClient([endpoint]);
+    // Each client asks the proxy where the list lives and speaks to its coordinator's front, with
+    // the proxy behind it (as CloudClient.locate describes).
+    const ask = new CloudClient([endpoint]);
+    const fronts = await ask.locate(listId).finally(() => ask.close());
+    const cloud = new CloudClient([...fronts.slice(0, 1), endpoint]);
     const replica = new ListReplica(`c${ctx.client}x${ctx.seed.toString(36)}` as ReplicaId);
     const hidden = markerItem(ctx.client);
 

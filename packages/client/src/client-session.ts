@@ -285,6 +285,15 @@ export class ClientSession {
     return reply?.type === 'stats-reply' ? reply.json : undefined;
   }
 
+  /**
+   * The fronts that serve this list directly, in preference order (a proxy's `locate`); [] if it
+   * names none; undefined: no answer in time, or a peer that does not know `locate`.
+   */
+  async locate(listId: ListId, waitMs: number): Promise<string[] | undefined> {
+    const reply = await this.request((requestId) => ({ type: 'locate', requestId, listId }), waitMs);
+    return reply?.type === 'locate-reply' ? reply.fronts : undefined;
+  }
+
   /** Requests in flight. */
   get inFlight(): number {
     return this.waiting.size;
@@ -506,5 +515,6 @@ const replyTypes: ReadonlySet<ClientPortMessage['type']> = new Set([
   'put-reply',
   'get-reply',
   'stats-reply',
+  'locate-reply',
   'error',
 ]);

@@ -103,6 +103,8 @@ export interface ProxyCounters {
 interface KnownNode {
   id: string;
   lastHelloMs: number;
+  /** Its client port as clients dial it (node-hello's `front`), if it has one: public, unlike its address. */
+  front: string | undefined;
 }
 
 /** A put or get in flight (`n` times, if its request ID was used again): when it began, and when to stop waiting. */
@@ -232,6 +234,13 @@ export class Proxy {
         return this.reply(client, { type: 'stats-reply', requestId, json: JSON.stringify(this.view()) });
       case 'watch':
         return this.watch(client, requestId, m.listIds);
+      case 'locate':
+        return this.reply(client, {
+          type: 'locate-reply',
+          requestId,
+          listId: m.listId,
+          fronts: this.frontsFor(m.listId),
+        });
       case 'put':
       case 'get': {
         const node = this.coordinatorFor(m.listId);
@@ -266,6 +275,7 @@ export class Proxy {
       case 'get-reply':
       case 'error':
       case 'changed':
+      case 'locate-reply':
       case 'gateway-hello':
       case 'admin-read':
       case 'admin-read-reply':
@@ -289,7 +299,8 @@ export class Proxy {
     if (client.length === 0) {
       // A frame for the proxy itself: a node's hello, or news that a list changed.
       const decoded = decodeFromNode(frame);
-      if (decoded.ok && decoded.value.type === 'changed') return this.notify(decoded.value.listId, frame);
+      if (decoded.ok && decoded.value.type === 'changed')
+        return this.notifyWatchers(decoded.value.listId, frame);
       if (!decoded.ok || decoded.value.type !== 'node-hello')
         return this.refuseNodeFrame(node, 'a frame for the proxy that is not its node-hello', frame.length);
       // The routing ID is the node's authenticated ID (the transport sees to it): a hello naming
@@ -299,7 +310,7 @@ export class Proxy {
         return this.refuseNodeFrame(node, `a node-hello naming node ${decoded.value.nodeId}`, frame.length);
       const ring = decodeRing(decoded.value.ring);
       if (!ring.ok) return this.refuseNodeFrame(node, 'a ring that does not decode', frame.length);
-      this.nodes.set(node, { id: node, lastHelloMs: this.o.clock.monotonicMs() });
+      this.nodes.set(node, { id: node, lastHelloMs: this.o.clock.monotonicMs(), front: decoded.value.front });
       if (this.ring === undefined || ring.value.version > this.ring.version) this.ring = ring.value;
       return;
     }
@@ -371,8 +382,16 @@ export class Proxy {
     );
   }
 
-  /** Forwards a node's `changed` to every client watching that list. */
-  private notify(listId: string, frame: Uint8Array): void {
+  /** Whether any client watches this list here now (so that a caller can skip encoding a notice). */
+  isWatched(listId: string): boolean {
+    return this.watches.isWatched(listId, this.o.clock.monotonicMs());
+  }
+
+  /**
+   * Sends a `changed` frame to every client watching that list: a node's notice, or (a node's own
+   * front, in process) the write its node accepted or was sent as a replica.
+   */
+  notifyWatchers(listId: string, frame: Uint8Array): void {
     for (const client of this.watches.watchersOf(listId, this.o.clock.monotonicMs())) {
       this.counters.notified++;
       this.o.transport.toClient(client, frame);
@@ -432,10 +451,24 @@ export class Proxy {
 
   /** The first live node of the key's preference list. */
   private coordinatorFor(listId: string): NodeId | undefined {
-    if (this.ring === undefined) return undefined;
-    const live = (id: string): boolean => this.isLive(id);
-    const prefs = preferenceList(this.ring, partitionOf(listId, this.ring.partitionCount), this.o.replicas);
-    return prefs.find(live);
+    return this.livePreferences(listId).next().value;
+  }
+
+  /** The live nodes of the key's preference list, in its order. */
+  private *livePreferences(listId: string): Generator<NodeId, undefined> {
+    if (this.ring === undefined) return;
+    for (const id of preferenceList(this.ring, partitionOf(listId, this.ring.partitionCount), this.o.replicas))
+      if (this.isLive(id)) yield id;
+  }
+
+  /** The fronts of the key's live preference list, in its order (`locate`): the first coordinates. */
+  private frontsFor(listId: string): string[] {
+    const fronts: string[] = [];
+    for (const id of this.livePreferences(listId)) {
+      const front = this.nodes.get(id)?.front;
+      if (front !== undefined && fronts.length < limits.frontsPerLocateMax) fronts.push(front);
+    }
+    return fronts;
   }
 
   private isLive(id: string): boolean {

@@ -86,6 +86,8 @@ export const nodeSenderRules: Readonly<Record<MessageType, SenderRule | undefine
   'ring-change-reply': undefined,
   watch: undefined,
   changed: undefined,
+  locate: undefined,
+  'locate-reply': undefined,
   'gateway-hello': undefined,
 };
 

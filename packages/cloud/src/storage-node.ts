@@ -105,6 +105,12 @@ export interface StorageNodeOptions {
    */
   onWriteAccepted?: (listId: ListId, delta: Uint8Array) => void;
   /**
+   * Called when a client's write another node coordinates reaches this node as a replica-put or
+   * hinted-put (it passed that coordinator's write check), with the write as sent, before it is
+   * committed: live updates for the clients watching at this node's own front.
+   */
+  onReplicaWrite?: (listId: ListId, delta: Uint8Array) => void;
+  /**
    * Whether a node ID is a member of the cluster: in production, whether the keyring holds a key
    * for it. Gossip about others is skipped, and a ring change adding one refused. Default: all are.
    */
@@ -160,7 +166,7 @@ export class StorageNode {
     this.transportStats = options.transportStats;
     this.pausesDuring = options.pausesDuring;
     this.requests = new RequestTable(ctx);
-    this.replica = new Replica(ctx);
+    this.replica = new Replica(ctx, options.onReplicaWrite);
     const inFlight = (): number => this.reads.size + this.writes.size;
     this.reads = new GetCoordinator(ctx, this.requests, this.replica, inFlight);
     this.writes = new PutCoordinator(
@@ -265,6 +271,8 @@ export class StorageNode {
       case 'error':
       case 'watch':
       case 'changed':
+      case 'locate':
+      case 'locate-reply':
       case 'gateway-hello':
         return this.unexpected(m.type);
     }

@@ -159,6 +159,15 @@ export class WatchTable<C> {
     return out;
   }
 
+  /** Whether some client's lease on `listId` has not lapsed. */
+  isWatched(listId: string, nowMs: number): boolean {
+    for (const key of this.byList.get(listId) ?? []) {
+      const w = this.clients.get(key);
+      if (w !== undefined && w.untilMs > nowMs) return true;
+    }
+    return false;
+  }
+
   /** Drops the clients whose lease has lapsed; returns how many. */
   expire(nowMs: number): number {
     let dropped = 0;

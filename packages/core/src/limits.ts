@@ -105,6 +105,8 @@ export const limits = {
   antiEntropyRepairsPerRoundMax: 200,
   /** List states in flight in one node's transfers and hint deliveries. */
   transfersInFlightMax: 64,
+  /** Fronts a `locate-reply` names at most: a list's preference list (N is at most 16). */
+  frontsPerLocateMax: 16,
   /**
    * Lists one client may watch: a `watch` message replaces the client's watched set and holds at
    * most this many IDs (more is malformed). A client is one ZeroMQ connection at a proxy, one

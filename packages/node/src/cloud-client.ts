@@ -170,6 +170,7 @@ export class CloudClient {
           ...(options.writer === undefined ? {} : { writer: options.writer }),
         }),
       (a) => a.outcome !== 'unknown' || a.why !== 'no-answer',
+      (a) => a.outcome === 'unknown' && a.why === 'unavailable',
     );
     if (answer === undefined) return { outcome: 'unknown', acks: 0, replicas: 0 };
     if (answer.outcome === 'ok') return answer;
@@ -185,6 +186,7 @@ export class CloudClient {
       options.timeoutMs ?? 5_000,
       (session, timeoutMs, waitMs) => session.get(listId, context, { timeoutMs, waitMs }),
       (a) => a.outcome !== 'no-answer',
+      (a) => a.outcome === 'error' && a.code === 'unavailable',
     );
     if (answer === undefined || answer.outcome === 'no-answer')
       throw new TrolleyError('not_found', 'no proxy answered in time; is the cloud running?');
@@ -238,6 +240,23 @@ export class CloudClient {
     return (endpoint.lanes[lane - 1] as { sender: Sender }).sender;
   }
 
+  /**
+   * The fronts that serve `listId` directly (the storage nodes of its preference list with a client
+   * port of their own, the coordinator first), as cloud addresses: a client made with them before
+   * its proxies (`new CloudClient([...fronts, ...proxies])`) writes to and watches the list at its
+   * coordinator, two hops a change instead of four, and falls back to the proxies when a front is
+   * silent or no longer serves the list. [] if the cloud names none.
+   */
+  async locate(listId: ListId, timeoutMs = 2_000): Promise<string[]> {
+    const fronts = await this.request<string[] | undefined>(
+      timeoutMs,
+      (session, _left, waitMs) => session.locate(listId, waitMs),
+      (a) => a !== undefined,
+    );
+    if (fronts === undefined) throw new TrolleyError('not_found', 'the proxy did not answer; is the cloud running?');
+    return fronts;
+  }
+
   /** The proxy's own view of the cluster (nodes, ring), as JSON. */
   async proxyStats(timeoutMs = 2_000): Promise<Record<string, unknown>> {
     const json = await this.request<string | undefined>(
@@ -271,17 +290,19 @@ export class CloudClient {
    * Tries proxies in turn until one answers (`answered`) or the deadline passes; the last answer,
    * or undefined if the time ran out before any attempt. A proxy that lets a whole attempt pass in
    * silence is passed over for the next one — once, however many requests timed out on it
-   * together; an attempt cut short by the deadline says nothing about its proxy. The watch moves
-   * with it.
+   * together; an attempt cut short by the deadline says nothing about its proxy. One that answers
+   * `elsewhere` (a front that no longer serves the list: `unavailable`) is passed over at once, as
+   * long as some endpoint has not been tried. The watch moves with it.
    */
   private async request<T>(
     timeoutMs: number,
     attempt: (session: ClientSession, timeoutMs: number, waitMs: number) => Promise<T>,
     answered: (answer: T) => boolean,
+    elsewhere: (answer: T) => boolean = () => false,
   ): Promise<T | undefined> {
     const deadlineMs = this.clock.wallMs() + timeoutMs;
     let last: T | undefined;
-    for (;;) {
+    for (let sentAway = 0; ; ) {
       const left = deadlineMs - this.clock.wallMs();
       if (left <= 0) return last;
       const index = this.current;
@@ -290,6 +311,11 @@ export class CloudClient {
       const rest = Math.max(1, deadlineMs - this.clock.wallMs());
       const share = Math.min(rest, this.attemptMs);
       last = await attempt(session, rest, share);
+      if (elsewhere(last) && sentAway < this.endpoints.length - 1) {
+        sentAway++;
+        if (this.current === index) this.failOver();
+        continue;
+      }
       if (answered(last)) return last;
       if (share >= this.attemptMs && this.current === index) this.failOver();
     }

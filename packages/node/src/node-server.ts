@@ -2,6 +2,14 @@
 // SQLite (SqliteListStore), the system clock and the CSPRNG. It says hello (with its ring) to each
 // proxy every second, ticks the state machine every 10 ms, and keeps the newest ring it has
 // adopted in DIR/ring.bin so that a restart rejoins with it.
+//
+// Its front (with `front`): a client port of its own, served by the proxy's state machine (the same
+// protocol, limits and fairness) whose only node is this one, reached in process. A client that
+// writes to and watches a list at the front of the list's coordinator (the proxy's `locate` names
+// it) has its change shown to the other watchers there in two hops, client → node → watchers, not
+// four through a proxy. The front serves only lists this node is a replica of (for others it
+// answers `unavailable`: go to the proxy), and tells its watchers of every client write the node
+// accepts as coordinator or is sent as a replica.
 
 import { hash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -11,10 +19,12 @@ import {
   decodeRing,
   encodeMessage,
   encodeRing,
+  type ListId,
   type NodeId,
   type RingState,
 } from '@trolley/core';
-import { StorageNode, type Logger, type NodeConfig, type Quorum } from '@trolley/cloud';
+import { Proxy, StorageNode, type Logger, type NodeConfig, type Quorum } from '@trolley/cloud';
+import { openClientPort, type ClientPort } from './client-port.ts';
 import { cryptoRandom, systemClock } from './clock.ts';
 import { MemberAuth } from './keys.ts';
 import { serveMetrics, type MetricsAddress, type MetricsServer } from './metrics-server.ts';
@@ -53,10 +63,19 @@ export interface NodeServerOptions {
   config?: Partial<NodeConfig>;
   /** Serve Prometheus metrics over HTTP here (docs/METRICS.md); absent: no metrics port. */
   metrics?: MetricsAddress;
+  /**
+   * Serve clients directly on a client port of this node's own (see the top): where to bind it
+   * (tcp://0.0.0.0:7001) and where clients dial it (default: `listen`). Absent: no front.
+   */
+  front?: { listen: string; advertise?: string };
 }
 
 export interface RunningNode {
   node: StorageNode;
+  /** The front's state machine, if the node has a front. */
+  front: Proxy | undefined;
+  /** Where clients reach the front (tcp://host:port#KEY when secure), if the node has one. */
+  frontAddress: string | undefined;
   store: SqliteListStore;
   /** http://host:port/metrics, or undefined without a metrics port. */
   metricsUrl: string | undefined;
@@ -99,6 +118,23 @@ export async function startNode(o: NodeServerOptions): Promise<RunningNode> {
     logger: o.logger,
     auth,
   });
+  let frontPort: ClientPort | undefined;
+  try {
+    if (o.front !== undefined) frontPort = await openClientPort(o.front.listen, auth.keys, o.logger, 'front');
+  } catch (e) {
+    health.stop();
+    transport.close();
+    store.close();
+    throw e;
+  }
+  const frontAddress =
+    frontPort === undefined
+      ? undefined
+      : `${o.front?.advertise ?? frontPort.endpoint}${auth.keys === undefined ? '' : `#${auth.keys.publicKey}`}`;
+  /** The front's state machine, made once the node exists (its only route is to the node). */
+  let front: Proxy | undefined;
+  const changedFrame = (listId: string, delta: Uint8Array): Uint8Array =>
+    encodeMessage({ type: 'changed', requestId: 0, listId: listId as ListId, delta });
   let noticesSent = 0;
   const node = new StorageNode({
     id: o.id,
@@ -132,11 +168,41 @@ export async function startNode(o: NodeServerOptions): Promise<RunningNode> {
     // replicas' commits), which pushes it to the list's watchers.
     onWriteAccepted: (listId, delta) => {
       noticesSent++;
-      transport.toProxies(encodeMessage({ type: 'changed', requestId: 0, listId, delta }));
+      const frame = changedFrame(listId, delta);
+      front?.notifyWatchers(listId, frame); // first: these watchers are one hop away
+      transport.toProxies(frame);
+    },
+    // A write coordinated elsewhere reaches this node's front's watchers through its replica-put.
+    onReplicaWrite: (listId, delta) => {
+      if (front?.isWatched(listId) === true) front.notifyWatchers(listId, changedFrame(listId, delta));
     },
     ...(metrics === undefined ? {} : { observer: metrics.observer }),
   });
   transport.onFrame((frame, replyTo, from) => node.handle(frame, replyTo, from));
+  if (frontPort !== undefined) {
+    const port = frontPort;
+    const self = { role: 'proxy', id: `front:${o.id}` } as const;
+    const machine = new Proxy({
+      name: `${o.id} (front)`,
+      replicas: o.quorum.n,
+      nodeSilenceMsMax: 3_000,
+      clock: systemClock,
+      logger: o.logger,
+      transportStats: () => ({ handshakesRefused: { clientPort: port.handshakesRefused() } }),
+      transport: {
+        // Its only node is this one (only this one says hello to it): a call, no hop.
+        toNode: (_node, client, frame) =>
+          node.handle(
+            frame,
+            transport.localRoute((answer) => machine.onNodeFrame(o.id, client, answer)),
+            self,
+          ),
+        toClient: (client, frame) => port.sender.send([client, frame]),
+      },
+    });
+    front = machine;
+    port.serve(machine);
+  }
   let metricsServer: MetricsServer | undefined;
   if (metrics !== undefined && o.metrics !== undefined) {
     metrics.watch({ node, store, clock: systemClock, transport, noticesSent: () => noticesSent });
@@ -144,6 +210,7 @@ export async function startNode(o: NodeServerOptions): Promise<RunningNode> {
       metricsServer = await serveMetrics({ metrics: metrics.metrics, ...o.metrics, logger: o.logger });
     } catch (e) {
       health.stop();
+      frontPort?.close();
       transport.close();
       store.close();
       throw e;
@@ -153,23 +220,35 @@ export async function startNode(o: NodeServerOptions): Promise<RunningNode> {
   const hello = (): void => {
     const ring = node.encodedRing();
     if (ring === undefined) return;
-    transport.toProxies(
-      encodeMessage({ type: 'node-hello', requestId: 0, nodeId: o.id, address: o.advertise, ring }),
-    );
+    const frame = encodeMessage({
+      type: 'node-hello',
+      requestId: 0,
+      nodeId: o.id,
+      address: o.advertise,
+      ring,
+      ...(frontAddress === undefined ? {} : { front: frontAddress }),
+    });
+    transport.toProxies(frame);
+    front?.onNodeFrame(o.id, new Uint8Array(0), frame);
   };
   hello();
   const helloTimer = setInterval(hello, o.helloIntervalMs ?? 1_000);
   const tickTimer = setInterval(() => node.tick(), 10);
+  const frontTimer = setInterval(() => front?.tick(), 1_000);
 
   return {
     node,
     store,
+    front,
+    frontAddress,
     metricsUrl: metricsServer?.url,
     stop: async () => {
       clearInterval(helloTimer);
       clearInterval(tickTimer);
+      clearInterval(frontTimer);
       health.stop();
       await metricsServer?.stop();
+      frontPort?.close();
       transport.close();
       await Promise.resolve();
       store.close();

@@ -7,7 +7,6 @@
 // tcp://host:5555#KEY); the node port admits only keys of the keyring, and a node frame counts
 // only if its credential is the key of the node its routing ID names.
 
-import type * as zmq from 'zeromq';
 import { Proxy, type Logger } from '@trolley/cloud';
 import { systemClock } from './clock.ts';
 import { MemberAuth, claimedKey } from './keys.ts';
@@ -16,6 +15,7 @@ import { watchProcessHealth } from './process-health.ts';
 import { ProxyMetrics } from './proxy-metrics.ts';
 import { releaseZapDomain, zapDomain } from './zap.ts';
 import { Sender, receiveLoop, router, watchHandshakes } from './zmq.ts';
+import { openClientPort } from './client-port.ts';
 
 export interface ProxyServerOptions {
   name: string;
@@ -51,24 +51,28 @@ export async function startProxy(o: ProxyServerOptions): Promise<RunningProxy> {
     log.warn('keyring', { problem }),
   );
   const keys = auth.keys;
-  const clients = keys === undefined ? undefined : await zapDomain(undefined, log);
   const members = keys === undefined ? undefined : await zapDomain(auth.keyring, log);
-  const frontend = router(
-    keys === undefined || clients === undefined ? undefined : { keys, zapDomain: clients.domain },
-  );
+  const clientPort = await openClientPort(o.clientEndpoint, keys, log);
   const backend = router(
     keys === undefined || members === undefined ? undefined : { keys, zapDomain: members.domain },
   );
-  const clientHandshakes = watchHandshakes(frontend, 'client port', log);
   const nodeHandshakes = watchHandshakes(backend, 'node port', log);
   const handshakesRefused = (): { nodePort: number; clientPort: number } => ({
     nodePort: nodeHandshakes(),
-    clientPort: clientHandshakes(),
+    clientPort: clientPort.handshakesRefused(),
   });
-  const sockets: zmq.Socket[] = [frontend, backend];
-  await frontend.bind(o.clientEndpoint);
-  await backend.bind(o.nodeEndpoint);
-  const toClients = new Sender(frontend, log);
+  const close = (): void => {
+    clientPort.close();
+    backend.close();
+    if (members !== undefined) releaseZapDomain(members.domain);
+  };
+  try {
+    await backend.bind(o.nodeEndpoint);
+  } catch (e) {
+    close();
+    throw e;
+  }
+  const toClients = clientPort.sender;
   const toNodes = new Sender(backend, log);
   const proxy = new Proxy({
     name: o.name,
@@ -93,20 +97,11 @@ export async function startProxy(o: ProxyServerOptions): Promise<RunningProxy> {
       metricsServer = await serveMetrics({ metrics: metrics.metrics, ...o.metrics, logger: log });
     } catch (e) {
       health.stop();
-      for (const s of sockets) s.close();
-      for (const d of [clients, members]) if (d !== undefined) releaseZapDomain(d.domain);
+      close();
       throw e;
     }
   }
-  void receiveLoop(
-    frontend,
-    (frames) => {
-      // A ROUTER puts the sender's routing ID first, so frames[0] is always there.
-      if (frames.length !== 2) return proxy.refuseFrameCount(frames[0] ?? Buffer.alloc(0), frames.length);
-      proxy.onClientFrame(frames[0] as Buffer, frames[1] as Buffer);
-    },
-    log,
-  );
+  clientPort.serve(proxy);
   void receiveLoop(
     backend,
     (frames) => {
@@ -137,8 +132,7 @@ export async function startProxy(o: ProxyServerOptions): Promise<RunningProxy> {
       clearInterval(tickTimer);
       health.stop();
       await metricsServer?.stop();
-      for (const s of sockets) s.close();
-      for (const d of [clients, members]) if (d !== undefined) releaseZapDomain(d.domain);
+      close();
       await Promise.resolve();
     },
   };

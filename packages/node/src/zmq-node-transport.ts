@@ -20,7 +20,8 @@ import { Sender, dealer, receiveLoop, router, watchHandshakes, type CurveClient 
 type Route =
   | { via: 'router'; identity: Uint8Array }
   | { via: 'proxy'; sender: Sender; credential: Uint8Array; client: Uint8Array }
-  | { via: 'dealer'; link: PeerLink };
+  | { via: 'dealer'; link: PeerLink }
+  | { via: 'local'; deliver: (frame: Uint8Array) => void };
 
 export type FrameHandler = (frame: Uint8Array, replyTo: ReplyTo, from: Peer) => void;
 
@@ -116,7 +117,15 @@ export class ZmqNodeTransport implements NodeTransport {
         // credential first, as with any frame we send it.
         r.link.sender.send([r.link.credential, frame]);
         return;
+      case 'local':
+        r.deliver(frame);
+        return;
     }
+  }
+
+  /** A route for a request made in this process (the node's own front): its answer goes to `deliver`. */
+  localRoute(deliver: (frame: Uint8Array) => void): ReplyTo {
+    return asReplyTo({ via: 'local', deliver });
   }
 
   learnAddress(node: string, address: string): void {

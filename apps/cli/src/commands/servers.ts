@@ -28,6 +28,11 @@ export function registerServers(program: Command): void {
     .requiredOption('--id <id>', "this node's ID (unique in the cluster)")
     .requiredOption('--listen <endpoint>', 'where peers reach this node, as bound (tcp://0.0.0.0:6001)')
     .option('--advertise <endpoint>', 'where peers should dial this node (default: --listen)')
+    .option(
+      '--front <endpoint>',
+      "also serve clients on this port, bound here (tcp://0.0.0.0:7001): a client that writes and watches at its list's coordinator saves two hops",
+    )
+    .option('--front-advertise <endpoint>', 'where clients should dial the front (default: --front)')
     .requiredOption('--data <dir>', "folder for this node's SQLite database")
     .requiredOption('--proxy <endpoints>', 'node ports of the proxies (tcp://host:5556,…)', endpoints)
     .option('--seeds <list>', 'nodes to gossip with at first: id=tcp://host:port,…', members, [])
@@ -63,9 +68,12 @@ export function registerServers(program: Command): void {
       keysDir: keysDirOf(o),
       logger: processLogger('node', { node: id }),
       ...(metrics === undefined ? {} : { metrics }),
+      ...(o.front === undefined
+        ? {}
+        : { front: { listen: o.front, ...(o.frontAdvertise === undefined ? {} : { advertise: o.frontAdvertise }) } }),
     });
     process.stdout.write(
-      `ready ${JSON.stringify({ node: id, listen: o.listen, keys: running.store.count(), metrics: running.metricsUrl ?? null })}\n`,
+      `ready ${JSON.stringify({ node: id, listen: o.listen, front: running.frontAddress ?? null, keys: running.store.count(), metrics: running.metricsUrl ?? null })}\n`,
     );
     await untilSignal();
     await running.stop();
@@ -187,6 +195,8 @@ interface NodeCommandOptions extends KeysOptions, MetricsOptions {
   id: string;
   listen: string;
   advertise?: string;
+  front?: string;
+  frontAdvertise?: string;
   data: string;
   proxy: string[];
   seeds: ReturnType<typeof members>;

@@ -74,7 +74,15 @@ export function storedDoc(stored: StoredList): Result<ListDoc> {
 export class Replica {
   private readonly cache = new BoundedMap<string, Copy>(limits.cachedListsMax);
 
-  constructor(private readonly ctx: NodeContext) {}
+  /**
+   * @param onClientWrite told of a client's write this node is sent as a replica (a replica-put or
+   *   a hinted-put from its coordinator, after the coordinator's write check), with the write as
+   *   sent, before it is committed: live updates for clients watching at this node's front.
+   */
+  constructor(
+    private readonly ctx: NodeContext,
+    private readonly onClientWrite?: (listId: ListId, delta: Uint8Array) => void,
+  ) {}
 
   /** A `replica-put` (hintFor undefined) or `hinted-put` from a coordinator or a background mechanism. */
   put(
@@ -119,6 +127,8 @@ export class Replica {
       return refuse('overloaded', 'this node holds too many hints');
     }
     ctx.counters.replicaWrites++;
+    // A client's write (not a mechanism's push: repair, hint, transfer, anti-entropy).
+    if (m.type === 'hinted-put' || m.purpose === undefined) this.onClientWrite?.(m.listId, m.doc);
     const partition = partitionOf(m.listId, ring.partitionCount);
     this.write(
       m.listId,

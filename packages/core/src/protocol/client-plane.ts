@@ -28,6 +28,8 @@ export const ClientTag = {
   get: 5,
   'get-reply': 6,
   // 7: error, the one message of every plane (frame.ts)
+  locate: 8,
+  'locate-reply': 9,
   watch: 26,
   changed: 27,
   'gateway-hello': 28,
@@ -70,6 +72,17 @@ export type ClientBody =
       inSync: number;
       replicas: number;
     }
+  /**
+   * Client → proxy: which storage nodes serve this list directly? (Their client ports, "fronts":
+   * a client that writes to and watches at the list's coordinator saves two hops a change.)
+   */
+  | { type: 'locate'; requestId: number; listId: ListId }
+  /**
+   * The fronts of the list's preference list (§4.3) that the proxy believes live, in preference
+   * order, as cloud addresses (tcp://host:port#KEY): the first is the coordinator the proxy would
+   * forward to. Empty: no node of it has a front, or none is live; use the proxy.
+   */
+  | { type: 'locate-reply'; requestId: number; listId: ListId; fronts: string[] }
   /** Client → proxy: tell me when these lists change (a lease: repeat it within watchLeaseMs). */
   | { type: 'watch'; requestId: number; listIds: ListId[] }
   /**
@@ -100,6 +113,9 @@ export const clientCodec: PlaneCodec<ClientBody> = {
         return m.context.length;
       case 'watch':
         return m.listIds.length * 16;
+      case 'locate-reply':
+        return m.fronts.length * 64;
+      case 'locate':
       case 'hello':
       case 'hello-reply':
       case 'put-reply':
@@ -140,6 +156,14 @@ export const clientCodec: PlaneCodec<ClientBody> = {
         w.varint(m.answered);
         w.varint(m.inSync);
         w.varint(m.replicas);
+        break;
+      case 'locate':
+        writeId(w, listIdBytes(m.listId));
+        break;
+      case 'locate-reply':
+        writeId(w, listIdBytes(m.listId));
+        w.varint(m.fronts.length);
+        for (const f of m.fronts) w.string(f);
         break;
       case 'watch':
         w.varint(m.listIds.length);
@@ -210,6 +234,15 @@ export const clientCodec: PlaneCodec<ClientBody> = {
           inSync: r.varint(),
           replicas: r.varint(),
         };
+      case 'locate':
+        return { type, requestId, listId: readListId(r) };
+      case 'locate-reply': {
+        const listId = readListId(r);
+        const n = r.count(limits.frontsPerLocateMax, 'fronts', 2);
+        const fronts: string[] = [];
+        for (let i = 0; i < n; i++) fronts.push(r.string(shortStringMax));
+        return { type, requestId, listId, fronts };
+      }
       case 'watch': {
         const n = r.count(limits.watchedListsMax, 'watched lists', 16);
         const listIds: ListId[] = [];

@@ -19,7 +19,19 @@ export interface WireMember {
 }
 
 export type GossipBody =
-  | { type: 'node-hello'; requestId: number; nodeId: string; address: string; ring: Uint8Array }
+  | {
+      type: 'node-hello';
+      requestId: number;
+      nodeId: string;
+      address: string;
+      ring: Uint8Array;
+      /**
+       * The node's client port ("front"), as clients dial it (tcp://host:port#KEY), which the
+       * proxy names in `locate-reply`; absent: the node has none. Written last and only when
+       * present, so a hello without it is the version-1 hello.
+       */
+      front?: string;
+    }
   | { type: 'gossip'; requestId: number; from: string; members: WireMember[]; ring: Uint8Array }
   | { type: 'gossip-reply'; requestId: number; from: string; members: WireMember[]; ring: Uint8Array };
 
@@ -37,6 +49,7 @@ export const gossipCodec: PlaneCodec<GossipBody> = {
         w.string(m.nodeId);
         w.string(m.address);
         w.bytes(m.ring);
+        if (m.front !== undefined && m.front !== '') w.string(m.front);
         break;
       case 'gossip':
       case 'gossip-reply':
@@ -53,14 +66,17 @@ export const gossipCodec: PlaneCodec<GossipBody> = {
   },
   read(r: Reader, type: GossipBody['type'], requestId: number): GossipBody {
     switch (type) {
-      case 'node-hello':
-        return {
+      case 'node-hello': {
+        const hello: Extract<GossipBody, { type: 'node-hello' }> = {
           type,
           requestId,
           nodeId: r.string(shortStringMax),
           address: r.string(shortStringMax),
           ring: r.bytes(limits.encodedListBytesMax),
         };
+        if (r.left > 0) hello.front = r.string(shortStringMax);
+        return hello;
+      }
       case 'gossip':
       case 'gossip-reply': {
         const from = r.string(shortStringMax);

@@ -72,6 +72,13 @@ const examples: Record<MessageType, Message> = {
   get: { type: 'get', requestId: 5, listId, deadlineMs: 1_700_000_000_000, context: new Uint8Array(0) },
   'get-reply': { type: 'get-reply', requestId: 6, delta: doc, answered: 2, inSync: 2, replicas: 3 },
   error: { type: 'error', requestId: 7, code: 'overloaded', message: 'busy' },
+  locate: { type: 'locate', requestId: 40, listId },
+  'locate-reply': {
+    type: 'locate-reply',
+    requestId: 41,
+    listId,
+    fronts: ['tcp://10.0.0.5:7001#AbCd', 'tcp://10.0.0.6:7001#EfGh'],
+  },
   'replica-put': { type: 'replica-put', requestId: 8, listId, opId, deadlineMs: 9, doc },
   // (a replica-put of each purpose: see the purpose test below)
   'replica-put-reply': { type: 'replica-put-reply', requestId: 9, hash },
@@ -87,6 +94,7 @@ const examples: Record<MessageType, Message> = {
     nodeId: 'n1',
     address: 'tcp://h:1',
     ring: Uint8Array.of(1, 2),
+    front: 'tcp://h:2#AbCd',
   },
   gossip: {
     type: 'gossip',
@@ -179,6 +187,15 @@ describe('message planes', () => {
     console.log(
       `message planes: ${Object.keys(examples).length} types round-trip in ${planeNames.length} planes (tags 1–${Math.max(...Object.values(Tag))})`,
     );
+  });
+
+  it('reads a node-hello without a front (a node with no client port) as before, and names none', () => {
+    const hello = { type: 'node-hello', requestId: 3, nodeId: 'n2', address: 'tcp://h:1', ring: Uint8Array.of(7) } as const;
+    const frame = encodeMessage(hello);
+    expect(frame.length).toBe(encodeMessage({ ...hello, front: 'tcp://h:2' }).length - 10);
+    const back = decodeGossipMessage(frame);
+    expect(back.ok && back.value).toEqual(hello);
+    expect(back.ok && 'front' in back.value).toBe(false);
   });
 
   it("refuses every other plane's message with a typed error, and a plane's encoder refuses them too", () => {
