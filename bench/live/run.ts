@@ -29,7 +29,8 @@
 //
 // Environment: LIVE_SECONDS (default 30), LIVE_SYSTEMS (comma-separated, default
 // trolley,yjs,automerge), LIVE_REPEATS (default 1; with more, each figure is the median over the
-// repeats, systems interleaved), LIVE_SEED. Output: progress on stderr, a table on stdout, then
+// repeats, systems interleaved), LIVE_SEED, LIVE_CPU_PROF_DIR (V8 CPU profiles of the client and
+// server processes; with TROLLEY_CPU_PROF_DIR, of Trolley's cloud processes too). Output: progress on stderr, a table on stdout, then
 // one JSON line (the last stdout line). Exit code 1 if an available system failed to run.
 
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -111,7 +112,10 @@ class Proc<In, Out extends { type: string }> {
     script: string,
     args: readonly string[],
   ) {
-    this.child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+    // LIVE_CPU_PROF_DIR: every server and client process writes a V8 CPU profile there at exit.
+    const prof = process.env.LIVE_CPU_PROF_DIR;
+    const profile = prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : [];
+    this.child = spawn(process.execPath, [...profile, '--import', 'tsx', script, ...args], {
       stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
     });
     children.add(this.child);

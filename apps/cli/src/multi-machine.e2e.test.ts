@@ -207,6 +207,10 @@ describe('multi-machine cluster in network namespaces', () => {
             '2',
             '--w',
             '2',
+            '--front',
+            'tcp://0.0.0.0:7001',
+            '--front-advertise',
+            `tcp://${ip(id)}:7001`,
           ),
         ),
       );

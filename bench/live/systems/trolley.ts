@@ -85,10 +85,16 @@ export const system: LiveSystem = {
     const replica = new ListReplica(`c${ctx.client}x${ctx.seed.toString(36)}` as ReplicaId);
     const hidden = markerItem(ctx.client);
 
-    const report = (): void => {
+    /**
+     * Reports the markers of these item keys (all items: undefined) as the replica now reads them.
+     * A notice names the keys its write touched, so the client reads just those, as Yjs's client
+     * reads the keys an update touched (observe()).
+     */
+    const report = (keys?: Iterable<string>): void => {
       const seen: Sighting[] = [];
-      for (const item of replica.view().items) {
-        if (!item.key.startsWith('~m')) continue;
+      const items = keys === undefined ? replica.view().items : [...keys].map((k) => replica.item(k));
+      for (const item of items) {
+        if (item === undefined || !item.key.startsWith('~m')) continue;
         const seq = Number(item.note ?? '0');
         if (seq > 0) seen.push({ client: Number(item.key.slice(2)), seq });
       }
@@ -129,7 +135,7 @@ export const system: LiveSystem = {
       const doc = bytes.length > 0 ? decodeList(bytes) : undefined;
       if (doc?.ok === true) {
         replica.apply(doc.value);
-        report();
+        report(doc.value.items.keys());
       } else void pull();
     });
 

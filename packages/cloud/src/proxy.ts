@@ -457,7 +457,11 @@ export class Proxy {
   /** The live nodes of the key's preference list, in its order. */
   private *livePreferences(listId: string): Generator<NodeId, undefined> {
     if (this.ring === undefined) return;
-    for (const id of preferenceList(this.ring, partitionOf(listId, this.ring.partitionCount), this.o.replicas))
+    for (const id of preferenceList(
+      this.ring,
+      partitionOf(listId, this.ring.partitionCount),
+      this.o.replicas,
+    ))
       if (this.isLive(id)) yield id;
   }
 

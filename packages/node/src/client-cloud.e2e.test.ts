@@ -5,7 +5,6 @@
 // Secure, as production runs: CURVE on every socket, keys made in the test's folder.
 
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,6 +17,7 @@ import { withKey, writeMemberKey } from './keys.ts';
 import { startNode, type RunningNode } from './node-server.ts';
 import { startProxy, type RunningProxy } from './proxy-server.ts';
 import { SqliteClientStore } from './sqlite-client-store.ts';
+import { freePort, until as untilOr, type Poll } from './testing/until.ts';
 
 const host = '127.0.0.1';
 /** A wait that has not seen its event by now is taken for a hang: a guard, never a budget. */
@@ -28,36 +28,9 @@ const hangGuardMs = 120_000;
  */
 const requestMs = 30_000;
 
-type Poll<T> = { done: true; value: T } | { done: false; seen: string };
-
-/**
- * Polls until `poll` says its condition holds, pausing `pauseMs` between tries; fails, saying what
- * it waited for and what it saw last, only if the hang guard passes first.
- */
-async function until<T>(what: string, poll: () => Promise<Poll<T>>, pauseMs = 100): Promise<T> {
-  const started = performance.now();
-  for (let tries = 1; ; tries++) {
-    const p = await poll();
-    if (p.done) return p.value;
-    if (performance.now() - started > hangGuardMs)
-      throw new Error(
-        `still waiting for ${what} after ${tries} tries in ${hangGuardMs / 1000} s (hang guard); last: ${p.seen}`,
-      );
-    await new Promise((r) => setTimeout(r, pauseMs));
-  }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, host, () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
+/** Polls until the condition holds (see testing/until.ts), with this file's hang guard. */
+const until = <T>(what: string, poll: () => Promise<Poll<T>>, pauseMs = 100): Promise<T> =>
+  untilOr(what, poll, hangGuardMs, pauseMs);
 
 describe('TrolleyClient with the real cloud (proxy + 3 nodes over ZeroMQ)', () => {
   let dir: string;

@@ -253,7 +253,8 @@ export class CloudClient {
       (session, _left, waitMs) => session.locate(listId, waitMs),
       (a) => a !== undefined,
     );
-    if (fronts === undefined) throw new TrolleyError('not_found', 'the proxy did not answer; is the cloud running?');
+    if (fronts === undefined)
+      throw new TrolleyError('not_found', 'the proxy did not answer; is the cloud running?');
     return fronts;
   }
 
@@ -302,7 +303,7 @@ export class CloudClient {
   ): Promise<T | undefined> {
     const deadlineMs = this.clock.wallMs() + timeoutMs;
     let last: T | undefined;
-    for (let sentAway = 0; ; ) {
+    for (let sentAway = 0; ;) {
       const left = deadlineMs - this.clock.wallMs();
       if (left <= 0) return last;
       const index = this.current;

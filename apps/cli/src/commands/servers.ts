@@ -70,7 +70,12 @@ export function registerServers(program: Command): void {
       ...(metrics === undefined ? {} : { metrics }),
       ...(o.front === undefined
         ? {}
-        : { front: { listen: o.front, ...(o.frontAdvertise === undefined ? {} : { advertise: o.frontAdvertise }) } }),
+        : {
+            front: {
+              listen: o.front,
+              ...(o.frontAdvertise === undefined ? {} : { advertise: o.frontAdvertise }),
+            },
+          }),
     });
     process.stdout.write(
       `ready ${JSON.stringify({ node: id, listen: o.listen, front: running.frontAddress ?? null, keys: running.store.count(), metrics: running.metricsUrl ?? null })}\n`,

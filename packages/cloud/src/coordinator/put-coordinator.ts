@@ -188,6 +188,11 @@ export class PutCoordinator {
     this.pending.set(id, p);
     if (to.length < ctx.quorum.w)
       ctx.log.info('too few healthy nodes for W', { list: listIdForLog(m.listId), healthy: to.length });
+    // Live before durable: the write passed the check, so watchers may join it now; only the
+    // writer's answer waits for the replicas' commits. Announced first, before the replica-puts
+    // are queued: the watchers' path is the one a person waits on, and the replicas' work (a join
+    // and a commit on each) would otherwise run on the same cores while the notice travels.
+    this.onAccepted?.(m.listId, m.delta);
     let local: (typeof to)[number] | undefined;
     for (const t of to) {
       if (t.hintFor !== undefined) ctx.counters.hintedWrites++;
@@ -205,10 +210,6 @@ export class PutCoordinator {
           : { type: 'hinted-put', ...common, target: t.hintFor },
       );
     }
-    // Live before durable: the write passed the check, so watchers may join it now; only the
-    // writer's answer waits for the replicas' commits. Announced after the replica-puts were
-    // queued, in the same burst, so a replica learns of a change no later than a watcher does.
-    this.onAccepted?.(m.listId, m.delta);
     // This node's own copy joins it once that burst has left: the join (merge, digest) is the
     // coordinator's largest work, and no replica or watcher need wait for it.
     if (local !== undefined) {

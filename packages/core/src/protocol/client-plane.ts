@@ -1,6 +1,6 @@
 // The client plane (tags 1–31): what a client says to a proxy or a gateway and hears back, and
 // what a proxy forwards to the node coordinating a list. Served by proxies, gateways, the
-// coordinating node (put and get) and clients. Tags 8–25 are free (version 1 gave them to other
+// coordinating node (put and get) and clients. Tags 10–25 are free (version 1 gave them to other
 // planes' messages).
 
 import { writerSecretBytes, type ListId } from '../ids.ts';

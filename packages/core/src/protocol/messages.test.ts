@@ -190,7 +190,13 @@ describe('message planes', () => {
   });
 
   it('reads a node-hello without a front (a node with no client port) as before, and names none', () => {
-    const hello = { type: 'node-hello', requestId: 3, nodeId: 'n2', address: 'tcp://h:1', ring: Uint8Array.of(7) } as const;
+    const hello = {
+      type: 'node-hello',
+      requestId: 3,
+      nodeId: 'n2',
+      address: 'tcp://h:1',
+      ring: Uint8Array.of(7),
+    } as const;
     const frame = encodeMessage(hello);
     expect(frame.length).toBe(encodeMessage({ ...hello, front: 'tcp://h:2' }).length - 10);
     const back = decodeGossipMessage(frame);

@@ -1,0 +1,216 @@
+// Storage nodes' fronts (node-server.ts), with real processes' parts in one process: a proxy and
+// four storage nodes over ZeroMQ on loopback (N=3, R=2, W=2), secure as production runs. Each
+// node serves clients on a client port of its own; the proxy's `locate` names a list's fronts. A
+// client at the coordinator's front writes and is watched there (two hops); a watcher at another
+// replica's front or at the proxy hears the same write; a front that is not a replica of the list
+// sends the client on to the proxy; and a front, open to any client key, refuses what only members
+// may send.
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  ListReplica,
+  decodeMessage,
+  encodeList,
+  encodeMessage,
+  newListId,
+  opIdFrom,
+  parseNodeId,
+  partitionOf,
+  preferenceList,
+  type ListId,
+  type ReplicaId,
+} from '@trolley/core';
+import { silentLogger } from '@trolley/cloud';
+import { cryptoRandom } from './clock.ts';
+import { CloudClient } from './cloud-client.ts';
+import { newKeyPair, splitAddress, withKey, writeMemberKey } from './keys.ts';
+import { startNode, type RunningNode } from './node-server.ts';
+import { startProxy, type RunningProxy } from './proxy-server.ts';
+import { freePort, until } from './testing/until.ts';
+import { dealer } from './zmq.ts';
+
+const host = '127.0.0.1';
+/** A wait that has not seen its event by now is taken for a hang: a guard, never a budget. */
+const hangGuardMs = 120_000;
+const requestMs = 30_000;
+const quorum = { n: 3, r: 2, w: 2 };
+
+describe('storage nodes serving clients at their fronts', () => {
+  let dir: string;
+  let proxy: RunningProxy;
+  let proxyAddress: string;
+  const nodes: RunningNode[] = [];
+  const clients: CloudClient[] = [];
+  const client = (addresses: string[]): CloudClient => {
+    const c = new CloudClient(addresses, { attemptMs: 5_000 });
+    clients.push(c);
+    return c;
+  };
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'trolley-front-'));
+    const keysDir = join(dir, 'keys');
+    const proxyKey = writeMemberKey(keysDir, 'proxy-1', 'proxy').publicKey;
+    const ids = ['n1', 'n2', 'n3', 'n4'];
+    for (const id of ids) writeMemberKey(keysDir, id, 'node');
+    const clientPort = await freePort();
+    const nodePort = await freePort();
+    proxy = await startProxy({
+      keysDir,
+      name: 'proxy-1',
+      clientEndpoint: `tcp://${host}:${clientPort}`,
+      nodeEndpoint: `tcp://${host}:${nodePort}`,
+      replicas: quorum.n,
+      logger: silentLogger,
+    });
+    proxyAddress = withKey(`tcp://${host}:${clientPort}`, proxyKey);
+    const members = await Promise.all(
+      ids.map(async (id) => ({ id: parseNodeId(id), address: `tcp://${host}:${await freePort()}` })),
+    );
+    for (const m of members)
+      nodes.push(
+        await startNode({
+          id: m.id,
+          listen: m.address,
+          advertise: m.address,
+          dataDir: join(dir, m.id),
+          proxies: [withKey(`tcp://${host}:${nodePort}`, proxyKey)],
+          keysDir,
+          seeds: members.filter((x) => x.id !== m.id),
+          members,
+          quorum,
+          partitionCount: 64,
+          logger: silentLogger,
+          helloIntervalMs: 200,
+          front: { listen: `tcp://${host}:0` },
+        }),
+      );
+    const ask = client([proxyAddress]);
+    await until(
+      'the proxy to name three fronts for a list',
+      async () => {
+        const fronts = await ask.locate(newListId(cryptoRandom), requestMs).catch(() => []);
+        return fronts.length === 3
+          ? { done: true, value: undefined }
+          : { done: false, seen: `${fronts.length}` };
+      },
+      hangGuardMs,
+    );
+  }, hangGuardMs);
+
+  afterAll(async () => {
+    for (const c of clients) c.close();
+    for (const n of nodes) await n.stop();
+    await proxy?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** The nodes of the list's preference list, in its order, and the one node that is not in it. */
+  function placement(listId: ListId): { replicas: RunningNode[]; other: RunningNode } {
+    const ring = nodes[0]?.node.ring;
+    if (ring === undefined) throw new Error('no ring');
+    const prefs = preferenceList(ring, partitionOf(listId, ring.partitionCount), quorum.n);
+    const byId = (id: string): RunningNode => nodes.find((n) => n.node.id === id) as RunningNode;
+    return { replicas: prefs.map(byId), other: nodes.find((n) => !prefs.includes(n.node.id)) as RunningNode };
+  }
+
+  /** Resolves with the first `changed` delta `watcher` hears for `listId`. */
+  function nextChange(watcher: CloudClient, listId: ListId): Promise<Uint8Array> {
+    return new Promise((resolve) => {
+      const stop = watcher.watch([listId], (id, delta) => {
+        if (id !== listId || delta.length === 0) return;
+        stop();
+        resolve(delta);
+      });
+    });
+  }
+
+  it("names a list's fronts in preference order, each with its node's key", async () => {
+    const listId = newListId(cryptoRandom);
+    const fronts = await client([proxyAddress]).locate(listId, requestMs);
+    const { replicas } = placement(listId);
+    expect(fronts).toEqual(replicas.map((n) => n.frontAddress));
+    for (const f of fronts) expect(splitAddress(f).serverKey).toBeDefined();
+  });
+
+  it("shows a write at the coordinator's front to watchers there, at another replica's front and at the proxy", async () => {
+    const listId = newListId(cryptoRandom);
+    const [coordinator, second] = placement(listId).replicas as [RunningNode, RunningNode];
+    const at = (n: RunningNode): string[] => [n.frontAddress as string, proxyAddress];
+    const writer = client(at(coordinator));
+    const watchers = [client(at(coordinator)), client(at(second)), client([proxyAddress])];
+    const seen = watchers.map((w) => nextChange(w, listId));
+    // A watch takes effect when its front or proxy handles it, so write until all three have heard.
+    const replica = new ListReplica('front-test' as ReplicaId);
+    let delta = encodeList(replica.addItem('Milk', 2));
+    expect((await writer.put(listId, delta, { timeoutMs: requestMs })).outcome).toBe('ok');
+    const heard = await Promise.race([
+      Promise.all(seen),
+      (async () => {
+        for (let i = 0; ; i++) {
+          await new Promise((r) => setTimeout(r, 200));
+          delta = encodeList(replica.setNote('Milk', `again ${i}`));
+          await writer.put(listId, delta, { timeoutMs: requestMs });
+          if (i * 200 > hangGuardMs) throw new Error('the watchers never heard a write');
+        }
+      })(),
+    ]);
+    for (const d of heard) expect(d.length).toBeGreaterThan(0);
+    // The writer and a watcher at the coordinator's front never went through the proxy.
+    expect(coordinator.front?.counters.forwarded).toBeGreaterThan(0);
+    expect(coordinator.front?.counters.notified).toBeGreaterThan(0);
+    expect(second.front?.counters.notified).toBeGreaterThan(0);
+    console.log(
+      `fronts: coordinator's front forwarded ${coordinator.front?.counters.forwarded} puts in process, ` +
+        `notified ${coordinator.front?.counters.notified}; replica's front notified ${second.front?.counters.notified}`,
+    );
+  });
+
+  it('sends a client on to the proxy from the front of a node that is not a replica of the list', async () => {
+    const listId = newListId(cryptoRandom);
+    const { other } = placement(listId);
+    const notified = other.front?.counters.unavailable ?? 0;
+    const c = client([other.frontAddress as string, proxyAddress]);
+    const put = await c.put(
+      listId,
+      encodeList(new ListReplica('elsewhere' as ReplicaId).addItem('Eggs', 6)),
+      {
+        timeoutMs: requestMs,
+      },
+    );
+    expect(put.outcome).toBe('ok'); // through the proxy, after the front's `unavailable`
+    expect(other.front?.counters.unavailable).toBe(notified + 1);
+    const got = await c.get(listId, new Uint8Array(0), { timeoutMs: requestMs });
+    expect(got.delta.length).toBeGreaterThan(0);
+  });
+
+  it('admits any client key, and answers a message only members may send with unknown_type, changing nothing', async () => {
+    const listId = newListId(cryptoRandom);
+    const [coordinator] = placement(listId).replicas as [RunningNode];
+    const { endpoint, serverKey } = splitAddress(coordinator.frontAddress as string);
+    const socket = dealer(undefined, { keys: newKeyPair(), serverKey: serverKey as string });
+    try {
+      socket.connect(endpoint);
+      const before = coordinator.front?.counters.unknownType ?? 0;
+      const crafted = encodeMessage({
+        type: 'replica-put',
+        requestId: 77,
+        listId,
+        opId: opIdFrom(cryptoRandom.fill(new Uint8Array(16))),
+        deadlineMs: Date.now() + requestMs,
+        doc: encodeList(new ListReplica('intruder' as ReplicaId).addItem('Caviar', 9)),
+      });
+      await socket.send(crafted);
+      const [answer] = await socket.receive();
+      const m = decodeMessage(answer as Buffer);
+      expect(m.ok && m.value).toMatchObject({ type: 'error', requestId: 77, code: 'unknown_type' });
+      expect(coordinator.front?.counters.unknownType).toBe(before + 1);
+      expect(coordinator.store.get(listId)).toBeUndefined();
+    } finally {
+      socket.close();
+    }
+  });
+});
