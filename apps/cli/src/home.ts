@@ -89,12 +89,20 @@ export class Home {
     return new Home(dir, client, cloudAddress, o.json === true);
   }
 
-  /** The cloud connection, opened (and ZeroMQ loaded) on first use. */
-  async cloud(): Promise<CloudClient> {
+  /**
+   * The cloud connection, opened (and ZeroMQ loaded) on first use. `direct`: a long-lived command
+   * (the menu, `watch`) serves each list at its coordinator's front when the cloud names one, so a
+   * change reaches it in two hops; a one-shot command goes through the proxies (locating would
+   * cost it a request and save it nothing).
+   */
+  async cloud(o: { direct?: boolean } = {}): Promise<CloudClient> {
     if (this.cloudClient === undefined) {
       const { CloudClient } = await import('@trolley/node/cloud-client');
       if (this.closed) throw new Error('the home is closed');
-      this.cloudClient ??= new CloudClient(this.endpoints, { attemptMs: cloudAttemptMs });
+      this.cloudClient ??= new CloudClient(this.endpoints, {
+        attemptMs: cloudAttemptMs,
+        direct: o.direct ?? false,
+      });
     }
     return this.cloudClient;
   }

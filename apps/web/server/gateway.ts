@@ -192,7 +192,9 @@ function inlineStyleSources(webRoot: string | undefined): string[] {
 export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
   const log = options.logger ?? silentLogger;
   const name = options.name ?? 'trolley gateway';
-  const cloud = new CloudClient(options.cloud, { logger: log });
+  // Direct: each list at its coordinator's front when the cloud names one (browser to browser in
+  // four hops, not six); the proxies otherwise (CloudClient, "Direct").
+  const cloud = new CloudClient(options.cloud, { logger: log, direct: true });
   const health = options.metrics === undefined ? undefined : watchProcessHealth();
   const metrics = health === undefined ? undefined : new GatewayMetrics(health);
   const counters: Omit<GatewayStats, 'connections' | 'watchedLists' | 'watchEntries'> = {
@@ -503,6 +505,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       case 'error':
       case 'changed':
       case 'gateway-hello':
+      case 'locate': // a browser cannot reach a front (ZeroMQ): the gateway locates lists itself
+      case 'locate-reply':
         return unknownType(c, m.type, m.requestId);
     }
   };

@@ -40,6 +40,17 @@ export const clientLimits = {
    * learnt place per aisle and the trip under way's aisles, each once (at most 2 × 10 entries).
    */
   aisleTripGapMs: 45 * 60_000,
+  /**
+   * Lists whose front (their coordinator's client port, from the proxy's `locate`) a CloudClient
+   * in direct mode remembers; a list forgotten goes through a proxy until it is located again.
+   */
+  frontRoutesMax: 100_000,
+  /** Fronts (storage nodes' client ports) one CloudClient keeps a connection to; past it, proxies. */
+  frontsConnectedMax: 64,
+  /** How long a list stays with the proxies after its front failed it or none was named, before it is located again. */
+  frontRetryMs: 10_000,
+  /** `locate`s one CloudClient has in flight; a list not located for it stays with the proxies until next used. */
+  locatesInFlightMax: 16,
   /** Largest per-request timeout the engine passes to the cloud: the nodes' deadline limit. */
   requestTimeoutMsMax: limits.deadlineMsMax,
 } as const;

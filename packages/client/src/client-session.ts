@@ -287,11 +287,13 @@ export class ClientSession {
 
   /**
    * The fronts that serve this list directly, in preference order (a proxy's `locate`); [] if it
-   * names none; undefined: no answer in time, or a peer that does not know `locate`.
+   * names none or answers with an error (a peer that does not know `locate`); undefined: no answer
+   * in time.
    */
   async locate(listId: ListId, waitMs: number): Promise<string[] | undefined> {
     const reply = await this.request((requestId) => ({ type: 'locate', requestId, listId }), waitMs);
-    return reply?.type === 'locate-reply' ? reply.fronts : undefined;
+    if (reply?.type === 'locate-reply') return reply.fronts;
+    return reply?.type === 'error' ? [] : undefined; // a peer that does not know `locate` names none
   }
 
   /** Requests in flight. */

@@ -17,6 +17,14 @@
 // its renewal, `changed` notices — is @trolley/client's ClientSession, one per proxy, shared with the
 // browser's WsCloud and the simulator; this file owns the sockets, the failover and the lanes' sockets.
 //
+// Direct (`direct: true`): each list is served by its coordinator's front when the cloud names one.
+// The first request for a list goes through a proxy and asks, beside it, where the list lives
+// (`locate`); from then on its puts, gets and watch go to the first front named (a connection per
+// front, shared by its lists), so another client's change reaches a watcher in two hops instead of
+// four. A front that is silent for an attempt, or answers `unavailable` (its node no longer serves
+// the list), sends that request on to the proxies and the list back to them for frontRetryMs, after
+// which it is located again; the watch moves with the list.
+//
 // Encryption: an address with the proxy's public key after # (tcp://host:5555#KEY) is reached over
 // CURVE, with a key pair this client makes for itself (clients are anonymous): nobody on the path
 // reads a list ID or a list, and nobody can pose as the proxy. A secure proxy refuses a client
@@ -33,8 +41,8 @@ import {
   type Random,
   type WireErrorName,
 } from '@trolley/core';
-import { ClientSession, type GetOutcome, type PutOutcome } from '@trolley/client';
-import { silentLogger, type Logger } from '@trolley/cloud';
+import { ClientSession, clientLimits, type GetOutcome, type PutOutcome } from '@trolley/client';
+import { BoundedMap, silentLogger, type Logger } from '@trolley/cloud';
 import { cryptoRandom, systemClock } from './clock.ts';
 import { newKeyPair, splitAddress, type KeyPair } from './keys.ts';
 import { Sender, dealer, receiveLoop } from './zmq.ts';
@@ -58,6 +66,14 @@ export interface CloudClientOptions {
   clock?: Clock;
   random?: Random;
   logger?: Logger;
+  /** Serve each list at its coordinator's front when the cloud names one (see the top). */
+  direct?: boolean;
+}
+
+/** Where a list is served in direct mode: its front, or (undefined) the proxies until `untilMs`. */
+interface Route {
+  front: Endpoint | undefined;
+  untilMs: number;
 }
 
 interface Endpoint {
@@ -73,6 +89,8 @@ interface Endpoint {
   session: ClientSession;
   /** Watch lanes 1, 2, … to this proxy (lane 0 is `sender`), opened when first needed. */
   lanes: { socket: zmq.Dealer; sender: Sender }[];
+  /** A front whose connection dropped: closed, and no longer used. */
+  lost?: boolean;
 }
 
 /** How long a learnt clock offset is trusted before it is asked again. */
@@ -90,49 +108,66 @@ export class CloudClient {
   private readonly attemptMs: number;
   /** This client's CURVE key pair, made for this client alone. */
   private readonly keys: KeyPair = newKeyPair();
+  private readonly direct: boolean;
+  /** Direct mode: the fronts connected to, by address, and where each list is served. */
+  private readonly fronts = new Map<string, Endpoint>();
+  private readonly routes = new BoundedMap<ListId, Route>(clientLimits.frontRoutesMax);
+  private readonly locating = new Set<ListId>();
+  /** Fronts whose connection dropped, by address, and until when they are not used again. */
+  private readonly frontsDown = new Map<string, number>();
+  /** Direct mode: every list watched (at its front or at the proxy), and how many at most. */
+  private watchSet: ListId[] = [];
+  private watchedSet = new Set<ListId>();
+  private watchMax: number = limits.watchedListsMax;
+  /** Direct mode: a placeWatches() is scheduled (lists located one by one move in one go). */
+  private placing = false;
+  private closed = false;
 
   constructor(addresses: readonly string[], options: CloudClientOptions = {}) {
     if (addresses.length === 0)
       throw new TrolleyError('invalid_argument', 'give at least one cloud endpoint');
-    const log = options.logger ?? silentLogger;
-    this.log = log;
+    this.log = options.logger ?? silentLogger;
     this.clock = options.clock ?? systemClock;
     this.random = options.random ?? cryptoRandom;
     this.attemptMs = options.attemptMs ?? 2_000;
-    this.endpoints = addresses.map((address) => {
-      const { endpoint: zmqEndpoint, serverKey } = splitAddress(address);
-      const socket = this.socketTo(zmqEndpoint, serverKey);
-      const endpoint: Endpoint = {
-        address,
-        zmqEndpoint,
-        serverKey,
-        socket,
-        sender: new Sender(socket, log),
-        session: undefined as unknown as ClientSession,
-        lanes: [],
-      };
-      endpoint.session = new ClientSession(
-        {
-          clock: this.clock,
-          send: (frame, lane) => {
-            this.laneSender(endpoint, lane).send([frame]);
-            return true; // ZeroMQ queues it until the proxy is there
-          },
-          after: (ms, action) => {
-            // The sockets keep the process alive while it is open; a timer alone must not.
-            const timer = setTimeout(action, ms);
-            timer.unref();
-            return () => clearTimeout(timer);
-          },
+    this.direct = options.direct ?? false;
+    this.endpoints = addresses.map((address) => this.connect(address));
+  }
+
+  /** A connection to a proxy or a front, with its protocol session. */
+  private connect(address: string): Endpoint {
+    const { endpoint: zmqEndpoint, serverKey } = splitAddress(address);
+    const socket = this.socketTo(zmqEndpoint, serverKey);
+    const endpoint: Endpoint = {
+      address,
+      zmqEndpoint,
+      serverKey,
+      socket,
+      sender: new Sender(socket, this.log),
+      session: undefined as unknown as ClientSession,
+      lanes: [],
+    };
+    endpoint.session = new ClientSession(
+      {
+        clock: this.clock,
+        send: (frame, lane) => {
+          this.laneSender(endpoint, lane).send([frame]);
+          return true; // ZeroMQ queues it until the peer is there
         },
-        { watchRenewMs: limits.watchLeaseMs / 2, clientName: 'trolley cloud client' },
-      );
-      endpoint.session.onChanged((listId, delta) => {
-        for (const f of this.changeListeners) f(listId, delta);
-      });
-      void receiveLoop(socket, (frames) => this.onFrames(endpoint, frames), log);
-      return endpoint;
+        after: (ms, action) => {
+          // The sockets keep the process alive while it is open; a timer alone must not.
+          const timer = setTimeout(action, ms);
+          timer.unref();
+          return () => clearTimeout(timer);
+        },
+      },
+      { watchRenewMs: limits.watchLeaseMs / 2, clientName: 'trolley cloud client' },
+    );
+    endpoint.session.onChanged((listId, delta) => {
+      for (const f of this.changeListeners) f(listId, delta);
     });
+    void receiveLoop(socket, (frames) => this.onFrames(endpoint, frames), this.log);
+    return endpoint;
   }
 
   private socketTo(address: string, serverKey: string | undefined): zmq.Dealer {
@@ -160,7 +195,8 @@ export class CloudClient {
     options: { timeoutMs?: number; opId?: OpId; writer?: Uint8Array } = {},
   ): Promise<PutResult> {
     const opId = options.opId ?? this.newOpId();
-    const answer = await this.request<PutOutcome>(
+    const answer = await this.routed<PutOutcome>(
+      listId,
       options.timeoutMs ?? 5_000,
       (session, timeoutMs, waitMs) =>
         session.put(listId, delta, {
@@ -182,7 +218,8 @@ export class CloudClient {
   }
 
   async get(listId: ListId, context: Uint8Array, options: { timeoutMs?: number } = {}): Promise<GetResult> {
-    const answer = await this.request<GetOutcome>(
+    const answer = await this.routed<GetOutcome>(
+      listId,
       options.timeoutMs ?? 5_000,
       (session, timeoutMs, waitMs) => session.get(listId, context, { timeoutMs, waitMs }),
       (a) => a.outcome !== 'no-answer',
@@ -202,7 +239,7 @@ export class CloudClient {
    */
   watch(listIds: readonly ListId[], onChanged: (listId: ListId, delta: Uint8Array) => void): () => void {
     this.changeListeners.add(onChanged);
-    this.endpoint.session.setWatched([...this.watchedLists, ...listIds], limits.watchedListsMax);
+    this.setWatchedUpTo([...this.watchedLists, ...listIds], limits.watchedListsMax);
     return () => {
       this.changeListeners.delete(onChanged);
     };
@@ -212,7 +249,7 @@ export class CloudClient {
   addWatched(listIds: readonly ListId[]): void {
     const before = this.watchedLists.length;
     const next = [...new Set([...this.watchedLists, ...listIds])].slice(0, limits.watchedListsMax);
-    if (next.length !== before) this.endpoint.session.setWatched(next, limits.watchedListsMax);
+    if (next.length !== before) this.setWatchedUpTo(next, limits.watchedListsMax);
   }
 
   /**
@@ -221,12 +258,148 @@ export class CloudClient {
    * leases lapse at the proxy. Listeners are those registered with watch() (possibly for no list).
    */
   setWatched(listIds: readonly ListId[]): void {
-    this.endpoint.session.setWatched(listIds, limits.gatewayWatchedListsMax);
+    this.setWatchedUpTo(listIds, limits.gatewayWatchedListsMax);
   }
 
   /** The lists this client currently keeps a watch on. */
   get watchedLists(): readonly ListId[] {
-    return this.endpoint.session.watched;
+    return this.direct ? this.watchSet : this.endpoint.session.watched;
+  }
+
+  private setWatchedUpTo(listIds: readonly ListId[], max: number): void {
+    if (!this.direct) return this.endpoint.session.setWatched(listIds, max);
+    this.watchSet = [...new Set(listIds)].slice(0, max);
+    this.watchedSet = new Set(this.watchSet);
+    this.watchMax = max;
+    for (const id of this.watchSet) this.frontOf(id); // locates the lists not yet located
+    this.placeWatches();
+  }
+
+  /** Places the watches once the lists located in this turn have their routes. */
+  private placeWatchesSoon(): void {
+    if (this.placing) return;
+    this.placing = true;
+    setImmediate(() => {
+      this.placing = false;
+      if (!this.closed) this.placeWatches();
+    });
+  }
+
+  /** Direct mode: each watched list at its front if it has one, the others at the current proxy. */
+  private placeWatches(): void {
+    const at = new Map<Endpoint, ListId[]>();
+    const rest: ListId[] = [];
+    for (const id of this.watchSet) {
+      const front = liveFront(this.routes.get(id));
+      if (front === undefined) rest.push(id);
+      else {
+        const lists = at.get(front);
+        if (lists === undefined) at.set(front, [id]);
+        else lists.push(id);
+      }
+    }
+    for (const front of this.fronts.values()) front.session.setWatched(at.get(front) ?? [], this.watchMax);
+    this.endpoint.session.setWatched(rest, this.watchMax);
+  }
+
+  /**
+   * Direct mode: the front serving `listId`, if it is known; locates the list (in the background)
+   * when it was never located or its time with the proxies is up.
+   */
+  private frontOf(listId: ListId): Endpoint | undefined {
+    if (!this.direct) return undefined;
+    const route = this.routes.get(listId);
+    const front = liveFront(route);
+    if (
+      route === undefined ||
+      (front === undefined && (route.front?.lost === true || route.untilMs <= this.clock.monotonicMs()))
+    )
+      this.locateSoon(listId);
+    return front;
+  }
+
+  /** Locates `listId` in the background, unless it is being located or too many are. */
+  private locateSoon(listId: ListId): void {
+    if (this.locating.has(listId) || this.closed) return;
+    if (this.locating.size >= clientLimits.locatesInFlightMax) return; // asked again when next used
+    this.locating.add(listId);
+    this.locate(listId, this.attemptMs)
+      .then(
+        (fronts) => this.route(listId, fronts[0]),
+        () => this.route(listId, undefined),
+      )
+      .finally(() => this.locating.delete(listId));
+  }
+
+  /** Serves `listId` at the front with this address (undefined: at the proxies for a while). */
+  private route(listId: ListId, address: string | undefined): void {
+    if (this.closed) return;
+    const now = this.clock.monotonicMs();
+    for (const [a, untilMs] of this.frontsDown) if (untilMs <= now) this.frontsDown.delete(a);
+    if (address !== undefined && this.frontsDown.has(address)) address = undefined;
+    let front = address === undefined ? undefined : this.fronts.get(address);
+    if (address !== undefined && front === undefined && this.fronts.size < clientLimits.frontsConnectedMax) {
+      front = this.connect(address);
+      this.fronts.set(address, front);
+      this.watchConnection(front);
+    }
+    const before = this.routes.get(listId)?.front;
+    this.routes.set(listId, { front, untilMs: now + clientLimits.frontRetryMs });
+    if (front !== before && this.watchedSet.has(listId)) this.placeWatchesSoon();
+  }
+
+  /** Gives a front up when its connection drops (its node stopped, or went silent past the heartbeat). */
+  private watchConnection(front: Endpoint): void {
+    void (async () => {
+      try {
+        for await (const event of front.socket.events)
+          if (event.type === 'disconnect') return this.loseFront(front);
+      } catch {
+        // the socket closed
+      }
+    })();
+  }
+
+  /**
+   * A front's connection dropped: its requests in flight settle unanswered (and go on through the
+   * proxies), its lists' watches move to the proxy, and it is not used for frontRetryMs.
+   */
+  private loseFront(front: Endpoint): void {
+    if (this.closed || front.lost === true) return;
+    front.lost = true;
+    this.fronts.delete(front.address);
+    if (this.frontsDown.size < clientLimits.frontsConnectedMax)
+      this.frontsDown.set(front.address, this.clock.monotonicMs() + clientLimits.frontRetryMs);
+    this.log.info('front lost; its lists go through the proxies', { front: front.zmqEndpoint });
+    front.session.abandonAll();
+    front.session.close();
+    front.socket.close();
+    for (const l of front.lanes) l.socket.close();
+    this.placeWatchesSoon();
+  }
+
+  /**
+   * A request for one list: at its front first (direct mode, once located), for one attempt's share
+   * of the time; if the front is silent or no longer serves the list, the list goes back to the
+   * proxies, and so does the request, in the time left.
+   */
+  private async routed<T>(
+    listId: ListId,
+    timeoutMs: number,
+    attempt: (session: ClientSession, timeoutMs: number, waitMs: number) => Promise<T>,
+    answered: (answer: T) => boolean,
+    elsewhere: (answer: T) => boolean,
+  ): Promise<T | undefined> {
+    const front = this.frontOf(listId);
+    if (front === undefined) return this.request(timeoutMs, attempt, answered, elsewhere);
+    const deadlineMs = this.clock.wallMs() + timeoutMs;
+    await front.session.ensureClock(clockOffsetTtlMs, Math.min(timeoutMs, helloWaitMsMax));
+    const rest = Math.max(1, deadlineMs - this.clock.wallMs());
+    const answer = await attempt(front.session, rest, Math.min(rest, this.attemptMs));
+    if (answered(answer) && !elsewhere(answer)) return answer;
+    if (this.routes.get(listId)?.front === front && front.lost !== true) this.route(listId, undefined);
+    const left = deadlineMs - this.clock.wallMs();
+    return left > 0 ? ((await this.request(left, attempt, answered, elsewhere)) ?? answer) : answer;
   }
 
   /** A watch lane's connection to `endpoint` (lane 0 is the endpoint's own). */
@@ -271,8 +444,9 @@ export class CloudClient {
   }
 
   close(): void {
+    this.closed = true;
     this.changeListeners.clear();
-    for (const e of this.endpoints) {
+    for (const e of [...this.endpoints, ...this.fronts.values()]) {
       e.session.close();
       e.socket.close();
       for (const l of e.lanes) l.socket.close();
@@ -325,6 +499,13 @@ export class CloudClient {
   /** Moves to the next proxy, and the watch with it (the old proxy's leases lapse). */
   private failOver(): void {
     const from = this.endpoint.session;
+    if (this.direct) {
+      // The lists watched at the proxy move to the next one; those at fronts stay.
+      this.current++;
+      if (this.endpoint.session === from) return from.renewWatch();
+      from.forgetWatch();
+      return this.placeWatches();
+    }
     const watched = [...from.watched];
     this.current++;
     const to = this.endpoint.session;
@@ -332,6 +513,11 @@ export class CloudClient {
     from.forgetWatch();
     to.setWatched(watched, limits.gatewayWatchedListsMax); // sends every lane: all are new there
   }
+}
+
+/** A route's front, unless its connection dropped. */
+function liveFront(route: Route | undefined): Endpoint | undefined {
+  return route?.front?.lost === true ? undefined : route?.front;
 }
 
 /** The cloud answered with an `error` message: its wire code, for relays such as the gateway. */

@@ -3,8 +3,8 @@
 // node serves clients on a client port of its own; the proxy's `locate` names a list's fronts. A
 // client at the coordinator's front writes and is watched there (two hops); a watcher at another
 // replica's front or at the proxy hears the same write; a front that is not a replica of the list
-// sends the client on to the proxy; and a front, open to any client key, refuses what only members
-// may send.
+// sends the client on to the proxy; a front, open to any client key, refuses what only members may
+// send; and a direct CloudClient finds fronts by itself, and falls back to the proxy when one dies.
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -212,5 +212,63 @@ describe('storage nodes serving clients at their fronts', () => {
     } finally {
       socket.close();
     }
+  });
+  it('a direct client locates a list, then writes, reads and watches it at its coordinator, back through the proxy when that node dies', async () => {
+    const listId = newListId(cryptoRandom);
+    const [coordinator] = placement(listId).replicas as [RunningNode];
+    const forwarded = (): number => coordinator.front?.counters.forwarded ?? 0;
+    const writer = new CloudClient([proxyAddress], { attemptMs: 2_000, direct: true });
+    const watcher = new CloudClient([proxyAddress], { attemptMs: 2_000, direct: true });
+    clients.push(writer, watcher);
+    const replica = new ListReplica('direct' as ReplicaId);
+    let heard = 0;
+    watcher.watch([listId], (id, delta) => {
+      if (id === listId && delta.length > 0) heard++;
+    });
+    // The first request goes through the proxy and locates the list beside it; the next go to the
+    // coordinator's front, and so does the watch.
+    const before = forwarded();
+    let n = 0;
+    await until(
+      "the writer's puts and the watch at the coordinator's front",
+      async () => {
+        const put = await writer.put(listId, encodeList(replica.addItem('Tea', ++n)), {
+          timeoutMs: requestMs,
+        });
+        expect(put.outcome).toBe('ok');
+        const watched = coordinator.front?.watchCounts().lists ?? 0;
+        return forwarded() > before && watched > 0 && heard > 0
+          ? { done: true, value: undefined }
+          : {
+              done: false,
+              seen: `${forwarded() - before} puts at the front, ${watched} lists watched there, ${heard} heard`,
+            };
+      },
+      hangGuardMs,
+    );
+    const atFront = forwarded();
+    const got = await writer.get(listId, new Uint8Array(0), { timeoutMs: requestMs });
+    expect(got.delta.length).toBeGreaterThan(0);
+    expect(forwarded()).toBe(atFront + 1); // the get went to the front too
+    expect(watcher.watchedLists).toEqual([listId]);
+
+    // The coordinator dies: its front is silent, and the requests go on through the proxy (to the
+    // next live node of the preference list, once the proxy takes the dead one for down).
+    await coordinator.stop();
+    nodes.splice(nodes.indexOf(coordinator), 1);
+    const after = await writer.put(listId, encodeList(replica.addItem('Tea', ++n)), { timeoutMs: requestMs });
+    expect(after.outcome).toBe('ok');
+    const heardBefore = heard;
+    await until(
+      'the watcher to hear a change again, through the proxy',
+      async () => {
+        await writer.put(listId, encodeList(replica.addItem('Tea', ++n)), { timeoutMs: requestMs });
+        return heard > heardBefore
+          ? { done: true, value: undefined }
+          : { done: false, seen: `${heard} heard` };
+      },
+      hangGuardMs,
+      500,
+    );
   });
 });

@@ -48,7 +48,7 @@ function isPromptExit(error: unknown): boolean {
 }
 
 async function menu(home: Home): Promise<void> {
-  const cloud = await home.cloud();
+  const cloud = await home.cloud({ direct: true });
   const live = new LiveSync(
     home.client,
     cloud,

@@ -260,7 +260,7 @@ async function watch(home: Home, listId: ListId, pollMs: number): Promise<void> 
   const unsubscribe = home.client.subscribe((event) => {
     if (event.listId === listId) draw();
   });
-  const cloud = await home.cloud();
+  const cloud = await home.cloud({ direct: true });
   const live = new LiveSync(
     home.client,
     cloud,
