@@ -58,6 +58,12 @@ export interface GatewayOptions {
   /** Its name in gateway-hello and hello-reply. */
   name?: string;
   /**
+   * Serve each list at its coordinator's front when the cloud names one (CloudClient, "Direct"):
+   * browser to browser in four hops, not six. Default false: the proxies carry everything, and
+   * their metrics count it (a front's counters are not in the metrics yet).
+   */
+  direct?: boolean;
+  /**
    * The address people reach the app at (http(s)://host:port/), for share links and QR codes; the
    * app reads it from /app-config.json. Absent: share links use the address the page was opened at.
    */
@@ -192,9 +198,7 @@ function inlineStyleSources(webRoot: string | undefined): string[] {
 export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
   const log = options.logger ?? silentLogger;
   const name = options.name ?? 'trolley gateway';
-  // Direct: each list at its coordinator's front when the cloud names one (browser to browser in
-  // four hops, not six); the proxies otherwise (CloudClient, "Direct").
-  const cloud = new CloudClient(options.cloud, { logger: log, direct: true });
+  const cloud = new CloudClient(options.cloud, { logger: log, direct: options.direct ?? false });
   const health = options.metrics === undefined ? undefined : watchProcessHealth();
   const metrics = health === undefined ? undefined : new GatewayMetrics(health);
   const counters: Omit<GatewayStats, 'connections' | 'watchedLists' | 'watchEntries'> = {

@@ -16,7 +16,7 @@ import {
   opIdFrom,
   type ListId,
 } from '@trolley/core';
-import { cryptoRandom } from '@trolley/node';
+import { CloudClient, cryptoRandom } from '@trolley/node';
 import { TestCluster, disposeAll } from '../../cli/src/testing/test-cluster.ts';
 import { writeUntilPushed } from '../../cli/src/testing/cloud-checks.ts';
 import { startGateway, type RunningGateway } from '../server/gateway.ts';
@@ -66,8 +66,12 @@ function cloudAt(url: string): WsCloud {
   return c;
 }
 
-async function gatewayOn(port: number, cloud = tc.cluster.clientEndpoints): Promise<RunningGateway> {
-  const g = await startGateway({ cloud, host: '127.0.0.1', port });
+async function gatewayOn(
+  port: number,
+  cloud = tc.cluster.clientEndpoints,
+  direct = false,
+): Promise<RunningGateway> {
+  const g = await startGateway({ cloud, host: '127.0.0.1', port, direct });
   gateways.push(g);
   return g;
 }
@@ -200,6 +204,60 @@ describe('WsCloud', () => {
       `WsCloud: online in ${onlineMs.toFixed(0)} ms; put ok, get "${reader.view().title}"; changed ${pushed.ms.toFixed(1)} ms after the put (${pushed.writes} put(s) until the watch was live); ` +
         `gateway stopped → put unknown and get rejected in ${offlineMs.toFixed(1)} ms; restarted → online again ${backMs.toFixed(0)} ms later, watch re-sent, changed delivered ${pushedAgain.ms.toFixed(1)} ms after the put (${pushedAgain.writes} put(s)); states ${states.join(' → ')}`,
     );
+  });
+
+  it("a direct gateway serves a list at its coordinator's front: the proxy carries only what locates it", async () => {
+    const direct = await gatewayOn(0, tc.cluster.clientEndpoints, true);
+    const url = syncUrl(direct);
+    const writer = cloudAt(url);
+    const watcher = cloudAt(url);
+    writer.start();
+    watcher.start();
+    await until(
+      'both online',
+      () => (writer.connection === 'online' && watcher.connection === 'online') || undefined,
+    );
+    const proxy = new CloudClient(tc.cluster.clientEndpoints);
+    const forwarded = async (): Promise<number> =>
+      ((await proxy.proxyStats(hangMs)) as { counters: { forwarded: number } }).counters.forwarded;
+    try {
+      const listId: ListId = newListId(cryptoRandom);
+      const author = new ListReplica(newReplicaId(cryptoRandom));
+      const changes: ListId[] = [];
+      watcher.onChanged((id) => changes.push(id));
+      watcher.watch([listId]);
+      const write = async (name: string): Promise<void> => {
+        const r = await writer.put(listId, encodeList(author.addItem(name, 1)), {
+          timeoutMs: requestMs,
+          opId: newOpId(),
+        });
+        expect(r.outcome).toBe('ok');
+      };
+      // The first put goes through the proxy and locates the list beside it; once the proxy stops
+      // counting puts of it, they go to the front, and a change reaches the watcher from there.
+      let last = -1;
+      let settled = 0;
+      for (let i = 0; settled < 3; i++) {
+        await write(`Item ${i}`);
+        const now = await forwarded();
+        settled = now === last ? settled + 1 : 0;
+        last = now;
+        if (i > 200) throw new Error('the proxy kept forwarding every put');
+      }
+      const seen = changes.length;
+      const pushed = await writeUntilPushed(
+        'a changed from the front',
+        () => write('Milk'),
+        () => changes.length > seen,
+      );
+      expect(await forwarded()).toBe(last); // nothing of it went through the proxy
+      expect(changes.filter((id) => id !== listId)).toEqual([]);
+      console.log(
+        `WsCloud through a direct gateway: puts at the coordinator's front (the proxy forwarded none of the last ${settled + pushed.writes}); changed ${pushed.ms.toFixed(1)} ms after the put`,
+      );
+    } finally {
+      proxy.close();
+    }
   });
 
   it('settles requests in flight at once when the socket closes', async () => {

@@ -121,6 +121,10 @@ export function registerServers(program: Command): void {
     ])
     .option('--bind <host>', 'address to bind', '127.0.0.1')
     .option('--port <port>', 'HTTP port (0: any free port)', intOption('port', 0, 65_535), 8080)
+    .option(
+      '--direct',
+      "serve each list at its coordinator's front when the cloud names one (nodes started with --front): fewer hops for live updates",
+    )
     .option('--web <dir>', 'the built web app to serve (apps/web/dist); without it, only /sync and /healthz')
     .option(
       '--public-url <url>',
@@ -156,6 +160,7 @@ export function registerServers(program: Command): void {
       ...(o.web === undefined ? {} : { webRoot: o.web }),
       ...(o.publicUrl === undefined ? {} : { publicUrl: o.publicUrl }),
       logger: processLogger('gateway'),
+      ...(o.direct === true ? { direct: true } : {}),
       ...(metrics === undefined ? {} : { metrics }),
       ...(operator === undefined ? {} : { operator }),
     });
@@ -215,6 +220,7 @@ interface NodeCommandOptions extends KeysOptions, MetricsOptions {
 
 interface GatewayCommandOptions extends MetricsOptions, KeysOptions {
   cloud: string[];
+  direct?: boolean;
   bind: string;
   port: number;
   web?: string;
