@@ -8,18 +8,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseNodeId } from '@trolley/core';
-import { defaultQuorum, silentLogger } from '@trolley/cloud';
+import { defaultQuorum } from '@trolley/cloud';
 import { TrolleyClient, shareLink, type SyncSummary } from '@trolley/client';
 import { cryptoRandom, systemClock } from './clock.ts';
 import { CloudClient } from './cloud-client.ts';
-import { withKey, writeMemberKey } from './keys.ts';
-import { startNode, type RunningNode } from './node-server.ts';
-import { startProxy, type RunningProxy } from './proxy-server.ts';
+import type { RunningNode } from './node-server.ts';
+import type { RunningProxy } from './proxy-server.ts';
 import { SqliteClientStore } from './sqlite-client-store.ts';
-import { freePort, until as untilOr, type Poll } from './testing/until.ts';
+import { startTestCloud } from './testing/cloud.ts';
+import { until as untilOr, type Poll } from './testing/until.ts';
 
-const host = '127.0.0.1';
 /** A wait that has not seen its event by now is taken for a hang: a guard, never a budget. */
 const hangGuardMs = 120_000;
 /**
@@ -41,44 +39,10 @@ describe('TrolleyClient with the real cloud (proxy + 3 nodes over ZeroMQ)', () =
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'trolley-client-cloud-'));
-    const clientPort = await freePort();
-    const nodePort = await freePort();
-    const keysDir = join(dir, 'keys');
-    const proxyKey = writeMemberKey(keysDir, 'proxy-1', 'proxy').publicKey;
-    for (const id of ['n1', 'n2', 'n3']) writeMemberKey(keysDir, id, 'node');
-    proxy = await startProxy({
-      keysDir,
-      name: 'proxy-1',
-      clientEndpoint: `tcp://${host}:${clientPort}`,
-      nodeEndpoint: `tcp://${host}:${nodePort}`,
-      replicas: defaultQuorum.n,
-      logger: silentLogger,
-    });
-    const members = await Promise.all(
-      ['n1', 'n2', 'n3'].map(async (id) => ({
-        id: parseNodeId(id),
-        address: `tcp://${host}:${await freePort()}`,
-      })),
-    );
-    for (const m of members) {
-      nodes.push(
-        await startNode({
-          id: m.id,
-          listen: m.address,
-          advertise: m.address,
-          dataDir: join(dir, m.id),
-          proxies: [withKey(`tcp://${host}:${nodePort}`, proxyKey)],
-          keysDir,
-          seeds: members.filter((x) => x.id !== m.id),
-          members,
-          quorum: defaultQuorum,
-          partitionCount: 64,
-          logger: silentLogger,
-          helloIntervalMs: 200,
-        }),
-      );
-    }
-    cloud = new CloudClient([withKey(`tcp://${host}:${clientPort}`, proxyKey)], { attemptMs: 1_000 });
+    const started = await startTestCloud({ dir, nodeIds: ['n1', 'n2', 'n3'], quorum: defaultQuorum });
+    proxy = started.proxy;
+    nodes.push(...started.nodes);
+    cloud = new CloudClient([started.proxyAddress], { attemptMs: 1_000 });
     // The tests start once the proxy knows the ring and sees every node live, however long that takes.
     await until('the proxy to know the ring and all 3 nodes live', async () => {
       let stats: Record<string, unknown>;

@@ -17,22 +17,20 @@ import {
   encodeMessage,
   newListId,
   opIdFrom,
-  parseNodeId,
   partitionOf,
   preferenceList,
   type ListId,
   type ReplicaId,
 } from '@trolley/core';
-import { silentLogger } from '@trolley/cloud';
 import { cryptoRandom } from './clock.ts';
 import { CloudClient } from './cloud-client.ts';
-import { newKeyPair, splitAddress, withKey, writeMemberKey } from './keys.ts';
-import { startNode, type RunningNode } from './node-server.ts';
-import { startProxy, type RunningProxy } from './proxy-server.ts';
-import { freePort, until } from './testing/until.ts';
+import { newKeyPair, splitAddress } from './keys.ts';
+import type { RunningNode } from './node-server.ts';
+import type { RunningProxy } from './proxy-server.ts';
+import { startTestCloud } from './testing/cloud.ts';
+import { until } from './testing/until.ts';
 import { dealer } from './zmq.ts';
 
-const host = '127.0.0.1';
 /** A wait that has not seen its event by now is taken for a hang: a guard, never a budget. */
 const hangGuardMs = 120_000;
 const requestMs = 30_000;
@@ -52,42 +50,10 @@ describe('storage nodes serving clients at their fronts', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'trolley-front-'));
-    const keysDir = join(dir, 'keys');
-    const proxyKey = writeMemberKey(keysDir, 'proxy-1', 'proxy').publicKey;
-    const ids = ['n1', 'n2', 'n3', 'n4'];
-    for (const id of ids) writeMemberKey(keysDir, id, 'node');
-    const clientPort = await freePort();
-    const nodePort = await freePort();
-    proxy = await startProxy({
-      keysDir,
-      name: 'proxy-1',
-      clientEndpoint: `tcp://${host}:${clientPort}`,
-      nodeEndpoint: `tcp://${host}:${nodePort}`,
-      replicas: quorum.n,
-      logger: silentLogger,
-    });
-    proxyAddress = withKey(`tcp://${host}:${clientPort}`, proxyKey);
-    const members = await Promise.all(
-      ids.map(async (id) => ({ id: parseNodeId(id), address: `tcp://${host}:${await freePort()}` })),
-    );
-    for (const m of members)
-      nodes.push(
-        await startNode({
-          id: m.id,
-          listen: m.address,
-          advertise: m.address,
-          dataDir: join(dir, m.id),
-          proxies: [withKey(`tcp://${host}:${nodePort}`, proxyKey)],
-          keysDir,
-          seeds: members.filter((x) => x.id !== m.id),
-          members,
-          quorum,
-          partitionCount: 64,
-          logger: silentLogger,
-          helloIntervalMs: 200,
-          front: { listen: `tcp://${host}:0` },
-        }),
-      );
+    const started = await startTestCloud({ dir, nodeIds: ['n1', 'n2', 'n3', 'n4'], quorum, fronts: true });
+    proxy = started.proxy;
+    proxyAddress = started.proxyAddress;
+    nodes.push(...started.nodes);
     const ask = client([proxyAddress]);
     await until(
       'the proxy to name three fronts for a list',
