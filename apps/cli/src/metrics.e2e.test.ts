@@ -155,6 +155,9 @@ describe('metrics', () => {
       expect(s.type('trolley_node_request_duration_seconds')).toBe('histogram');
       expect(s.type('trolley_node_requests_total')).toBe('counter');
       expect(s.type('nodejs_eventloop_lag_p99_seconds')).toBe('gauge');
+      // Each node's front (the local cluster gives every node one) counts as a proxy does.
+      expect(s.type('trolley_node_front_forwarded_total')).toBe('counter');
+      expect(s.value('trolley_node_front_watch_clients')).toBe(0);
     }
     expect(at(nodes, 'trolley_node_partitions_owned')).toBe(tc.cluster.layout.partitions);
 

@@ -59,8 +59,7 @@ export interface GatewayOptions {
   name?: string;
   /**
    * Serve each list at its coordinator's front when the cloud names one (CloudClient, "Direct"):
-   * browser to browser in four hops, not six. Default false: the proxies carry everything, and
-   * their metrics count it (a front's counters are not in the metrics yet).
+   * browser to browser in four hops, not six. Default false (ARCHITECTURE.md, "Live updates").
    */
   direct?: boolean;
   /**

@@ -108,9 +108,13 @@ export class Metrics {
    * Every field of a counters object as its own counter, `<prefix>_<snake_case>_total`, read at
    * scrape time; `help` has a line for each field (the compiler sees that none is missing).
    */
-  countersOf<T extends object>(help: { readonly [K in keyof T]: string }, read: () => T): void {
+  countersOf<T extends object>(
+    help: { readonly [K in keyof T]: string },
+    read: () => T,
+    prefix: string = this.prefix,
+  ): void {
     for (const key of Object.keys(help) as (keyof T & string)[])
-      this.counter(`${this.prefix}_${snakeCase(key)}_total`, help[key], () => Number(read()[key]));
+      this.counter(`${prefix}_${snakeCase(key)}_total`, help[key], () => Number(read()[key]));
   }
 
   /** `<prefix>_info{…} 1`: who this process is, as labels (Prometheus's info-metric pattern). */

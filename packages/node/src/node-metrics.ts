@@ -6,9 +6,10 @@
 
 import { Counter, Histogram } from 'prom-client';
 import type { Clock } from '@trolley/core';
-import type { NodeCounters, NodeObserver, StorageNode } from '@trolley/cloud';
+import type { NodeCounters, NodeObserver, Proxy, StorageNode } from '@trolley/cloud';
 import { Metrics, latencyBucketsS } from './metrics.ts';
 import type { ProcessHealth } from './process-health.ts';
+import { clientPortMetrics } from './proxy-metrics.ts';
 import type { SqliteListStore } from './sqlite-list-store.ts';
 
 /** One line of help per node counter: `trolley_node_<snake_case>_total`. */
@@ -59,6 +60,8 @@ export interface WatchedNode {
   transport: { rejected: number; dropped: number; handshakesRefused: number };
   /** `changed` notices sent to the proxies (one per accepted write coordinated here, to each proxy). */
   noticesSent: () => number;
+  /** The node's front (its own client port's state machine), if it has one. */
+  front?: Proxy | undefined;
 }
 
 export class NodeMetrics {
@@ -122,6 +125,8 @@ export class NodeMetrics {
     const { node, store } = w;
     m.info({ node: node.id });
     m.countersOf(counterHelp, () => node.counters);
+    // The front counts as a proxy does (trolley_node_front_*: the proxy's metrics, docs/METRICS.md).
+    if (w.front !== undefined) clientPortMetrics(m, 'trolley_node_front', w.front);
     m.gauge('trolley_node_ring_version', 'Version of the ring this node follows (0: none yet).', () =>
       Number(node.ring?.version ?? 0),
     );

@@ -205,7 +205,7 @@ export async function startNode(o: NodeServerOptions): Promise<RunningNode> {
   }
   let metricsServer: MetricsServer | undefined;
   if (metrics !== undefined && o.metrics !== undefined) {
-    metrics.watch({ node, store, clock: systemClock, transport, noticesSent: () => noticesSent });
+    metrics.watch({ node, store, clock: systemClock, transport, noticesSent: () => noticesSent, front });
     try {
       metricsServer = await serveMetrics({ metrics: metrics.metrics, ...o.metrics, logger: o.logger });
     } catch (e) {

@@ -40,7 +40,7 @@ export class ProxyMetrics {
   watch(proxy: Proxy, name: string, handshakesRefused: () => { nodePort: number; clientPort: number }): void {
     const m = this.metrics;
     m.info({ proxy: name });
-    m.countersOf(counterHelp, () => proxy.counters);
+    clientPortMetrics(m, 'trolley_proxy', proxy);
     m.gauge(
       'trolley_proxy_ring_version',
       'Version of the newest ring the nodes’ hellos carried (0: none yet).',
@@ -59,31 +59,6 @@ export class ProxyMetrics {
         ];
       },
     );
-    m.gauge(
-      'trolley_proxy_watch_clients',
-      'Clients watching lists for live updates now.',
-      () => proxy.watchCounts().clients,
-    );
-    m.gauge(
-      'trolley_proxy_watched_lists',
-      'Lists watched by at least one client now.',
-      () => proxy.watchCounts().lists,
-    );
-    m.gauge(
-      'trolley_proxy_watch_entries',
-      '(client, list) watches held now.',
-      () => proxy.watchCounts().entries,
-    );
-    m.gauge(
-      'trolley_proxy_requests_in_flight',
-      'Client puts and gets forwarded and not yet answered.',
-      () => proxy.inFlightCounts().requests,
-    );
-    m.gauge(
-      'trolley_proxy_clients_in_flight',
-      'Clients with puts or gets in flight.',
-      () => proxy.inFlightCounts().clients,
-    );
     m.counters(
       'trolley_proxy_handshakes_refused_total',
       'CURVE handshakes refused, by port.',
@@ -97,4 +72,33 @@ export class ProxyMetrics {
       },
     );
   }
+}
+
+/**
+ * What a client port's state machine counts and holds (a proxy's, or a storage node's front, under
+ * `prefix`): its counters one by one, its watches and its requests in flight.
+ */
+export function clientPortMetrics(m: Metrics, prefix: string, proxy: Proxy): void {
+  m.countersOf(counterHelp, () => proxy.counters, prefix);
+  m.gauge(
+    `${prefix}_watch_clients`,
+    'Clients watching lists for live updates now.',
+    () => proxy.watchCounts().clients,
+  );
+  m.gauge(
+    `${prefix}_watched_lists`,
+    'Lists watched by at least one client now.',
+    () => proxy.watchCounts().lists,
+  );
+  m.gauge(`${prefix}_watch_entries`, '(client, list) watches held now.', () => proxy.watchCounts().entries);
+  m.gauge(
+    `${prefix}_requests_in_flight`,
+    'Client puts and gets forwarded and not yet answered.',
+    () => proxy.inFlightCounts().requests,
+  );
+  m.gauge(
+    `${prefix}_clients_in_flight`,
+    'Clients with puts or gets in flight.',
+    () => proxy.inFlightCounts().clients,
+  );
 }
