@@ -60,3 +60,16 @@ export async function openClientPort(
     },
   };
 }
+
+/**
+ * Where clients should dial a port bound at `bound`: itself, unless it is bound to every address
+ * (0.0.0.0, *, ::), which no client can dial; then the same port at the host of `reachable` (the
+ * node's advertised peer address), which is the address this machine is known by.
+ */
+export function dialable(bound: string, reachable: string): string {
+  const b = /^tcp:\/\/(.+):(\d+)$/.exec(bound);
+  const r = /^tcp:\/\/(.+):(\d+)$/.exec(reachable);
+  if (b === null || r === null) return bound;
+  const everywhere = ['0.0.0.0', '*', '[::]', '::'].includes(b[1] as string);
+  return everywhere ? `tcp://${r[1] as string}:${b[2] as string}` : bound;
+}

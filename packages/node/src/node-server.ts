@@ -24,7 +24,7 @@ import {
   type RingState,
 } from '@trolley/core';
 import { Proxy, StorageNode, type Logger, type NodeConfig, type Quorum } from '@trolley/cloud';
-import { openClientPort, type ClientPort } from './client-port.ts';
+import { dialable, openClientPort, type ClientPort } from './client-port.ts';
 import { cryptoRandom, systemClock } from './clock.ts';
 import { MemberAuth } from './keys.ts';
 import { serveMetrics, type MetricsAddress, type MetricsServer } from './metrics-server.ts';
@@ -65,7 +65,8 @@ export interface NodeServerOptions {
   metrics?: MetricsAddress;
   /**
    * Serve clients directly on a client port of this node's own (see the top): where to bind it
-   * (tcp://0.0.0.0:7001) and where clients dial it (default: `listen`). Absent: no front.
+   * (tcp://0.0.0.0:7001) and where clients dial it (default: `listen`, or, bound to every address,
+   * its port at the host of `advertise`). Absent: no front.
    */
   front?: { listen: string; advertise?: string };
 }
@@ -130,7 +131,7 @@ export async function startNode(o: NodeServerOptions): Promise<RunningNode> {
   const frontAddress =
     frontPort === undefined
       ? undefined
-      : `${o.front?.advertise ?? frontPort.endpoint}${auth.keys === undefined ? '' : `#${auth.keys.publicKey}`}`;
+      : `${o.front?.advertise ?? dialable(frontPort.endpoint, o.advertise)}${auth.keys === undefined ? '' : `#${auth.keys.publicKey}`}`;
   /** The front's state machine, made once the node exists (its only route is to the node). */
   let front: Proxy | undefined;
   const changedFrame = (listId: string, delta: Uint8Array): Uint8Array =>

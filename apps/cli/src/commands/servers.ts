@@ -32,7 +32,10 @@ export function registerServers(program: Command): void {
       '--front <endpoint>',
       "also serve clients on this port, bound here (tcp://0.0.0.0:7001): a client that writes and watches at its list's coordinator saves two hops",
     )
-    .option('--front-advertise <endpoint>', 'where clients should dial the front (default: --front)')
+    .option(
+      '--front-advertise <endpoint>',
+      "where clients should dial the front (default: --front; bound to 0.0.0.0, its port at --advertise's host)",
+    )
     .requiredOption('--data <dir>', "folder for this node's SQLite database")
     .requiredOption('--proxy <endpoints>', 'node ports of the proxies (tcp://host:5556,…)', endpoints)
     .option('--seeds <list>', 'nodes to gossip with at first: id=tcp://host:port,…', members, [])
