@@ -49,12 +49,16 @@ export const system: LiveSystem = {
 
   async startServer() {
     const dir = mkdtempSync(join(tmpdir(), 'trolley-live-'));
+    // Diagnostics only (the benchmark's figures are N=3, secure): LIVE_TROLLEY_N=1 keeps one copy
+    // of the list (R = W = 1), LIVE_TROLLEY_INSECURE=1 turns CURVE off, to see what each costs.
+    const n = process.env.LIVE_TROLLEY_N === '1' ? 1 : 3;
     const cluster = await LocalCluster.plan({
       nodes: 3,
       dataDir: dir,
-      quorum: { n: 3, r: 2, w: 2 },
+      quorum: n === 1 ? { n: 1, r: 1, w: 1 } : { n: 3, r: 2, w: 2 },
       proxyPort: await freePort(),
       partitions: 64,
+      secure: process.env.LIVE_TROLLEY_INSECURE !== '1',
     });
     await cluster.start();
     const listId = newListId(cryptoRandom);
