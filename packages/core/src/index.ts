@@ -10,7 +10,7 @@ export * from './crdt/list-doc.ts';
 export * from './crdt/read-model.ts';
 export * from './crdt/list-replica.ts';
 export * from './crdt/write-check.ts';
-export { RemovalLog, WHOLE_LIST } from './crdt/removal-log.ts';
+export { RemovalLog, WHOLE_LIST, recordPrunedFirst } from './crdt/removal-log.ts';
 export * from './crdt/journal.ts';
 export * from './codec/list-codec.ts';
 

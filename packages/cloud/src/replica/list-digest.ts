@@ -30,6 +30,8 @@ import {
   dotReplica,
   encodeList,
   itemFields,
+  entryPrunedFirst,
+  recordPrunedFirst,
   type Dot,
   type HistoryEntry,
   type ItemStore,
@@ -55,7 +57,7 @@ export class ListDigest {
   private cached: Uint8Array | undefined;
 
   private constructor(private readonly hash: Digest) {
-    this.records = new KeptSum(hash, recordText, recordPrunedFirst);
+    this.records = new KeptSum(hash, recordText, (a, _ka, b, _kb, names) => recordPrunedFirst(a, b, names));
     this.entries = new KeptSum(hash, entryText, entryPrunedFirst);
   }
 
@@ -273,23 +275,6 @@ function* inState(state: ListDoc, delta: ListDoc, ids: Iterable<Dot>): Iterable<
 /** A removal record as hashed: "replica ID\ncounter\nitem key" (PROTOCOL.md §4.2). */
 function recordText(d: Dot, key: string, names: ReplicaTable): string {
   return `${names.name(dotReplica(d))}\n${dotCounter(d)}\n${key}`;
-}
-
-/** RemovalLog's order: lower counter, then greater name. */
-function recordPrunedFirst(a: Dot, _ka: string, b: Dot, _kb: string, names: ReplicaTable): boolean {
-  const ca = dotCounter(a);
-  const cb = dotCounter(b);
-  if (ca !== cb) return ca < cb;
-  return names.name(dotReplica(a)) > names.name(dotReplica(b));
-}
-
-/** Journal's keep order: seq, then replica name, then counter. */
-function entryPrunedFirst(a: Dot, ea: HistoryEntry, b: Dot, eb: HistoryEntry, names: ReplicaTable): boolean {
-  if (ea.seq !== eb.seq) return ea.seq < eb.seq;
-  const na = names.name(dotReplica(a));
-  const nb = names.name(dotReplica(b));
-  if (na !== nb) return na < nb;
-  return dotCounter(a) < dotCounter(b);
 }
 
 /** A history entry as hashed: the JSON array PROTOCOL.md §4.2 gives. */

@@ -177,12 +177,26 @@ export class Journal {
 
   /** The keep order: seq, then replica name, then counter. */
   private less(a: Dot, ea: HistoryEntry, b: Dot, eb: HistoryEntry): boolean {
-    if (ea.seq !== eb.seq) return ea.seq < eb.seq;
-    if (dotReplica(a) !== dotReplica(b)) {
-      const na = this.replicas.name(dotReplica(a));
-      const nb = this.replicas.name(dotReplica(b));
-      if (na !== nb) return na < nb;
-    }
-    return dotCounter(a) < dotCounter(b);
+    return entryPrunedFirst(a, ea, b, eb, this.replicas);
   }
+}
+
+/**
+ * The journal's keep order (least first, pruned first): seq, then replica name, then counter.
+ * Whatever keeps a sum over the kept entries (the cloud's list digest) follows this order too.
+ */
+export function entryPrunedFirst(
+  a: Dot,
+  ea: HistoryEntry,
+  b: Dot,
+  eb: HistoryEntry,
+  names: ReplicaTable,
+): boolean {
+  if (ea.seq !== eb.seq) return ea.seq < eb.seq;
+  if (dotReplica(a) !== dotReplica(b)) {
+    const na = names.name(dotReplica(a));
+    const nb = names.name(dotReplica(b));
+    if (na !== nb) return na < nb;
+  }
+  return dotCounter(a) < dotCounter(b);
 }

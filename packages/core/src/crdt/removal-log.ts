@@ -78,10 +78,7 @@ export class RemovalLog {
   }
 
   private less(a: Dot, b: Dot): boolean {
-    const ca = dotCounter(a);
-    const cb = dotCounter(b);
-    if (ca !== cb) return ca < cb;
-    return this.replicas.name(dotReplica(a)) > this.replicas.name(dotReplica(b));
+    return recordPrunedFirst(a, b, this.replicas);
   }
 
   private push(d: Dot): void {
@@ -118,4 +115,15 @@ export class RemovalLog {
     const rep = dotReplica(d);
     if (dotCounter(d) > (this.horizon[rep] ?? 0)) this.horizon[rep] = dotCounter(d);
   }
+}
+
+/**
+ * The order the log prunes records in (least first): lower counter, then greater replica name.
+ * Whatever keeps a sum over the kept records (the cloud's list digest) follows this order too.
+ */
+export function recordPrunedFirst(a: Dot, b: Dot, names: ReplicaTable): boolean {
+  const ca = dotCounter(a);
+  const cb = dotCounter(b);
+  if (ca !== cb) return ca < cb;
+  return names.name(dotReplica(a)) > names.name(dotReplica(b));
 }
