@@ -115,7 +115,7 @@ export class CloudClient {
   private readonly locating = new Set<ListId>();
   /** Fronts whose connection dropped, by address, and until when they are not used again. */
   private readonly frontsDown = new Map<string, number>();
-  /** Direct mode: every list watched (at its front or at the proxy), and how many at most. */
+  /** Every list watched (at its front, in direct mode, or at the current proxy), and how many at most. */
   private watchSet: ListId[] = [];
   private watchedSet = new Set<ListId>();
   private watchMax: number = limits.watchedListsMax;
@@ -263,11 +263,10 @@ export class CloudClient {
 
   /** The lists this client currently keeps a watch on. */
   get watchedLists(): readonly ListId[] {
-    return this.direct ? this.watchSet : this.endpoint.session.watched;
+    return this.watchSet;
   }
 
   private setWatchedUpTo(listIds: readonly ListId[], max: number): void {
-    if (!this.direct) return this.endpoint.session.setWatched(listIds, max);
     this.watchSet = [...new Set(listIds)].slice(0, max);
     this.watchedSet = new Set(this.watchSet);
     this.watchMax = max;
@@ -285,7 +284,7 @@ export class CloudClient {
     });
   }
 
-  /** Direct mode: each watched list at its front if it has one, the others at the current proxy. */
+  /** Each watched list at its front if it has one (direct mode), the others at the current proxy. */
   private placeWatches(): void {
     const at = new Map<Endpoint, ListId[]>();
     const rest: ListId[] = [];
@@ -499,19 +498,12 @@ export class CloudClient {
   /** Moves to the next proxy, and the watch with it (the old proxy's leases lapse). */
   private failOver(): void {
     const from = this.endpoint.session;
-    if (this.direct) {
-      // The lists watched at the proxy move to the next one; those at fronts stay.
-      this.current++;
-      if (this.endpoint.session === from) return from.renewWatch();
-      from.forgetWatch();
-      return this.placeWatches();
-    }
-    const watched = [...from.watched];
+    // The lists watched at the proxy move to the next one (every lane is new there); those at
+    // fronts stay.
     this.current++;
-    const to = this.endpoint.session;
-    if (to === from) return to.renewWatch();
+    if (this.endpoint.session === from) return from.renewWatch();
     from.forgetWatch();
-    to.setWatched(watched, limits.gatewayWatchedListsMax); // sends every lane: all are new there
+    this.placeWatches();
   }
 }
 
