@@ -80,25 +80,16 @@ export class ProxyMetrics {
  */
 export function clientPortMetrics(m: Metrics, prefix: string, proxy: Proxy): void {
   m.countersOf(counterHelp, () => proxy.counters, prefix);
-  m.gauge(
-    `${prefix}_watch_clients`,
-    'Clients watching lists for live updates now.',
-    () => proxy.watchCounts().clients,
-  );
-  m.gauge(
-    `${prefix}_watched_lists`,
-    'Lists watched by at least one client now.',
-    () => proxy.watchCounts().lists,
-  );
-  m.gauge(`${prefix}_watch_entries`, '(client, list) watches held now.', () => proxy.watchCounts().entries);
-  m.gauge(
-    `${prefix}_requests_in_flight`,
-    'Client puts and gets forwarded and not yet answered.',
-    () => proxy.inFlightCounts().requests,
-  );
-  m.gauge(
-    `${prefix}_clients_in_flight`,
-    'Clients with puts or gets in flight.',
-    () => proxy.inFlightCounts().clients,
-  );
+  const gauges: [string, string, () => number][] = [
+    ['watch_clients', 'Clients watching lists for live updates now.', () => proxy.watchCounts().clients],
+    ['watched_lists', 'Lists watched by at least one client now.', () => proxy.watchCounts().lists],
+    ['watch_entries', '(client, list) watches held now.', () => proxy.watchCounts().entries],
+    [
+      'requests_in_flight',
+      'Client puts and gets forwarded and not yet answered.',
+      () => proxy.inFlightCounts().requests,
+    ],
+    ['clients_in_flight', 'Clients with puts or gets in flight.', () => proxy.inFlightCounts().clients],
+  ];
+  for (const [name, help, read] of gauges) m.gauge(`${prefix}_${name}`, help, read);
 }
