@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ListReplica,
+  decodeList,
   decodeMessage,
   encodeList,
   encodeMessage,
@@ -112,6 +113,7 @@ describe('storage nodes serving clients at their fronts', () => {
     // A watch takes effect when its front or proxy handles it, so write until all three have heard.
     const replica = new ListReplica('front-test' as ReplicaId);
     let delta = encodeList(replica.addItem('Milk', 2));
+    const written = [delta];
     expect((await writer.put(listId, delta, { timeoutMs: requestMs })).outcome).toBe('ok');
     const heard = await Promise.race([
       Promise.all(seen),
@@ -119,12 +121,22 @@ describe('storage nodes serving clients at their fronts', () => {
         for (let i = 0; ; i++) {
           await new Promise((r) => setTimeout(r, 200));
           delta = encodeList(replica.setNote('Milk', `again ${i}`));
+          written.push(delta);
           await writer.put(listId, delta, { timeoutMs: requestMs });
           if (i * 200 > hangGuardMs) throw new Error('the watchers never heard a write');
         }
       })(),
     ]);
-    for (const d of heard) expect(d.length).toBeGreaterThan(0);
+    for (const d of heard) {
+      expect(d.length).toBeGreaterThan(0);
+      // What a watcher is shown is a write as its writer sent it, and reads as what was written.
+      expect(written.some((w) => Buffer.from(w).equals(Buffer.from(d)))).toBe(true);
+      const doc = decodeList(d);
+      if (!doc.ok) throw doc.error;
+      const seenBy = new ListReplica('reader' as ReplicaId);
+      seenBy.apply(doc.value);
+      expect(seenBy.item('Milk')?.wanted).toBe(2);
+    }
     // The writer and a watcher at the coordinator's front never went through the proxy.
     expect(coordinator.front?.counters.forwarded).toBeGreaterThan(0);
     expect(coordinator.front?.counters.notified).toBeGreaterThan(0);
@@ -151,6 +163,11 @@ describe('storage nodes serving clients at their fronts', () => {
     expect(other.front?.counters.unavailable).toBe(notified + 1);
     const got = await c.get(listId, new Uint8Array(0), { timeoutMs: requestMs });
     expect(got.delta.length).toBeGreaterThan(0);
+    const doc = decodeList(got.delta);
+    if (!doc.ok) throw doc.error;
+    const reader = new ListReplica('reader' as ReplicaId);
+    reader.apply(doc.value);
+    expect(reader.item('Eggs')?.wanted).toBe(6);
   });
 
   it('admits any client key, and answers a message only members may send with unknown_type, changing nothing', async () => {
