@@ -49,7 +49,7 @@ import type {
 import { median as medianOf, percentile, stopOnSignal, table, envNumber } from '../common.ts';
 import { procSample } from './proc-usage.ts';
 import { isSystemName, systemAvailable, systemModuleUrl } from './systems/load.ts';
-import { SYSTEM_NAMES, nowMs, type SystemName } from './systems/types.ts';
+import { DEFAULT_SYSTEMS, SYSTEM_NAMES, nowMs, type SystemName } from './systems/types.ts';
 
 // ---- configuration -----------------------------------------------------------------------------
 
@@ -75,12 +75,15 @@ const PROGRESS_EVERY_MS = 5_000;
 
 const SELECTED: SystemName[] = (() => {
   const raw = process.env.LIVE_SYSTEMS;
-  if (raw === undefined || raw.trim() === '') return [...SYSTEM_NAMES];
+  if (raw === undefined || raw.trim() === '') return [...DEFAULT_SYSTEMS];
   const names = raw.split(',').map((s) => s.trim().toLowerCase());
   for (const n of names)
     if (!isSystemName(n)) throw new Error(`LIVE_SYSTEMS: unknown system ${JSON.stringify(n)}`);
   return SYSTEM_NAMES.filter((n) => names.includes(n));
 })();
+
+/** The rows of the table and the JSON: the default systems, and any diagnostic one selected. */
+const SHOWN: SystemName[] = SYSTEM_NAMES.filter((n) => DEFAULT_SYSTEMS.includes(n) || SELECTED.includes(n));
 
 const SERVER_SCRIPT = fileURLToPath(new URL('./server-process.ts', import.meta.url));
 const CLIENT_SCRIPT = fileURLToPath(new URL('./client-process.ts', import.meta.url));
@@ -592,7 +595,7 @@ async function main(): Promise<void> {
       `load average ${loadStart.map((x) => x.toFixed(2)).join(' ')}`,
   );
   const reports = new Map<SystemName, SystemReport>();
-  for (const name of SYSTEM_NAMES) {
+  for (const name of SHOWN) {
     const selected = SELECTED.includes(name);
     const available = systemAvailable(name);
     reports.set(name, {
@@ -607,8 +610,8 @@ async function main(): Promise<void> {
       errors: [],
     });
   }
-  const toRun = SYSTEM_NAMES.filter((n) => reports.get(n)?.status === 'ok');
-  for (const n of SYSTEM_NAMES) {
+  const toRun = SHOWN.filter((n) => reports.get(n)?.status === 'ok');
+  for (const n of SHOWN) {
     const r = reports.get(n);
     if (r !== undefined && r.status !== 'ok') log(`${n}: ${r.note}`);
   }
@@ -641,7 +644,7 @@ async function main(): Promise<void> {
     summaries.set(name, summary(r.runs));
   }
   const rows: string[][] = [];
-  for (const name of SYSTEM_NAMES) {
+  for (const name of SHOWN) {
     const r = reports.get(name) as SystemReport;
     const s = summaries.get(name);
     if (s === undefined) {
@@ -734,7 +737,7 @@ async function main(): Promise<void> {
       'implied: first seen through a later change of the same client (batched); server CPU: % of one core while ' +
       'changes were made; RSS at the end.',
   );
-  for (const name of SYSTEM_NAMES) {
+  for (const name of SHOWN) {
     const r = reports.get(name) as SystemReport;
     const s = summaries.get(name);
     const first = r.runs[0];
@@ -759,9 +762,9 @@ async function main(): Promise<void> {
     rec.caughtUp = r.runs.every((x) => x.caughtUp);
     return rec;
   };
-  const pick = (k: NumericKey, digits: number): Record<SystemName, number | null> => {
-    const rec = {} as Record<SystemName, number | null>;
-    for (const n of SYSTEM_NAMES) {
+  const pick = (k: NumericKey, digits: number): Partial<Record<SystemName, number | null>> => {
+    const rec: Partial<Record<SystemName, number | null>> = {};
+    for (const n of SHOWN) {
       const s = summaries.get(n);
       rec[n] = s === undefined ? null : round(s[k], digits);
     }
@@ -778,13 +781,13 @@ async function main(): Promise<void> {
     serverCpuPct: pick('serverCpuPct', 1),
     serverRssMB: pick('serverRssMB', 1),
     converged: Object.fromEntries(
-      SYSTEM_NAMES.map((n) => {
+      SHOWN.map((n) => {
         const r = reports.get(n) as SystemReport;
         return [n, r.runs.length === 0 ? null : r.runs.every((x) => x.converged)];
       }),
     ),
     systems: Object.fromEntries(
-      SYSTEM_NAMES.map((n) => {
+      SHOWN.map((n) => {
         const r = reports.get(n) as SystemReport;
         return [
           n,

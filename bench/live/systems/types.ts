@@ -26,8 +26,14 @@ import type { Model, Op } from '../../crdt/stream.ts';
 
 export type { Model, Op } from '../../crdt/stream.ts';
 
-export const SYSTEM_NAMES = ['trolley', 'yjs', 'automerge'] as const;
+export const SYSTEM_NAMES = ['trolley', 'yjs', 'automerge', 'relay-zmq', 'relay-ws'] as const;
 export type SystemName = (typeof SYSTEM_NAMES)[number];
+/**
+ * What runs without LIVE_SYSTEMS. The relays (relay.ts) are diagnostics, run only when named: they
+ * split Trolley's figures into what the transport and the client's CRDT cost, and what the cloud
+ * adds.
+ */
+export const DEFAULT_SYSTEMS: readonly SystemName[] = ['trolley', 'yjs', 'automerge'];
 
 /** A JSON value (endpoints cross process boundaries as JSON). */
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };

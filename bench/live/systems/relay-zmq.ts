@@ -1,0 +1,4 @@
+// The ZeroMQ relay, a diagnostic of the live benchmark (relay.ts).
+import { relaySystem } from './relay.ts';
+
+export const system = relaySystem('relay-zmq', 'zmq');
