@@ -3,7 +3,7 @@
 // win; the cluster's keys (`trolley keys`); and a command loading only what it uses, which is what
 // lets it answer at once (bench:cli measures how fast).
 
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -410,5 +410,40 @@ describe('aisles and history in the terminal', () => {
       3,
       'trolley: nothing this device did to this list is left to undo',
     ]);
+  });
+});
+
+describe('trolley gateway: direct unless told not to', () => {
+  /** Starts a gateway (on a cloud that is not there: it starts all the same), reads its ready line, stops it. */
+  async function readyLine(flags: readonly string[]): Promise<{ direct: unknown }> {
+    const child = spawn(
+      process.execPath,
+      [trolleyBin, 'gateway', '--port', '0', '--cloud', 'tcp://127.0.0.1:1', ...flags],
+      { stdio: ['ignore', 'pipe', 'ignore'] },
+    );
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    try {
+      let out = '';
+      const line = await new Promise<string>((resolve, reject) => {
+        child.stdout.on('data', (chunk: Buffer) => {
+          out += chunk.toString();
+          const ready = /^ready (.*)$/m.exec(out)?.[1];
+          if (ready !== undefined) resolve(ready);
+        });
+        child.once('exit', (code) =>
+          reject(new Error(`the gateway exited (${code}) before it was ready: ${out}`)),
+        );
+      });
+      return JSON.parse(line) as { direct: unknown };
+    } finally {
+      child.kill('SIGTERM');
+      await exited;
+    }
+  }
+
+  it('serves lists at their fronts by default and with --direct, through the proxies with --no-direct', async () => {
+    expect((await readyLine([])).direct).toBe(true);
+    expect((await readyLine(['--direct'])).direct).toBe(true);
+    expect((await readyLine(['--no-direct'])).direct).toBe(false);
   });
 });

@@ -453,6 +453,16 @@ export class LocalCluster {
   }
 
   /**
+   * Every node's front (its client port, `--front`), with the node's key (tcp://host:port#KEY) when
+   * secure, in the order of the nodes; a node without one is left out.
+   */
+  get frontEndpoints(): string[] {
+    return this.layout.nodes.flatMap((n) =>
+      n.frontPort === undefined ? [] : [this.keyed(`tcp://${this.layout.host}:${n.frontPort}`, n.id, 'node')],
+    );
+  }
+
+  /**
    * Starts every process and waits until every proxy sees every node (and the gateway, if asked
    * for, is ready). If any of it fails, stops what did start before passing the error on.
    */

@@ -5,8 +5,11 @@
 // connections of 1,000 lists each cannot take the 5 lists of a browser that watched before them,
 // and a browser arriving into the full table still gets its 5 — each of them 5 of 5 live updates.
 // The refusals are counted and logged (rate limited, with the connection's number and address),
-// and no list ID appears in clear in the gateway's log. The watch travels to the proxies through
-// the gateway's CloudClient: one connection per 1,000 lists (watch lanes), each replacing its set.
+// and no list ID appears in clear in the gateway's log. The watch travels to the cloud through the
+// gateway's CloudClient, direct by default: a list it has located (a few at a time) is watched at its
+// coordinator's front, the others at the proxy; to each, one connection per 1,000 lists at most
+// (watch lanes), each replacing its set. So the watches are counted at every client port of the
+// cloud, the proxy's and the three fronts' (their `stats`).
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
@@ -24,7 +27,7 @@ import {
 import { recordingLogger, type LogLine } from '@trolley/cloud/testing';
 import { CloudClient, cryptoRandom } from '@trolley/node';
 import { TestCluster, disposeAll } from '../../cli/src/testing/test-cluster.ts';
-import { putAcked, replyMs } from '../../cli/src/testing/cloud-checks.ts';
+import { ClientPorts, putAcked, replyMs, sum } from '../../cli/src/testing/cloud-checks.ts';
 import { startGateway, type RunningGateway } from './gateway.ts';
 
 /** How long a test waits for an event that must come: a guard against a hang, not a budget. */
@@ -90,7 +93,7 @@ let gateway: RunningGateway;
 let syncUrl: string;
 const logged: LogLine[] = [];
 const browsers: Browser[] = [];
-const clients: CloudClient[] = [];
+const clients: { close(): void }[] = [];
 
 beforeAll(async () => {
   tc = await TestCluster.start({ nodes: 3 });
@@ -114,22 +117,28 @@ const open = async (): Promise<Browser> => {
 
 describe('gateway: a fair share of watches', () => {
   it('60 connections watching 1,000 lists each cannot push out a browser watching 5; a newcomer gets 5 of 5 too', async () => {
-    const observer = new CloudClient([tc.cluster.clientEndpoint]);
+    const ports = new ClientPorts(tc);
     const writer = new CloudClient([tc.cluster.clientEndpoint]);
-    clients.push(observer, writer);
-    const proxyWatches = async (): Promise<{ clients: number; entries: number }> =>
-      (await observer.proxyStats(replyMs))['watches'] as { clients: number; entries: number };
-    const proxyUntil = async (
-      what: string,
-      done: (w: { clients: number; entries: number }) => boolean,
-    ): Promise<void> => {
+    clients.push(ports, writer);
+    type CloudWatches = { clients: number; entries: number; cut: number; at: number[] };
+    /** The watches the cloud holds, summed over its client ports; `at`: the entries at each. */
+    const cloudWatches = async (): Promise<CloudWatches> => {
+      const all = await ports.stats(replyMs);
+      return {
+        clients: sum(all.map((p) => p.watches.clients)),
+        entries: sum(all.map((p) => p.watches.entries)),
+        cut: sum(all.map((p) => p.counters['watchesCut'] ?? 0)),
+        at: all.map((p) => p.watches.entries),
+      };
+    };
+    const cloudUntil = async (what: string, done: (w: CloudWatches) => boolean): Promise<CloudWatches> => {
       const giveUp = performance.now() + hangMs;
       for (;;) {
-        const w = await proxyWatches();
-        if (done(w)) return;
+        const w = await cloudWatches();
+        if (done(w)) return w;
         if (performance.now() > giveUp)
           throw new Error(`timed out waiting for ${what}: ${JSON.stringify(w)}`);
-        await sleep(20); // the gateway's watch reaches the proxy with no reply: its stats say when
+        await sleep(20); // the gateway's watch reaches the cloud with no reply: its stats say when
       }
     };
     const write = async (listId: ListId): Promise<void> => {
@@ -145,11 +154,11 @@ describe('gateway: a fair share of watches', () => {
     const counts = (b: Browser, lists: readonly ListId[]): Map<ListId, number> =>
       new Map(lists.map((id) => [id, b.pushes(id)]));
 
-    // A browser watches 5 lists; the proxy has them (through the gateway's first watch lane).
+    // A browser watches 5 lists; the cloud has them (at their fronts, or at the proxy until located).
     const honestLists = Array.from({ length: 5 }, () => newListId(cryptoRandom));
     const honest = await open();
     await honest.watch(honestLists);
-    await proxyUntil("the honest browser's lists at the proxy", (w) => w.entries === 5);
+    await cloudUntil("the honest browser's lists at the cloud", (w) => w.entries === 5);
 
     // 60 connections ask for 1,000 lists each: 60,005 asked for, 50,000 held.
     const started = performance.now();
@@ -162,11 +171,14 @@ describe('gateway: a fair share of watches', () => {
     const s = gateway.stats();
     expect(s.watchEntries).toBe(limits.gatewayWatchedListsMax);
     expect(s.watchesCut).toBeGreaterThan(0);
-    // The union reaches the proxy: 50 lanes of 1,000 lists, each a client there.
-    await proxyUntil(
-      'the union at the proxy',
-      (w) => w.entries === limits.gatewayWatchedListsMax && w.clients === 50,
+    // The union reaches the cloud whole, none of it cut there, in lanes of at most 1,000 lists
+    // (each a client where it is held): 50 of them at least.
+    const union = await cloudUntil(
+      'the union at the cloud',
+      (w) => w.entries === limits.gatewayWatchedListsMax,
     );
+    expect(union.cut).toBe(0);
+    expect(union.clients).toBeGreaterThanOrEqual(limits.gatewayWatchedListsMax / limits.watchedListsMax);
     const attackMs = performance.now() - started;
 
     // The browser that watched before: one write to each of its lists, each pushed.
@@ -180,7 +192,7 @@ describe('gateway: a fair share of watches', () => {
     await newcomer.watch(newcomerLists);
     expect(newcomer.received.some((m) => m.type === 'error')).toBe(false);
     expect(gateway.stats().watchListsTaken).toBeGreaterThanOrEqual(5);
-    // Its lists reach the proxy in the lanes the taken lists left (the count there stays 50,000),
+    // Its lists reach the cloud in the lanes the taken lists left (the count there stays 50,000),
     // so a first write to one of them shows the way is open: written again until it is pushed.
     const probe = newcomerLists[0] as ListId;
     for (;;) {
@@ -221,7 +233,8 @@ describe('gateway: a fair share of watches', () => {
     console.log(
       `gateway watch table ${limits.gatewayWatchedListsMax}: 60 connections × ${limits.watchedListsMax} lists → ` +
         `${end.watchEntries} held, ${end.watchesCut} watches cut (${end.watchListsRefused} lists refused, ` +
-        `${end.watchListsTaken} taken from the largest); proxy: ${limits.gatewayWatchedListsMax} lists in 50 lanes; ` +
+        `${end.watchListsTaken} taken from the largest); cloud: ${union.entries} lists in ${union.clients} lanes ` +
+        `(proxy, fronts: ${union.at.join(', ')}); ` +
         `a browser watching before: ${honestGot} of 5 live updates, a newcomer: ${newcomerGot} of 5; ` +
         `${warned.length} warn lines, 0 list IDs in clear in ${logged.length} log lines`,
     );

@@ -52,7 +52,7 @@ export class GatewayMetrics {
     );
     m.gauge(
       'trolley_gateway_watched_lists',
-      'Lists watched on the proxies now (the union of every connection’s set).',
+      'Lists watched on the cloud now (the union of every connection’s set).',
       () => stats().watchedLists,
     );
     m.gauge(

@@ -249,13 +249,14 @@ describe('gateway', () => {
     const watchesBefore = gateway.stats().watches;
     watcher.send({ type: 'watch', requestId: watcher.requestId(), listIds: [listId] });
     bystander.send({ type: 'watch', requestId: bystander.requestId(), listIds: [other] });
-    // The gateway counts each watch as it takes it in; the proxy gets the union on a later turn.
+    // The gateway counts each watch as it takes it in; the cloud gets the union on a later turn.
     await pollUntil('both watches at the gateway', () =>
       gateway.stats().watches >= watchesBefore + 2 ? true : undefined,
     );
     expect(gateway.stats().watchedLists).toBeGreaterThanOrEqual(2);
     const author = new ListReplica(newReplicaId(cryptoRandom));
-    // Only a push proves that the watch reached the proxy: write until one comes.
+    // Only a push proves that the watch reached the cloud (the list's front once the gateway has
+    // located it, the proxy until then): write until one comes.
     const first = await writeUntilPushed(
       'a changed at the watcher',
       async () => {

@@ -1,9 +1,10 @@
 // The gateway between browsers and the cloud (DESIGN.md §2, PROTOCOL.md §7): one HTTP port that
 // serves the built web app and, at /sync, WebSockets that speak the wire codec, one binary frame
 // per message. Browsers may only put, get, watch and say hello; puts and gets are relayed through
-// one shared CloudClient (ZeroMQ to the proxies) under the browser's request ID, and `changed`
-// pushes from the cloud go to every connection watching that list. The gateway keeps no data:
-// a browser re-sends its watch after reconnecting, to this gateway or another one.
+// one shared CloudClient (ZeroMQ to each list's coordinator's front, direct by default, or to the
+// proxies) under the browser's request ID, and `changed` pushes from the cloud go to every
+// connection watching that list. The gateway keeps no data: a browser re-sends its watch after
+// reconnecting, to this gateway or another one.
 //
 // Everything that arrives from a browser is bounded (frame size, requests in flight, watched
 // lists, connections) and counted; bad input gets an `error` frame, never a crash, and a warning
@@ -59,7 +60,8 @@ export interface GatewayOptions {
   name?: string;
   /**
    * Serve each list at its coordinator's front when the cloud names one (CloudClient, "Direct"):
-   * browser to browser in four hops, not six. Default false (ARCHITECTURE.md, "Live updates").
+   * browser to browser in four hops, not six. Default true; false: every list through the proxies
+   * (ARCHITECTURE.md, "Live updates").
    */
   direct?: boolean;
   /**
@@ -126,7 +128,7 @@ export interface GatewayStats {
   watchListsRefused: number;
   /** Watches taken from the connections holding the most to make room for others (max-min fairness). */
   watchListsTaken: number;
-  /** Lists watched on the proxies now (the union of every connection's set). */
+  /** Lists watched on the cloud now (the union of every connection's set). */
   watchedLists: number;
   /** (connection, list) watches held now (at most gatewayWatchedListsMax). */
   watchEntries: number;
@@ -197,7 +199,7 @@ function inlineStyleSources(webRoot: string | undefined): string[] {
 export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
   const log = options.logger ?? silentLogger;
   const name = options.name ?? 'trolley gateway';
-  const cloud = new CloudClient(options.cloud, { logger: log, direct: options.direct ?? false });
+  const cloud = new CloudClient(options.cloud, { logger: log, direct: options.direct ?? true });
   const health = options.metrics === undefined ? undefined : watchProcessHealth();
   const metrics = health === undefined ? undefined : new GatewayMetrics(health);
   const counters: Omit<GatewayStats, 'connections' | 'watchedLists' | 'watchEntries'> = {
@@ -227,7 +229,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     capacity: limits.gatewayWatchedListsMax,
     perClientMax: limits.watchedListsMax,
   });
-  /** The table's listsVersion when the union was last sent to the proxies. */
+  /** The table's listsVersion when the union was last sent to the cloud. */
   let watchesSent = watches.listsVersion;
   const refusals = new RefusalLog({ logger: log, clock: systemClock });
   const refused = (c: Connection | undefined, reason: string, fields: Record<string, unknown> = {}): void =>
@@ -351,7 +353,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     }
   });
 
-  /** Sends the union of every connection's lists to the proxies, once per turn of the event loop. */
+  /** Sends the union of every connection's lists to the cloud, once per turn of the event loop. */
   const scheduleWatchFlush = (): void => {
     if (watchFlush !== undefined || stopped) return;
     watchFlush = setImmediate(() => {

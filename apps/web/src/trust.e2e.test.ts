@@ -20,6 +20,7 @@ import {
 import { MemoryClientStore, TrolleyClient, type CloudPort } from '@trolley/client';
 import { CloudClient, CloudRefusedError, cryptoRandom, systemClock } from '@trolley/node';
 import { TestCluster, disposeAll } from '../../cli/src/testing/test-cluster.ts';
+import { ClientPorts, sum } from '../../cli/src/testing/cloud-checks.ts';
 import { startGateway, type RunningGateway } from '../server/gateway.ts';
 import { WsCloud } from './ws-cloud.ts';
 
@@ -152,19 +153,30 @@ describe('trust: nothing a client sends can hide another device’s changes or b
     expect([seenByAlice, seenByBob]).toEqual([10, 10]);
     expect(alice.view(listId)).toEqual(bob.view(listId));
 
-    // Seen and logged: the proxy counts the refusals and logs them at warn with the client's
-    // routing ID; no log line anywhere holds the list's ID in clear.
-    const stats = await zmq.proxyStats(timeoutMs);
-    expect((stats['counters'] as Record<string, number>)['writesRefused']).toBeGreaterThanOrEqual(4);
+    // Seen and logged: the client port a write came in at counts its refusal and logs it at warn
+    // with the client's routing ID: the proxy, for the ZeroMQ device's, and for the gateway's the
+    // proxy or the list's coordinator's front (the gateway is direct: once it has located the list,
+    // its puts go to the front, whose lines are in its node's log). No log line anywhere holds the
+    // list's ID in clear.
+    const ports = new ClientPorts(tc);
+    clouds.push(ports);
+    const refusedAt = (await ports.stats(timeoutMs)).map((p) => p.counters['writesRefused'] ?? 0);
+    expect(sum(refusedAt)).toBeGreaterThanOrEqual(4);
+    // A client port's line (a coordinator logs its own refusals too, without the client).
     const warned = logs.filter(
-      (l) => l.name === 'proxy' && /"level":40/.test(l.line) && /write_refused/.test(l.line),
+      (l) =>
+        /"level":40/.test(l.line) &&
+        /write_refused/.test(l.line) &&
+        /"msg":"client frame refused"/.test(l.line),
     );
-    expect(warned.length).toBeGreaterThan(0);
+    expect(warned.filter((l) => l.name === 'proxy').length).toBeGreaterThan(0);
     for (const w of warned) expect(w.line).toMatch(/"client":"[0-9a-f]+"/);
     expect(logs.filter((l) => l.line.includes(listId))).toEqual([]);
     console.log(
       `trust: a ${encodeList(crafted).length}-byte context claiming both devices' counters: ${viaProxy} through the proxy, ${viaGateway} through the gateway; ` +
-        `a forged change under alice's name: ${forgedViaProxy} / ${forgedViaGateway}; then 20 of 20 honest changes cloud-ok and 20 of 20 seen by the other device`,
+        `a forged change under alice's name: ${forgedViaProxy} / ${forgedViaGateway}; writes refused at the proxy, fronts: ${refusedAt.join(', ')} ` +
+        `(${warned.length} warn lines, ${warned.filter((l) => l.name !== 'proxy').length} from fronts); ` +
+        `then 20 of 20 honest changes cloud-ok and 20 of 20 seen by the other device`,
     );
   });
 

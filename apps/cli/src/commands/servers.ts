@@ -124,9 +124,11 @@ export function registerServers(program: Command): void {
     ])
     .option('--bind <host>', 'address to bind', '127.0.0.1')
     .option('--port <port>', 'HTTP port (0: any free port)', intOption('port', 0, 65_535), 8080)
+    .option('--no-direct', "every list through the proxies, none at its coordinator's front")
     .option(
       '--direct',
-      "serve each list at its coordinator's front when the cloud names one (nodes started with --front): fewer hops for live updates",
+      "the default: each list at its coordinator's front when the cloud names one (nodes started with --front): " +
+        'fewer hops for live updates',
     )
     .option('--web <dir>', 'the built web app to serve (apps/web/dist); without it, only /sync and /healthz')
     .option(
@@ -163,14 +165,14 @@ export function registerServers(program: Command): void {
       ...(o.web === undefined ? {} : { webRoot: o.web }),
       ...(o.publicUrl === undefined ? {} : { publicUrl: o.publicUrl }),
       logger: processLogger('gateway'),
-      ...(o.direct === true ? { direct: true } : {}),
+      direct: o.direct,
       ...(metrics === undefined ? {} : { metrics }),
       ...(operator === undefined ? {} : { operator }),
     });
     const sync = `${running.url.replace(/^http/, 'ws')}sync`;
     const operatorUrl = operator === undefined ? null : `${running.url}operator`;
     process.stdout.write(
-      `ready ${JSON.stringify({ gateway: running.url, sync, port: running.port, cloud: o.cloud, web: o.web ?? null, metrics: running.metricsUrl ?? null, operator: operatorUrl })}\n`,
+      `ready ${JSON.stringify({ gateway: running.url, sync, port: running.port, cloud: o.cloud, direct: o.direct, web: o.web ?? null, metrics: running.metricsUrl ?? null, operator: operatorUrl })}\n`,
     );
     await untilSignal();
     await running.stop();
@@ -223,7 +225,8 @@ interface NodeCommandOptions extends KeysOptions, MetricsOptions {
 
 interface GatewayCommandOptions extends MetricsOptions, KeysOptions {
   cloud: string[];
-  direct?: boolean;
+  /** False with --no-direct; true by default (--no-direct is declared before --direct). */
+  direct: boolean;
   bind: string;
   port: number;
   web?: string;

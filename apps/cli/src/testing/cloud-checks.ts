@@ -16,7 +16,7 @@ import {
   type ListId,
   type ListView,
 } from '@trolley/core';
-import { adminRead, cryptoRandom, nodeStats, type CloudClient, type PutResult } from '@trolley/node';
+import { CloudClient, adminRead, cryptoRandom, nodeStats, type PutResult } from '@trolley/node';
 import type { TestCluster } from './test-cluster.ts';
 
 /** Runs `f` on every item, at most `concurrency` at a time; results in input order. */
@@ -99,6 +99,49 @@ export async function readList(
     inSync: reply.inSync,
     replicas: reply.replicas,
   };
+}
+
+/** What a client port's `stats` says (cloud/src/proxy.ts, `Proxy.view`), as far as the tests read it. */
+export interface ClientPortStats {
+  /** The port's address (tcp://host:port#KEY). */
+  at: string;
+  watches: { clients: number; lists: number; entries: number };
+  counters: Record<string, number>;
+}
+
+/**
+ * The cloud's client ports: every proxy's and every node's front. A front is the proxy's state
+ * machine and answers `stats` as a proxy does. A direct client (the gateway, by default) sends a
+ * list's puts, gets and watch to its coordinator's front once it has located the list, so what a
+ * proxy alone counted before is counted across these ports. One connection a port, kept open.
+ */
+export class ClientPorts {
+  private readonly ports: { at: string; client: CloudClient }[];
+
+  constructor(tc: TestCluster) {
+    this.ports = [...tc.cluster.clientEndpoints, ...tc.cluster.frontEndpoints].map((at) => ({
+      at,
+      client: new CloudClient([at]),
+    }));
+  }
+
+  /** Each port's stats, the proxies first, then the fronts in the order of the nodes. */
+  stats(timeoutMs = replyMs): Promise<ClientPortStats[]> {
+    return Promise.all(
+      this.ports.map(async ({ at, client }) => {
+        const s = await client.proxyStats(timeoutMs);
+        return {
+          at,
+          watches: s['watches'] as ClientPortStats['watches'],
+          counters: s['counters'] as Record<string, number>,
+        };
+      }),
+    );
+  }
+
+  close(): void {
+    for (const p of this.ports) p.client.close();
+  }
 }
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
