@@ -1,6 +1,8 @@
 // Web path benchmark (`npm run bench:web`): what the browser's way to the cloud costs — WsCloud over
 // a WebSocket to the gateway, which relays over ZeroMQ with its shared CloudClient — against the
-// baseline of a Node client, CloudClient straight to the proxy. Both run side by side in this one
+// baseline of a Node client, CloudClient straight to the cloud. Both are direct (each list served
+// at its coordinator's front once located, the gateway's default and the terminal menu's), so the
+// two take the same route from the ZeroMQ side on. Both run side by side in this one
 // script against the same real local cloud, and only their RATIOS are meant to be compared.
 //
 // The cloud: a LocalCluster of one proxy and 3 storage nodes (N=3, R=2, W=2) as child processes,
@@ -198,8 +200,8 @@ interface System {
 }
 
 function directSystem(endpoint: string, workload: Workload): System {
-  const writer = new CloudClient([endpoint]);
-  const watcher = new CloudClient([endpoint]);
+  const writer = new CloudClient([endpoint], { direct: true });
+  const watcher = new CloudClient([endpoint], { direct: true });
   let listener: ((listId: ListId, delta: Uint8Array) => void) | undefined;
   watcher.watch([workload.watchedList], (listId, delta) => listener?.(listId, delta));
   return {

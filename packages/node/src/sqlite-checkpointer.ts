@@ -86,8 +86,13 @@ export class WalCheckpointer {
 
   private readonly path: string;
 
-  /** Tells of a commit; every `everyCommits`, asks the worker (started on first use) for a checkpoint. */
+  /**
+   * Tells of a commit; every `everyCommits`, asks the worker for a checkpoint. The worker starts at
+   * the first commit (a store only read never starts one), not at the first checkpoint: starting
+   * one loads a module into a new isolate, tens of ms of CPU best spent before the store is busy.
+   */
   committed(): void {
+    this.worker ??= this.start();
     this.commitsSince += 1;
     if (!this.running && this.commitsSince >= this.everyCommits) this.request(false);
   }
