@@ -194,16 +194,6 @@ export class NodeMetrics {
       () => storeStats().syncs,
     );
     m.counter(
-      'trolley_node_store_checkpoints_total',
-      'WAL checkpoints run on the store’s worker thread, off the event loop.',
-      () => storeStats().checkpoints,
-    );
-    m.counter(
-      'trolley_node_store_checkpoint_failures_total',
-      'WAL checkpoints that failed on the worker (the connection’s own backstop still bounds the WAL).',
-      () => storeStats().checkpointFailures,
-    );
-    m.counter(
       'trolley_node_transport_rejected_total',
       'Peer messages dropped for a wrong frame count or credential.',
       () => w.transport.rejected,

@@ -40,7 +40,6 @@
 import type Database from 'better-sqlite3';
 import { closeSync, fdatasync, fdatasyncSync, openSync } from 'node:fs';
 import { integrityReport, openSqlite, type SqliteKind } from './sqlite-open.ts';
-import { WalCheckpointer } from './sqlite-checkpointer.ts';
 import { assert } from '@trolley/core';
 import type { ListHead, ListStore, StoredDelta, StoredHint, StoredList } from '@trolley/cloud';
 
@@ -62,12 +61,6 @@ export interface SqliteListStoreOptions {
    * commit to the end of the fdatasync that acknowledged it (for metrics).
    */
   onDurable?: (batch: { writes: number; ms: number }) => void;
-  /**
-   * WAL checkpoints run on a worker thread after this many commits (sqlite-checkpointer.ts), so no
-   * commit stalls the event loop copying the WAL back. Default 256; 0: SQLite's own automatic
-   * checkpoint inside a commit, every 1,000 pages.
-   */
-  checkpointEveryCommits?: number;
 }
 
 export { SqliteStoreError, type SqliteStoreErrorCode } from './sqlite-open.ts';
@@ -136,12 +129,7 @@ const KIND: SqliteKind = {
   foreignAdvice: 'Point the node at its own data file.',
 };
 
-const defaults = {
-  groupCommitDelayMs: 0,
-  batchMax: 1_000,
-  busyTimeoutMs: 5_000,
-  checkpointEveryCommits: 256,
-};
+const defaults = { groupCommitDelayMs: 0, batchMax: 1_000, busyTimeoutMs: 5_000 };
 
 interface HeadRow {
   partition: number;
@@ -218,7 +206,6 @@ export class SqliteListStore implements ListStore {
   private nextHintId: number;
   private closed = false;
   private counters = { batches: 0, writes: 0, failedBatches: 0, syncs: 0 };
-  private readonly checkpointer: WalCheckpointer | undefined;
   /** The -wal file, opened for fdatasync (fsync works on a read-only descriptor on Linux). */
   private readonly walFd: number;
   /** Writes committed to the WAL and waiting for an fdatasync that begins after their commit. */
@@ -267,9 +254,6 @@ export class SqliteListStore implements ListStore {
     this.groupCommitDelayMs = options.groupCommitDelayMs ?? defaults.groupCommitDelayMs;
     this.batchMax = options.batchMax ?? defaults.batchMax;
     this.onDurable = options.onDurable;
-    const checkpointEvery = options.checkpointEveryCommits ?? defaults.checkpointEveryCommits;
-    assert(Number.isInteger(checkpointEvery) && checkpointEvery >= 0, 'checkpointEveryCommits must be ≥ 0');
-    if (checkpointEvery > 0) this.checkpointer = new WalCheckpointer(db, checkpointEvery);
     assert(this.groupCommitDelayMs >= 0, 'groupCommitDelayMs must not be negative');
     assert(Number.isInteger(this.batchMax) && this.batchMax >= 1, 'batchMax must be a positive integer');
 
@@ -523,7 +507,6 @@ export class SqliteListStore implements ListStore {
     }
     this.counters.batches += 1;
     this.counters.writes += batch.waiters.length;
-    this.checkpointer?.committed();
     this.unsynced.push(...batch.waiters);
     this.unsyncedBatches.push({ writes: batch.waiters.length, startMs });
     this.sync();
@@ -533,16 +516,8 @@ export class SqliteListStore implements ListStore {
    * Committed batches, the writes they held, batches that failed (mean batch = writes ÷ batches),
    * and the fdatasyncs that acknowledged them (several batches may share one).
    */
-  stats(): {
-    batches: number;
-    writes: number;
-    failedBatches: number;
-    syncs: number;
-    checkpoints: number;
-    checkpointFailures: number;
-  } {
-    const c = this.checkpointer?.stats();
-    return { ...this.counters, checkpoints: c?.checkpoints ?? 0, checkpointFailures: c?.failures ?? 0 };
+  stats(): { batches: number; writes: number; failedBatches: number; syncs: number } {
+    return { ...this.counters };
   }
 
   /** Starts an fdatasync of the WAL for every commit not yet synced, unless one is running. */
@@ -614,7 +589,6 @@ export class SqliteListStore implements ListStore {
     }
     this.settleSynced(waiting, error, batches);
     this.closed = true;
-    this.checkpointer?.close(); // before ours: the last connection to close checkpoints the WAL
     if (running === undefined) closeSync(this.walFd);
     this.db.close();
   }
