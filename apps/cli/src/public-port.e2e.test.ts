@@ -294,6 +294,27 @@ describe('a fair share of the proxy', () => {
       rows.map((r) => [r.id, r.address]).sort((a, b) => String(a[0]).localeCompare(String(b[0])));
     expect(pairs(rowsOf(byData.stdout))).toEqual(expected);
     expect(rowsOf(byData.stdout).every((r) => typeof r.keys === 'number')).toBe(true);
+    // Each node's front (the local cloud's nodes have one), in JSON and as people read it.
+    type Front = { address: string | null; watchClients: number | null; forwarded: number | null };
+    const fronts = (JSON.parse(byData.stdout) as { nodes: { front: Front | null }[] }).nodes.map(
+      (r) => r.front,
+    );
+    expect(fronts).toHaveLength(tc.nodeIds.length);
+    for (const f of fronts) {
+      expect(f?.address).toMatch(/^tcp:\/\/127\.0\.0\.1:\d+#/);
+      expect(typeof f?.watchClients).toBe('number');
+      expect(typeof f?.forwarded).toBe('number');
+    }
+    const table = await trolley(['cluster', 'status', ...cloud, '--data', tc.dir]);
+    expect(table.code, table.stderr).toBe(0);
+    for (const id of tc.nodeIds)
+      expect(table.stdout).toMatch(
+        new RegExp(
+          `^  ${id}: tcp://\\S+  \\d+ clients watching \\d+ lists \\(\\d+ watches\\); ` +
+            '\\d+ forwarded, \\d+ notices, \\d+ refused$',
+          'm',
+        ),
+      );
     const byNodes = await trolley([
       'cluster',
       'status',

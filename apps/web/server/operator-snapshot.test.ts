@@ -1,7 +1,7 @@
 // The operator page's snapshot, shaped from polled stats: the ring drawn from the ring the nodes
 // report (every partition, each node's count), rates from two rounds, the health matrix, a ring
-// change while it moves (nodes on two versions; lists still leaving, and the progress), and stats
-// of the wrong shape read as absent, never a crash.
+// change while it moves (nodes on two versions; lists still leaving, and the progress), each
+// node's front (its watchers, its rates), and stats of the wrong shape read as absent, never a crash.
 
 import { describe, expect, it } from 'vitest';
 import {
@@ -33,6 +33,8 @@ function stats(
     leaving?: unknown;
     members?: unknown;
     putTimes?: unknown;
+    /** The stats' `front`; the key is left out when this is undefined. */
+    front?: unknown;
   } = {},
 ): NodeAnswer {
   return {
@@ -49,6 +51,7 @@ function stats(
       members: extra.members ?? ring.nodes.map((n) => ({ id: n.id, address: 'x', liveness: 'alive' })),
       counters: { puts: 0, gets: 0, readRepairs: 0, antiEntropyRepairs: 0, ...extra.counters },
       putTimes: extra.putTimes ?? { traced: 0, p50Ms: 0, p99Ms: 0 },
+      ...(extra.front === undefined ? {} : { front: extra.front }),
     },
   };
 }
@@ -165,6 +168,76 @@ describe('operator snapshot', () => {
     expect(c.snapshot.agreed).toBe(true);
     expect(c.snapshot.moving).toEqual([]);
     expect(c.snapshot.move).toBeNull();
+  });
+
+  it("each node's front: its watchers now, requests and notices a second through it; none without one", () => {
+    const front = (forwarded: number, notified: number): Record<string, unknown> => ({
+      address: 'tcp://127.0.0.1:7001#KEY',
+      watches: { clients: 2, lists: 5, entries: 7 },
+      inFlight: { clients: 1, requests: 3 },
+      counters: { forwarded, notified, rejected: 1, unavailable: 4 },
+      handshakesRefused: 0,
+    });
+    const nodes = (forwarded: number, notified: number): NodeAnswer[] => [
+      stats('n1', ring3, { front: front(forwarded, notified) }),
+      stats('n2', ring3, { front: null }), // a node without a front
+      stats('n3', ring3), // a node that predates `front`
+    ];
+    const first = shapeSnapshot(round(0, nodes(100, 40)), emptyShapeState());
+    const [n1, n2, n3] = first.snapshot.nodes;
+    expect(n1?.front).toEqual({
+      address: 'tcp://127.0.0.1:7001#KEY',
+      watchClients: 2,
+      watchedLists: 5,
+      watchEntries: 7,
+      requestsPerSecond: null, // the first round: no rate yet
+      noticesPerSecond: null,
+      forwarded: 100,
+      notified: 40,
+      rejected: 1,
+    });
+    expect(n2?.front).toBeNull();
+    expect(n3?.front).toBeNull();
+    expect(first.snapshot.totals).toMatchObject({ frontWatchClients: 2, frontRequestsPerSecond: 0 });
+
+    const second = shapeSnapshot(round(2_000, nodes(300, 60)), first.state);
+    expect(second.snapshot.nodes[0]?.front).toMatchObject({ requestsPerSecond: 100, noticesPerSecond: 10 });
+    expect(second.snapshot.totals).toMatchObject({ frontWatchClients: 2, frontRequestsPerSecond: 100 });
+    // A restarted node's front counts from 0 again: no negative rate.
+    const third = shapeSnapshot(round(3_000, nodes(5, 1)), second.state);
+    expect(third.snapshot.nodes[0]?.front).toMatchObject({ requestsPerSecond: 0, noticesPerSecond: 0 });
+  });
+
+  it('a front of the wrong shape reads as none, and each of its figures of the wrong type as absent', () => {
+    const odd = {
+      address: 7,
+      watches: [2, 5, 7],
+      counters: { forwarded: '100', notified: null, rejected: { n: 1 } },
+    };
+    const nodes = (forwarded: unknown): NodeAnswer[] => [
+      stats('n1', ring3, { front: 'tcp://127.0.0.1:7001' }),
+      stats('n2', ring3, { front: [1, 2] }),
+      stats('n3', ring3, { front: { ...odd, counters: { ...odd.counters, forwarded } } }),
+    ];
+    const first = shapeSnapshot(round(0, nodes('100')), emptyShapeState());
+    const [n1, n2, n3] = first.snapshot.nodes;
+    expect(n1?.front).toBeNull();
+    expect(n2?.front).toBeNull();
+    expect(n3?.front).toEqual({
+      address: null,
+      watchClients: null,
+      watchedLists: null,
+      watchEntries: null,
+      requestsPerSecond: null,
+      noticesPerSecond: null,
+      forwarded: null,
+      notified: null,
+      rejected: null,
+    });
+    // A counter of the wrong type in one round gives no rate in the next, not a wrong one.
+    const second = shapeSnapshot(round(1_000, nodes(50)), first.state);
+    expect(second.snapshot.nodes[2]?.front).toMatchObject({ forwarded: 50, requestsPerSecond: null });
+    expect(second.snapshot.totals).toMatchObject({ frontWatchClients: 0, frontRequestsPerSecond: 0 });
   });
 
   it('stats of the wrong shape read as absent; a ring that does not decode is a problem, not a crash', () => {

@@ -41,6 +41,29 @@ export type RateCounter = (typeof rateCounters)[number];
 
 export type Liveness = 'alive' | 'suspect' | 'down';
 
+/**
+ * A node's front (its own client port: stats `front`), where direct clients send a list's puts,
+ * gets and watch. Each figure null when the node's answer lacks it or has it of the wrong type.
+ */
+export interface FrontRow {
+  /** Where clients dial it (tcp://host:port#KEY), as the node advertises it. */
+  address: string | null;
+  /** Now: clients (connections: a gateway is one) watching lists there, the lists, the watches. */
+  watchClients: number | null;
+  watchedLists: number | null;
+  watchEntries: number | null;
+  /**
+   * Puts and gets it forwarded to its node, and notices it sent its watchers, per second since the
+   * last round (null on the first).
+   */
+  requestsPerSecond: number | null;
+  noticesPerSecond: number | null;
+  /** Totals since the node started: forwarded, notices sent, frames refused. */
+  forwarded: number | null;
+  notified: number | null;
+  rejected: number | null;
+}
+
 export interface NodeRow {
   id: string;
   /** It answered this round. */
@@ -65,6 +88,8 @@ export interface NodeRow {
   /** Totals since the node started. */
   readRepairs: number | null;
   antiEntropyRepairs: number | null;
+  /** Its front; null when it has none (stats `front` null, absent or not an object) or did not answer. */
+  front: FrontRow | null;
 }
 
 /** A partition being handed over: the nodes that still hold lists of it that belong elsewhere. */
@@ -96,19 +121,41 @@ export interface Snapshot {
   /** health[i][j]: how node ids[i] sees node ids[j] (null: it did not answer, or does not know j). */
   health: { ids: string[]; seen: (Liveness | 'self' | null)[][] };
   proxy: { name: string; ringVersion: number | null; liveNodes: number } | null;
-  totals: { hints: number; repairsPerSecond: number; requestsPerSecond: number; putP99Ms: number | null };
+  totals: {
+    hints: number;
+    repairsPerSecond: number;
+    requestsPerSecond: number;
+    putP99Ms: number | null;
+    /** Of requestsPerSecond, those that came in at the nodes' fronts. */
+    frontRequestsPerSecond: number;
+    /** Clients (connections) watching at the nodes' fronts now, summed over the fronts. */
+    frontWatchClients: number;
+  };
   /** Problems with this round (nodes that did not answer, rings that did not decode). */
   problems: string[];
+}
+
+/** A front's counters as read in one round (undefined: of the wrong type). */
+export interface FrontCounts {
+  atMs: number;
+  forwarded: number | undefined;
+  notified: number | undefined;
 }
 
 /** What one round leaves for the next. */
 export interface ShapeState {
   counters: Map<string, { atMs: number; values: Record<RateCounter, number> }>;
+  /** Each node's front's counters that its rates are computed from. */
+  fronts: Map<string, FrontCounts>;
   /** The hand-over being tracked: the ring version it belongs to and its size when first seen. */
   move: { ringVersion: number; listsAtStart: number } | undefined;
 }
 
-export const emptyShapeState = (): ShapeState => ({ counters: new Map(), move: undefined });
+export const emptyShapeState = (): ShapeState => ({
+  counters: new Map(),
+  fronts: new Map(),
+  move: undefined,
+});
 
 // ---- readers: a field of the wrong type reads as undefined -------------------------------------
 
@@ -142,6 +189,44 @@ function leavingOf(v: unknown): [number, number][] {
 }
 
 const round2 = (x: number): number => Math.round(x * 100) / 100;
+
+/** Per second between two reads of a counter (0 after a restart, not negative); null without both. */
+function perSecond(now: number | undefined, before: number | undefined, seconds: number): number | null {
+  if (now === undefined || before === undefined || seconds <= 0) return null;
+  return round2(Math.max(0, now - before) / seconds);
+}
+
+/**
+ * A node's front from its stats' `front`, and what its rates are computed from next round; null
+ * (and nothing kept) when that is not an object.
+ */
+function frontOf(
+  v: unknown,
+  atMs: number,
+  before: FrontCounts | undefined,
+): { row: FrontRow; kept: FrontCounts } | null {
+  const f = obj(v);
+  if (f === undefined) return null;
+  const watches = obj(f['watches']);
+  const c = obj(f['counters']);
+  const forwarded = num(c?.['forwarded']);
+  const notified = num(c?.['notified']);
+  const seconds = before === undefined ? 0 : (atMs - before.atMs) / 1000;
+  return {
+    row: {
+      address: str(f['address']) ?? null,
+      watchClients: num(watches?.['clients']) ?? null,
+      watchedLists: num(watches?.['lists']) ?? null,
+      watchEntries: num(watches?.['entries']) ?? null,
+      requestsPerSecond: perSecond(forwarded, before?.forwarded, seconds),
+      noticesPerSecond: perSecond(notified, before?.notified, seconds),
+      forwarded: forwarded ?? null,
+      notified: notified ?? null,
+      rejected: num(c?.['rejected']) ?? null,
+    },
+    kept: { atMs, forwarded, notified },
+  };
+}
 
 /**
  * The snapshot of one round, and the state for the next. `state` is not changed.
@@ -225,6 +310,7 @@ export function shapeSnapshot(
   const byId = new Map(round.nodes.map((n) => [n.id, n]));
 
   const counters: ShapeState['counters'] = new Map();
+  const fronts: ShapeState['fronts'] = new Map();
   const rows: NodeRow[] = allIds.map((id) => {
     const answer = byId.get(id);
     const s = answer?.stats;
@@ -246,6 +332,8 @@ export function shapeSnapshot(
         ) as Record<RateCounter, number>;
     }
     const traced = num(putTimes?.['traced']) ?? null;
+    const front = frontOf(s?.['front'], round.atMs, state.fronts.get(id));
+    if (front !== null) fronts.set(id, front.kept);
     return {
       id,
       answered: s !== undefined,
@@ -263,6 +351,7 @@ export function shapeSnapshot(
       putP99Ms: traced === null || traced === 0 ? null : (num(putTimes?.['p99Ms']) ?? null),
       readRepairs: num(c?.['readRepairs']) ?? null,
       antiEntropyRepairs: num(c?.['antiEntropyRepairs']) ?? null,
+      front: front?.row ?? null,
     };
   });
 
@@ -325,8 +414,10 @@ export function shapeSnapshot(
       repairsPerSecond: sumRates(['readRepairs', 'antiEntropyRepairs']),
       requestsPerSecond: sumRates(['puts', 'gets']),
       putP99Ms: p99s.length === 0 ? null : Math.max(...p99s),
+      frontRequestsPerSecond: round2(rows.reduce((sum, r) => sum + (r.front?.requestsPerSecond ?? 0), 0)),
+      frontWatchClients: rows.reduce((sum, r) => sum + (r.front?.watchClients ?? 0), 0),
     },
     problems,
   };
-  return { snapshot, state: { counters, move } };
+  return { snapshot, state: { counters, fronts, move } };
 }

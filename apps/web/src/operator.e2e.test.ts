@@ -2,9 +2,10 @@
 // a real cloud (a proxy and storage nodes as processes, with keys) and a gateway that polls it. What
 // an operator relies on: without the token nothing of the cluster is shown (and a gateway without
 // a token has no page at all); with it, the ring shows every partition, each node owning what the
-// nodes themselves say; a node added to the ring shows up as the change lands, and its hand-over
-// and a stopped node's hints show and clear as the cluster heals. The page passes an axe-core
-// audit. A screenshot is kept in artifacts/web/operator-page.png (the README's, docs/images/).
+// nodes themselves say, and each node's front; a node added to the ring shows up as the change
+// lands, and its hand-over and a stopped node's hints show and clear as the cluster heals. The page
+// passes an axe-core audit. A screenshot is kept in artifacts/web/operator-page.png (the README's,
+// docs/images/).
 
 import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -181,6 +182,12 @@ describe('the operator page', () => {
     expect(d.table).toEqual(owned);
     // Every node sees every other alive.
     await expect.poll(() => page.locator('#health td.op-live-alive').count(), eventually).toBe(6);
+    // Every node has a front (the local cloud's do), with no client watching there yet.
+    const frontCells = page.locator('#nodes tbody td[data-front-watchers]');
+    await expect
+      .poll(() => frontCells.evaluateAll((cs) => cs.map((c) => (c as HTMLElement).dataset['frontWatchers'])))
+      .toEqual(['0', '0', '0']);
+    expect(await frontCells.allTextContents()).toEqual(Array(3).fill('0 watching 0 lists'));
     const violations = await audit(page);
     expect(violations).toEqual([]);
     await page.context().close();

@@ -25,6 +25,8 @@ describe('storage node: quorum writes and reads', () => {
     expect(c.reply(id)).toMatchObject({ type: 'put-reply', outcome: 'ok', replicas: 3 });
     const hashes = c.stores.map((s) => s.get(listId)?.hash);
     expect(hashes.every((h) => h !== undefined && hashEquals(h, hashes[0]))).toBe(true);
+    // These nodes have no front (a client port of their own): their stats say so, as null.
+    for (const n of c.nodes) expect(n.stats()['front']).toBeNull();
   });
 
   it('a get answers what the caller misses, with the merged context', async () => {

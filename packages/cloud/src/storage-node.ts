@@ -59,6 +59,7 @@ import { defaultNodeConfig, type NodeConfig, type NodeCounters } from './node/co
 import { NodeContext, type Digest } from './node/context.ts';
 import { noObserver, type NodeObserver } from './observer.ts';
 import type { PausesDuring } from './coordinator/put-traces.ts';
+import type { ProxyCounters } from './proxy.ts';
 import { RequestTable } from './node/requests.ts';
 import type { Logger, ListStore, NodeTransport, Peer, ReplyTo } from './ports.ts';
 import type { Quorum } from './quorum.ts';
@@ -69,6 +70,24 @@ import { nodeDecoders, senderAllowed, type PeerMessage } from './sender-rules.ts
 export { defaultNodeConfig, type NodeConfig, type NodeCounters } from './node/config.ts';
 export type { Digest } from './node/context.ts';
 export type { PausesDuring } from './coordinator/put-traces.ts';
+
+/**
+ * A node's front (its own client port, served in its process by the proxy's state machine:
+ * node/src/node-server.ts), as the node's `stats` show it: `front` there, null without one. Read
+ * from the front's Proxy as it is (watchCounts, inFlightCounts, counters), nothing counted again.
+ */
+export interface FrontStats {
+  /** Where clients dial it, as the node's hellos advertise it and `locate` names it (tcp://host:port#KEY). */
+  address: string;
+  /** Now: clients (connections) watching lists there, the lists watched, (client, list) watches. */
+  watches: { clients: number; lists: number; entries: number };
+  /** Now: clients with puts or gets in flight there, and those requests. */
+  inFlight: { clients: number; requests: number };
+  /** Since the node started: the front's counters, as a proxy's `stats` name them (ProxyCounters). */
+  counters: ProxyCounters;
+  /** CURVE handshakes its port refused since the node started. */
+  handshakesRefused: number;
+}
 
 export interface StorageNodeOptions {
   id: NodeId;
@@ -94,6 +113,8 @@ export interface StorageNodeOptions {
   onRingChange?: (ring: RingState) => void;
   /** Counters kept by the transport (frames refused before they reach us), for stats. */
   transportStats?: () => Record<string, number>;
+  /** The node's front, for stats (`front`); absent or null: it has none. */
+  frontStats?: () => FrontStats | null;
   /** GC and event-loop stall time that overlapped a stretch of the monotonic clock (slow puts in stats). */
   pausesDuring?: PausesDuring;
   /**
@@ -133,6 +154,7 @@ export class StorageNode {
   private readonly gossip: Gossip;
   private readonly isMember: (id: string) => boolean;
   private readonly transportStats: (() => Record<string, number>) | undefined;
+  private readonly frontStats: (() => FrontStats | null) | undefined;
   private readonly pausesDuring: PausesDuring | undefined;
 
   constructor(options: StorageNodeOptions) {
@@ -164,6 +186,7 @@ export class StorageNode {
     this.counters = ctx.counters;
     this.isMember = options.isMember ?? (() => true);
     this.transportStats = options.transportStats;
+    this.frontStats = options.frontStats;
     this.pausesDuring = options.pausesDuring;
     this.requests = new RequestTable(ctx);
     this.replica = new Replica(ctx, options.onReplicaWrite);
@@ -384,6 +407,8 @@ export class StorageNode {
         .map((m) => ({ id: m.id, address: m.address, liveness: this.membership.liveness(m.id, now) })),
       counters: this.counters,
       transport: this.transportStats?.() ?? {},
+      // Its own client port (`trolley node --front`), where direct clients and their watches are.
+      front: this.frontStats?.() ?? null,
       // The last puts coordinated here: their spread, and where the slowest 0.1% spent their time.
       putTimes: this.writes.traces.report(this.pausesDuring),
     };

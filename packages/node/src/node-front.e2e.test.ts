@@ -4,7 +4,8 @@
 // client at the coordinator's front writes and is watched there (two hops); a watcher at another
 // replica's front or at the proxy hears the same write; a front that is not a replica of the list
 // sends the client on to the proxy; a front, open to any client key, refuses what only members may
-// send; and a direct CloudClient finds fronts by itself, and falls back to the proxy when one dies.
+// send; a node's `stats` (asked as an operator) show its front, with a client watching there; and a
+// direct CloudClient finds fronts by itself, and falls back to the proxy when one dies.
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,9 +24,10 @@ import {
   type ListId,
   type ReplicaId,
 } from '@trolley/core';
+import { nodeStats, operatorKeys, type Operator } from './admin.ts';
 import { cryptoRandom } from './clock.ts';
 import { CloudClient } from './cloud-client.ts';
-import { newKeyPair, splitAddress } from './keys.ts';
+import { newKeyPair, splitAddress, writeMemberKey } from './keys.ts';
 import type { RunningNode } from './node-server.ts';
 import type { RunningProxy } from './proxy-server.ts';
 import { startTestCloud } from './testing/cloud.ts';
@@ -101,6 +103,62 @@ describe('storage nodes serving clients at their fronts', () => {
     const { replicas } = placement(listId);
     expect(fronts).toEqual(replicas.map((n) => n.frontAddress));
     for (const f of fronts) expect(splitAddress(f).serverKey).toBeDefined();
+  });
+
+  it("shows its front in the node's stats: its address, a client watching there, what it forwarded and sent", async () => {
+    // An operator, as `trolley cluster status` and the cluster page ask: its key added to the
+    // keyring the nodes read (they read it again when an unknown key calls).
+    const keysDir = join(dir, 'keys');
+    writeMemberKey(keysDir, 'operator', 'operator');
+    const op: Operator = operatorKeys(keysDir);
+    const listId = newListId(cryptoRandom);
+    const [coordinator] = placement(listId).replicas as [RunningNode];
+    const id = coordinator.node.id;
+    const peerAddress = coordinator.node.membership.view().find((m) => m.id === id)?.address as string;
+    type Front = {
+      address: string;
+      watches: { clients: number; lists: number; entries: number };
+      inFlight: { clients: number; requests: number };
+      counters: { forwarded: number; notified: number; rejected: number };
+      handshakesRefused: number;
+    };
+    const frontStats = async (): Promise<Front> =>
+      (await nodeStats(op, peerAddress, requestMs, id))['front'] as Front;
+    const before = await frontStats();
+    expect(before.address).toBe(coordinator.frontAddress);
+
+    // A client watches the list at that front only: the stats count it once its watch is held.
+    const watcher = client([coordinator.frontAddress as string]);
+    const heard = nextChange(watcher, listId);
+    const watching = await until(
+      "the node's stats to count the watcher at its front",
+      async () => {
+        const f = await frontStats();
+        return f.watches.clients > before.watches.clients && f.watches.entries > before.watches.entries
+          ? { done: true, value: f }
+          : { done: false, seen: JSON.stringify(f.watches) };
+      },
+      hangGuardMs,
+    );
+    expect(watching.watches.lists).toBeGreaterThan(0);
+    // The stats read the front's state machine itself.
+    expect(watching.watches).toEqual(coordinator.front?.watchCounts());
+
+    // A write at the front is forwarded there, and shown to the watcher from there.
+    const writer = client([coordinator.frontAddress as string]);
+    const delta = encodeList(new ListReplica('stats' as ReplicaId).addItem('Salt', 1));
+    expect((await writer.put(listId, delta, { timeoutMs: requestMs })).outcome).toBe('ok');
+    await heard;
+    const after = await frontStats();
+    expect(after.counters.forwarded).toBeGreaterThan(before.counters.forwarded);
+    expect(after.counters.notified).toBeGreaterThan(before.counters.notified);
+    expect(typeof after.inFlight.requests).toBe('number');
+    expect(typeof after.handshakesRefused).toBe('number');
+    console.log(
+      `front in stats: ${id} ${JSON.stringify(watching.watches)} watching; forwarded ` +
+        `${before.counters.forwarded} → ${after.counters.forwarded}, ` +
+        `notified ${before.counters.notified} → ${after.counters.notified}`,
+    );
   });
 
   it("shows a write at the coordinator's front to watchers there, at another replica's front and at the proxy", async () => {

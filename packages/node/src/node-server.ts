@@ -9,7 +9,8 @@
 // it) has its change shown to the other watchers there in two hops, client → node → watchers, not
 // four through a proxy. The front serves only lists this node is a replica of (for others it
 // answers `unavailable`: go to the proxy), and tells its watchers of every client write the node
-// accepts as coordinator or is sent as a replica.
+// accepts as coordinator or is sent as a replica. The node's `stats` show it (`front`: its address,
+// watches, requests in flight and counters, read from its state machine).
 
 import { hash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -162,6 +163,17 @@ export async function startNode(o: NodeServerOptions): Promise<RunningNode> {
       // Event-loop stalls and GC pauses, cumulative (the benchmark explains its tail with them).
       ...health.read(),
     }),
+    // Its front, if it has one, as its state machine holds and counts it (stats `front`).
+    frontStats: () =>
+      front === undefined || frontAddress === undefined || frontPort === undefined
+        ? null
+        : {
+            address: frontAddress,
+            watches: front.watchCounts(),
+            inFlight: front.inFlightCounts(),
+            counters: front.counters,
+            handshakesRefused: frontPort.handshakesRefused(),
+          },
     pausesDuring: (fromMs, toMs) => health.pausesDuring(fromMs, toMs),
     // Only nodes of the keyring are members: gossip about others is ignored.
     isMember: (id) => auth.keyring?.isNode(id) ?? true,

@@ -1,6 +1,7 @@
 // `trolley cluster`: a whole local cloud (proxy + N nodes) as child processes, its address (with
 // the proxy's key) saved as the home's cloud as `trolley start` does; and `trolley cluster status`:
-// nodes, partitions and keys per node, as the proxy and each node see it.
+// nodes, partitions and keys per node, as the proxy and each node see it, and each node's front
+// (its own client port): the clients watching there and what it forwarded, sent and refused.
 //
 // Where the operator commands find the nodes: a proxy's `stats` answer anyone on its public port,
 // so they name the nodes but not their addresses. The nodes' own `stats` (on their peer port,
@@ -155,6 +156,7 @@ export function registerCluster(program: Command): void {
             hints: num('hints'),
             ringVersion: num('ringVersion'),
             view: stats === undefined ? null : view,
+            front: frontOf(stats?.['front']),
           };
         }),
       );
@@ -174,10 +176,62 @@ export function registerCluster(program: Command): void {
         );
       process.stdout.write("\neach node's view of the others (gossip and failure detection):\n");
       for (const r of rows) process.stdout.write(`  ${r.id}: ${r.view ?? 'did not answer'}\n`);
+      if (rows.some((r) => r.front !== null)) {
+        process.stdout.write(
+          "\neach node's front (its own client port): clients watching there now; since the node started, " +
+            'puts and gets forwarded, notices sent to watchers, frames refused:\n',
+        );
+        for (const r of rows) process.stdout.write(`  ${r.id}: ${frontLine(r.front, r.view !== null)}\n`);
+      }
     } finally {
       client.close();
     }
   });
+}
+
+/** A node's front as its stats show it (`front`); null: it has none, or did not answer. */
+interface FrontFigures {
+  address: string | null;
+  watchClients: number | null;
+  watchedLists: number | null;
+  watchEntries: number | null;
+  forwarded: number | null;
+  notified: number | null;
+  rejected: number | null;
+}
+
+/**
+ * Reads a node's stats `front`: a figure of the wrong type reads as null, and a front that is not
+ * an object as none.
+ */
+function frontOf(v: unknown): FrontFigures | null {
+  const o = (x: unknown): Record<string, unknown> | undefined =>
+    typeof x === 'object' && x !== null && !Array.isArray(x) ? (x as Record<string, unknown>) : undefined;
+  const n = (x: unknown): number | null => (typeof x === 'number' && Number.isFinite(x) ? x : null);
+  const f = o(v);
+  if (f === undefined) return null;
+  const watches = o(f['watches']);
+  const counters = o(f['counters']);
+  return {
+    address: typeof f['address'] === 'string' ? f['address'] : null,
+    watchClients: n(watches?.['clients']),
+    watchedLists: n(watches?.['lists']),
+    watchEntries: n(watches?.['entries']),
+    forwarded: n(counters?.['forwarded']),
+    notified: n(counters?.['notified']),
+    rejected: n(counters?.['rejected']),
+  };
+}
+
+/** One node's front as a person reads it. */
+function frontLine(f: FrontFigures | null, answered: boolean): string {
+  if (f === null) return answered ? 'none' : 'did not answer';
+  const x = (v: number | null): string => (v === null ? '-' : String(v));
+  return (
+    `${f.address === null ? '?' : shownAddress(f.address)}  ${x(f.watchClients)} clients watching ` +
+    `${x(f.watchedLists)} lists (${x(f.watchEntries)} watches); ${x(f.forwarded)} forwarded, ` +
+    `${x(f.notified)} notices, ${x(f.rejected)} refused`
+  );
 }
 
 interface NodeSourceOptions {

@@ -2,8 +2,8 @@
 // listens to the gateway's snapshots (server-sent events at operator/events, behind the session
 // the token opened: apps/web/server/operator.ts) and draws each: the ring as an SVG band of
 // partitions coloured by owner, partitions being handed over pale with an inner arc in the colour
-// of the node they leave; the nodes; the health matrix; rates and latency. Plain DOM: the
-// partitions' paths are made once and only repainted when their owner changes.
+// of the node they leave; the nodes and their fronts; the health matrix; rates and latency. Plain
+// DOM: the partitions' paths are made once and only repainted when their owner changes.
 
 import type { NodeRow, Snapshot } from '../../server/operator-snapshot.ts';
 import { NodeColours, arcPath } from './ring-geometry.ts';
@@ -141,6 +141,15 @@ function drawNodes(s: Snapshot): void {
       cell(row, show(n.hints));
       cell(row, show(n.ringVersion));
       cell(row, n.live === null ? 'unknown' : n.live ? 'live' : 'not live');
+      const front = n.front;
+      cell(
+        row,
+        front === null
+          ? n.answered
+            ? 'none'
+            : '–'
+          : `${show(front.watchClients)} watching ${show(front.watchedLists)} lists`,
+      ).dataset['frontWatchers'] = String(front?.watchClients ?? '');
       return row;
     }),
   );
@@ -179,9 +188,10 @@ function drawLoad(s: Snapshot): void {
     ...s.nodes.map((n) => {
       const row = document.createElement('tr');
       nodeCell(row, n.id);
+      for (const k of ['puts', 'gets'] as const) cell(row, rate(n, k));
+      cell(row, show(n.front?.requestsPerSecond ?? null));
+      cell(row, show(n.front?.noticesPerSecond ?? null));
       for (const k of [
-        'puts',
-        'gets',
         'replicaWrites',
         'readRepairs',
         'antiEntropyRepairs',
@@ -198,7 +208,9 @@ function drawLoad(s: Snapshot): void {
   byId<HTMLElement>('totals').dataset['hints'] = String(t.hints);
   byId<HTMLElement>('totals').textContent =
     `Cluster: ${fmt.format(t.requestsPerSecond)} puts and gets a second, ${fmt.format(t.repairsPerSecond)} ` +
-    `repairs a second, ${fmt.format(t.hints)} hints waiting, slowest node's put p99 ${show(t.putP99Ms)} ms.`;
+    `repairs a second, ${fmt.format(t.hints)} hints waiting, slowest node's put p99 ${show(t.putP99Ms)} ms. ` +
+    `At the nodes' fronts: ${fmt.format(t.frontRequestsPerSecond)} puts and gets a second, ` +
+    `${fmt.format(t.frontWatchClients)} clients watching.`;
 }
 
 function drawProblems(s: Snapshot): void {
