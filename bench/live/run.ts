@@ -28,7 +28,8 @@
 // figures and a null ratio.
 //
 // Environment: LIVE_SECONDS (default 30), LIVE_SYSTEMS (comma-separated, default
-// trolley,yjs,automerge), LIVE_REPEATS (default 1; with more, each figure is the median over the
+// trolley,yjs,automerge; the diagnostics relay-zmq and relay-ws, systems/relay.ts, only when named),
+// LIVE_REPEATS (default 1; with more, each figure is the median over the
 // repeats, systems interleaved), LIVE_SEED, LIVE_CPU_PROF_DIR (V8 CPU profiles of the client and
 // server processes; with TROLLEY_CPU_PROF_DIR, of Trolley's cloud processes too). Output: progress on stderr, a table on stdout, then
 // one JSON line (the last stdout line). Exit code 1 if an available system failed to run.
