@@ -18,20 +18,11 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as zmq from 'zeromq';
 import WebSocket, { WebSocketServer } from 'ws';
-import { ListReplica, decodeList, encodeList, merge, type ReplicaId } from '@trolley/core';
+import { decodeList, encodeList } from '@trolley/core';
 import { silentLogger } from '@trolley/cloud';
 import { Sender, commonOptions, newKeyPair, receiveLoop, z85 } from '@trolley/node';
-import type { Model } from '../../crdt/stream.ts';
-import { trolleyApply } from '../../crdt/impls.ts';
-import type {
-  ClientContext,
-  Json,
-  LiveClient,
-  LiveServer,
-  LiveSystem,
-  Sighting,
-  SystemName,
-} from './types.ts';
+import { ListClient } from './list-client.ts';
+import type { ClientContext, Json, LiveClient, LiveServer, LiveSystem, SystemName } from './types.ts';
 
 /** A client's connection to a relay: frames out, frames in. An empty frame is hello / replay done. */
 interface Pipe {
@@ -152,41 +143,23 @@ async function relayClient(
   ctx: ClientContext,
   connect: (endpoint: Json, onFrame: (bytes: Uint8Array) => void) => Pipe | Promise<Pipe>,
 ): Promise<LiveClient> {
-  const replica = new ListReplica(`c${ctx.client}x${ctx.seed.toString(36)}` as ReplicaId);
-  const hidden = `~m${ctx.client}`;
+  const me = new ListClient(ctx);
   let replayed: (() => void) | undefined;
   const done = new Promise<void>((resolve) => (replayed = resolve));
   const pipe = await connect(ctx.endpoint, (bytes) => {
     if (bytes.byteLength === 0) return replayed?.();
     const doc = decodeList(bytes);
-    if (!doc.ok) return;
-    replica.apply(doc.value);
-    const seen: Sighting[] = [];
-    for (const key of doc.value.items.keys()) {
-      const item = replica.item(key);
-      if (item === undefined || !item.key.startsWith('~m')) continue;
-      const seq = Number(item.note ?? '0');
-      if (seq > 0) seen.push({ client: Number(item.key.slice(2)), seq });
-    }
-    if (seen.length > 0) ctx.onRemote(seen);
+    if (doc.ok) me.receive(doc.value);
   });
   pipe.send(new Uint8Array(0)); // hello: the relay replays what it holds, then an empty frame
   await done;
-  pipe.send(encodeList(replica.addItem(hidden, 1, '0')));
+  pipe.send(encodeList(me.addMarker()));
   return {
     apply(op, marker) {
-      const delta = trolleyApply(replica, op);
-      merge(delta, replica.setNote(hidden, String(marker.seq)));
-      pipe.send(encodeList(delta));
+      pipe.send(encodeList(me.change(op, marker)));
     },
-    view(): Model {
-      const model: Model = new Map();
-      for (const item of replica.view().items)
-        if (!item.key.startsWith('~m'))
-          model.set(item.key, { name: item.name, wanted: item.wanted, bought: item.bought });
-      return model;
-    },
-    stateDigest: () => JSON.stringify(replica.state.ctx.vv),
+    view: () => me.view(),
+    stateDigest: () => me.stateDigest(),
     close() {
       pipe.close();
       return Promise.resolve();

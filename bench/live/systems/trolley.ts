@@ -18,7 +18,6 @@ import {
   decodeList,
   encodeContext,
   encodeList,
-  merge,
   newListId,
   parseListId,
   type ListId,
@@ -26,11 +25,9 @@ import {
 } from '@trolley/core';
 import { CloudClient, cryptoRandom } from '@trolley/node';
 import { LocalCluster, freePort } from '../../../apps/cli/src/local-cluster.ts';
-import type { Model, Op } from '../../crdt/stream.ts';
-import { trolleyApply } from '../../crdt/impls.ts';
-import type { Json, LiveClient, LiveSystem, Marker, Sighting } from './types.ts';
-
-const markerItem = (client: number): string => `~m${client}`;
+import type { Op } from '../../crdt/stream.ts';
+import { ListClient } from './list-client.ts';
+import type { Json, LiveClient, LiveSystem, Marker } from './types.ts';
 
 function endpointOf(endpoint: Json): { cloud: string; listId: ListId } {
   if (typeof endpoint === 'object' && endpoint !== null && !Array.isArray(endpoint)) {
@@ -86,24 +83,8 @@ export const system: LiveSystem = {
     const ask = new CloudClient([endpoint]);
     const fronts = await ask.locate(listId).finally(() => ask.close());
     const cloud = new CloudClient([...fronts.slice(0, 1), endpoint]);
-    const replica = new ListReplica(`c${ctx.client}x${ctx.seed.toString(36)}` as ReplicaId);
-    const hidden = markerItem(ctx.client);
-
-    /**
-     * Reports the markers of these item keys (all items: undefined) as the replica now reads them.
-     * A notice names the keys its write touched, so the client reads just those, as Yjs's client
-     * reads the keys an update touched (observe()).
-     */
-    const report = (keys?: Iterable<string>): void => {
-      const seen: Sighting[] = [];
-      const items = keys === undefined ? replica.view().items : [...keys].map((k) => replica.item(k));
-      for (const item of items) {
-        if (item === undefined || !item.key.startsWith('~m')) continue;
-        const seq = Number(item.note ?? '0');
-        if (seq > 0) seen.push({ client: Number(item.key.slice(2)), seq });
-      }
-      if (seen.length > 0) ctx.onRemote(seen);
-    };
+    const me = new ListClient(ctx);
+    const { replica } = me;
     // One pull at a time; a notice during a pull asks for one more.
     let pulling = false;
     let again = false;
@@ -121,7 +102,7 @@ export const system: LiveSystem = {
           });
           const doc = decodeList(reply.delta);
           if (doc.ok) replica.apply(doc.value);
-          report();
+          me.report();
         } while (again);
       } catch {
         // a pull that failed is retried by the next notice
@@ -130,37 +111,27 @@ export const system: LiveSystem = {
       }
     };
     await pull();
-    const first = replica.addItem(hidden, 1, '0');
-    if ((await cloud.put(listId, encodeList(first), { timeoutMs: 10_000 })).outcome !== 'ok')
+    if ((await cloud.put(listId, encodeList(me.addMarker()), { timeoutMs: 10_000 })).outcome !== 'ok')
       throw new Error('trolley: the first put was not acknowledged');
     // A notice carries the write itself: join it and report at once (no round trip). A notice
     // without one, or a gap (a lost notice), is covered by a pull.
     const stopWatching = cloud.watch([listId], (_id, bytes) => {
       const doc = bytes.length > 0 ? decodeList(bytes) : undefined;
-      if (doc?.ok === true) {
-        replica.apply(doc.value);
-        report(doc.value.items.keys());
-      } else void pull();
+      if (doc?.ok === true) me.receive(doc.value);
+      else void pull();
     });
 
     const client: LiveClient = {
       async apply(op: Op, marker: Marker) {
-        const delta = trolleyApply(replica, op);
-        merge(delta, replica.setNote(hidden, String(marker.seq)));
+        const delta = me.change(op, marker);
         const opId = cloud.newOpId();
         for (let attempt = 0; attempt < 5; attempt++) {
           const result = await cloud.put(listId, encodeList(delta), { timeoutMs: 5_000, opId });
           if (result.outcome === 'ok') return;
         }
       },
-      view(): Model {
-        const model: Model = new Map();
-        for (const item of replica.view().items)
-          if (!item.key.startsWith('~m'))
-            model.set(item.key, { name: item.name, wanted: item.wanted, bought: item.bought });
-        return model;
-      },
-      stateDigest: () => JSON.stringify(replica.state.ctx.vv),
+      view: () => me.view(),
+      stateDigest: () => me.stateDigest(),
       close: async () => {
         stopWatching();
         cloud.close();
