@@ -689,7 +689,7 @@ async function main(): Promise<void> {
   };
   const ratio = (a: number | null, b: number | null): number | null =>
     a === null || b === null || b === 0 ? null : round(a / b, 3);
-  const p99Ms = { trolley: p99('trolley'), yjs: p99('yjs'), automerge: p99('automerge') };
+  const p99Ms = Object.fromEntries(SHOWN.map((n) => [n, p99(n)])) as Record<SystemName, number | null>;
   const ratios = {
     p99VsYjs: ratio(p99Ms.trolley, p99Ms.yjs),
     p99VsAutomerge: ratio(p99Ms.trolley, p99Ms.automerge),
