@@ -16,7 +16,7 @@
 //      undoing device's change and keeps the other's
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -49,10 +49,23 @@ class Trolley {
     const started = performance.now();
     const env: NodeJS.ProcessEnv = { ...process.env, TROLLEY_LOG: 'error' };
     delete env['TROLLEY_HOME'];
-    this.child = spawn(process.execPath, [trolleyBin, '--home', home, '--cloud', cloud, ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env,
-    });
+    // On SIGUSR2 the process writes Node's diagnostic report (its stack, its libuv handles) to its
+    // home: what a hung command was waiting for (Device.run).
+    this.child = spawn(
+      process.execPath,
+      [
+        '--report-on-signal',
+        '--report-signal=SIGUSR2',
+        `--report-directory=${home}`,
+        trolleyBin,
+        '--home',
+        home,
+        '--cloud',
+        cloud,
+        ...args,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'], env },
+    );
     running.add(this.child);
     this.child.stdout?.on('data', (d: Buffer) => {
       this.stdout += d.toString();
@@ -112,16 +125,15 @@ class Device {
    */
   async run(cloud: string, ...args: string[]): Promise<Finished> {
     const p = this.start(cloud, ...args);
-    let hung = false;
+    let hung: Promise<string> | undefined;
     const guard = setTimeout(() => {
-      hung = true;
-      p.child.kill('SIGKILL');
+      hung = hangReport(p.child, this.home).finally(() => p.child.kill('SIGKILL'));
     }, commandHangMs);
     const f = await p.finished.finally(() => clearTimeout(guard));
-    if (hung)
+    if (hung !== undefined)
       throw new Error(
         `${this.name}: trolley ${args.join(' ')} had not ended after ${commandHangMs / 1000} s and was ` +
-          `killed; it printed: ${f.stdout}${f.stderr}`,
+          `killed; it printed: ${f.stdout}${f.stderr}\n${await hung}`,
       );
     return f;
   }
@@ -192,6 +204,47 @@ function devices(...names: string[]): Device[] {
     mkdirSync(home);
     return new Device(name, home);
   });
+}
+
+/**
+ * What a hung `trolley` process was waiting for: asks it for Node's diagnostic report (SIGUSR2, see
+ * Trolley), waits for the file (at most 10 s) and sums it up: the JavaScript stack, and the libuv
+ * handles that keep it alive (timers, sockets, polls: ZeroMQ's are polls) with what the report
+ * says of each.
+ */
+async function hangReport(child: ChildProcess, dir: string): Promise<string> {
+  const pid = child.pid;
+  if (pid === undefined) return 'no diagnostic report: the process has no pid';
+  child.kill('SIGUSR2');
+  const giveUp = performance.now() + 10_000;
+  for (;;) {
+    let file: string | undefined;
+    try {
+      file = readdirSync(dir).find((f) => f.startsWith('report.') && f.includes(`.${pid}.`));
+    } catch (e) {
+      return `no diagnostic report: ${String(e)}`;
+    }
+    if (file !== undefined) {
+      try {
+        const report = JSON.parse(readFileSync(join(dir, file), 'utf8')) as {
+          javascriptStack?: { message?: string; stack?: string[] };
+          libuv?: Record<string, unknown>[];
+        };
+        const stack = report.javascriptStack?.stack?.slice(0, 12).join('\n    ') ?? '';
+        const handles = (report.libuv ?? [])
+          .filter((h) => h['is_active'] === true)
+          .map((h) => JSON.stringify(h))
+          .join('\n    ');
+        return `diagnostic report ${file}:\n  stack: ${report.javascriptStack?.message ?? ''}\n    ${stack}\n  active libuv handles:\n    ${handles}`;
+      } catch {
+        // still being written: read it again
+      }
+    }
+    if (child.exitCode !== null || child.signalCode !== null)
+      return `no diagnostic report: pid ${pid} ended (${child.signalCode ?? `code ${child.exitCode}`}) first`;
+    if (performance.now() > giveUp) return `no diagnostic report from pid ${pid} within 10 s`;
+    await sleep(100);
+  }
 }
 
 /** Progress lines, for a run that is slow or stuck: TROLLEY_E2E_PROGRESS=1. */
