@@ -7,6 +7,7 @@
 // decode is reported and ignored. No Node APIs: the page imports the types from here.
 
 import { decodeRing, preferenceList, type RingState } from '@trolley/core';
+import { readFrontStats, type FrontReading } from '@trolley/cloud';
 
 /** One node's answer to `stats` (parsed JSON), or why it gave none. */
 export interface NodeAnswer {
@@ -45,23 +46,13 @@ export type Liveness = 'alive' | 'suspect' | 'down';
  * A node's front (its own client port: stats `front`), where direct clients send a list's puts,
  * gets and watch. Each figure null when the node's answer lacks it or has it of the wrong type.
  */
-export interface FrontRow {
-  /** Where clients dial it (tcp://host:port#KEY), as the node advertises it. */
-  address: string | null;
-  /** Now: clients (connections: a gateway is one) watching lists there, the lists, the watches. */
-  watchClients: number | null;
-  watchedLists: number | null;
-  watchEntries: number | null;
+export interface FrontRow extends FrontReading {
   /**
    * Puts and gets it forwarded to its node, and notices it sent its watchers, per second since the
    * last round (null on the first).
    */
   requestsPerSecond: number | null;
   noticesPerSecond: number | null;
-  /** Totals since the node started: forwarded, notices sent, frames refused. */
-  forwarded: number | null;
-  notified: number | null;
-  rejected: number | null;
 }
 
 export interface NodeRow {
@@ -205,24 +196,16 @@ function frontOf(
   atMs: number,
   before: FrontCounts | undefined,
 ): { row: FrontRow; kept: FrontCounts } | null {
-  const f = obj(v);
-  if (f === undefined) return null;
-  const watches = obj(f['watches']);
-  const c = obj(f['counters']);
-  const forwarded = num(c?.['forwarded']);
-  const notified = num(c?.['notified']);
+  const f = readFrontStats(v);
+  if (f === null) return null;
+  const forwarded = f.forwarded ?? undefined;
+  const notified = f.notified ?? undefined;
   const seconds = before === undefined ? 0 : (atMs - before.atMs) / 1000;
   return {
     row: {
-      address: str(f['address']) ?? null,
-      watchClients: num(watches?.['clients']) ?? null,
-      watchedLists: num(watches?.['lists']) ?? null,
-      watchEntries: num(watches?.['entries']) ?? null,
+      ...f,
       requestsPerSecond: perSecond(forwarded, before?.forwarded, seconds),
       noticesPerSecond: perSecond(notified, before?.notified, seconds),
-      forwarded: forwarded ?? null,
-      notified: notified ?? null,
-      rejected: num(c?.['rejected']) ?? null,
     },
     kept: { atMs, forwarded, notified },
   };

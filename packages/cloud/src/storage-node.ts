@@ -89,6 +89,41 @@ export interface FrontStats {
   handshakesRefused: number;
 }
 
+/**
+ * A node's `front` as another process reads it from the node's stats (`trolley cluster status`, the
+ * cluster page): untrusted JSON, so each figure is null when absent or of the wrong type.
+ */
+export interface FrontReading {
+  address: string | null;
+  watchClients: number | null;
+  watchedLists: number | null;
+  watchEntries: number | null;
+  /** Since the node started: puts and gets forwarded, notices sent to watchers, frames refused. */
+  forwarded: number | null;
+  notified: number | null;
+  rejected: number | null;
+}
+
+/** Reads a stats `front` (FrontStats); null when it is not an object: no front, or an older node. */
+export function readFrontStats(v: unknown): FrontReading | null {
+  const obj = (x: unknown): Record<string, unknown> | undefined =>
+    typeof x === 'object' && x !== null && !Array.isArray(x) ? (x as Record<string, unknown>) : undefined;
+  const num = (x: unknown): number | null => (typeof x === 'number' && Number.isFinite(x) ? x : null);
+  const f = obj(v);
+  if (f === undefined) return null;
+  const watches = obj(f['watches']);
+  const counters = obj(f['counters']);
+  return {
+    address: typeof f['address'] === 'string' ? f['address'] : null,
+    watchClients: num(watches?.['clients']),
+    watchedLists: num(watches?.['lists']),
+    watchEntries: num(watches?.['entries']),
+    forwarded: num(counters?.['forwarded']),
+    notified: num(counters?.['notified']),
+    rejected: num(counters?.['rejected']),
+  };
+}
+
 export interface StorageNodeOptions {
   id: NodeId;
   /** Where peers reach this node (gossiped). */

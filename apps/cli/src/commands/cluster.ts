@@ -18,7 +18,7 @@
 // folder (or in the local cloud's), found by the node's ID.
 
 import type { Command } from 'commander';
-import { defaultQuorum } from '@trolley/cloud';
+import { defaultQuorum, readFrontStats, type FrontReading } from '@trolley/cloud';
 import {
   CloudClient,
   Keyring,
@@ -156,7 +156,7 @@ export function registerCluster(program: Command): void {
             hints: num('hints'),
             ringVersion: num('ringVersion'),
             view: stats === undefined ? null : view,
-            front: frontOf(stats?.['front']),
+            front: readFrontStats(stats?.['front']),
           };
         }),
       );
@@ -189,42 +189,8 @@ export function registerCluster(program: Command): void {
   });
 }
 
-/** A node's front as its stats show it (`front`); null: it has none, or did not answer. */
-interface FrontFigures {
-  address: string | null;
-  watchClients: number | null;
-  watchedLists: number | null;
-  watchEntries: number | null;
-  forwarded: number | null;
-  notified: number | null;
-  rejected: number | null;
-}
-
-/**
- * Reads a node's stats `front`: a figure of the wrong type reads as null, and a front that is not
- * an object as none.
- */
-function frontOf(v: unknown): FrontFigures | null {
-  const o = (x: unknown): Record<string, unknown> | undefined =>
-    typeof x === 'object' && x !== null && !Array.isArray(x) ? (x as Record<string, unknown>) : undefined;
-  const n = (x: unknown): number | null => (typeof x === 'number' && Number.isFinite(x) ? x : null);
-  const f = o(v);
-  if (f === undefined) return null;
-  const watches = o(f['watches']);
-  const counters = o(f['counters']);
-  return {
-    address: typeof f['address'] === 'string' ? f['address'] : null,
-    watchClients: n(watches?.['clients']),
-    watchedLists: n(watches?.['lists']),
-    watchEntries: n(watches?.['entries']),
-    forwarded: n(counters?.['forwarded']),
-    notified: n(counters?.['notified']),
-    rejected: n(counters?.['rejected']),
-  };
-}
-
 /** One node's front as a person reads it. */
-function frontLine(f: FrontFigures | null, answered: boolean): string {
+function frontLine(f: FrontReading | null, answered: boolean): string {
   if (f === null) return answered ? 'none' : 'did not answer';
   const x = (v: number | null): string => (v === null ? '-' : String(v));
   return (
