@@ -64,11 +64,16 @@ async function relayZmq(): Promise<LiveServer> {
   });
   await router.bind('tcp://127.0.0.1:0');
   const sender = new Sender(router, silentLogger);
-  const relay = new Relay<string>((to, bytes) => sender.send([Buffer.from(to, 'latin1'), bytes]));
+  // A peer is its routing ID, keyed as text; its bytes are kept to send with (not made again per send).
+  const routingIds = new Map<string, Buffer>();
+  const relay = new Relay<string>((to, bytes) => sender.send([routingIds.get(to) as Buffer, bytes]));
   void receiveLoop(
     router,
     ([id, bytes]) => {
-      if (id !== undefined && bytes !== undefined) relay.onFrame(id.toString('latin1'), bytes);
+      if (id === undefined || bytes === undefined) return;
+      const key = id.toString('latin1');
+      if (!routingIds.has(key)) routingIds.set(key, id);
+      relay.onFrame(key, bytes);
     },
     silentLogger,
   );
